@@ -1,0 +1,71 @@
+"""Loading trained networks from a checkpoint folder, and exporting the generator.
+
+A checkpoint folder (written by dcgan-train) holds ``config.json`` and tf.train
+checkpoints; this module rebuilds the networks from the config and restores only the
+weights (optimizer state is left out), so every command can load any run.
+"""
+
+from __future__ import annotations
+
+import os
+
+import keras
+import tensorflow as tf
+
+from .config import ModelConfig, load_config
+from .model import build_discriminator, build_generator
+
+
+class CheckpointError(ValueError):
+    """A checkpoint folder that cannot be loaded; the message says which and why."""
+
+
+def load_models(checkpoint_dir: str, dtype_policy: str = "float32"
+                ) -> tuple[ModelConfig, keras.Model, keras.Model]:
+    """(config, generator, discriminator) from the newest checkpoint in ``checkpoint_dir``."""
+    if not os.path.isdir(checkpoint_dir):
+        raise CheckpointError(f"checkpoint folder {checkpoint_dir!r} does not exist")
+    config, _ = load_config(checkpoint_dir)
+    # Inference needs no cross-replica statistics; keep the same variables otherwise.
+    config = config.replace(synchronized_bn=False, dtype_policy=dtype_policy)
+    latest = tf.train.latest_checkpoint(checkpoint_dir)
+    if latest is None:
+        raise CheckpointError(f"no checkpoint found in {checkpoint_dir!r} (config.json is there, "
+                              "but no weights: did training save at least once?)")
+    generator, discriminator = build_generator(config), build_discriminator(config)
+    ckpt = tf.train.Checkpoint(generator=generator, discriminator=discriminator)
+    try:
+        ckpt.restore(latest).expect_partial().assert_existing_objects_matched()
+    except (AssertionError, ValueError, tf.errors.OpError) as e:
+        raise CheckpointError(f"{latest} does not match the model in {checkpoint_dir}/config.json "
+                              f"({config.image_size}x{config.image_size}x{config.channels}, "
+                              f"z_dim {config.z_dim}): {e}") from e
+    return config, generator, discriminator
+
+
+class _GeneratorModule(tf.Module):
+    def __init__(self, generator: keras.Model, z_dim: int):
+        super().__init__()
+        self.generator = generator
+        self.z_dim = z_dim
+
+        @tf.function(input_signature=[tf.TensorSpec((None, z_dim), tf.float32, name="z")])
+        def generate(z):
+            """z (B, z_dim) in [-1, 1] -> images (B, H, W, C) in [-1, 1]."""
+            return {"images": self.generator(z, training=False)}
+
+        self.generate = generate
+
+
+def export_generator(generator: keras.Model, export_dir: str) -> str:
+    """Write the generator as a SavedModel with a ``serving_default`` signature.
+
+    Load it with plain TensorFlow: ``m = tf.saved_model.load(dir); m.generate(z)`` or
+    ``m.signatures['serving_default'](z=z)['images']``.
+    """
+    if os.path.exists(export_dir) and os.listdir(export_dir):
+        raise FileExistsError(f"export folder {export_dir!r} exists and is not empty; "
+                              "choose a new one (nothing is overwritten)")
+    module = _GeneratorModule(generator, generator.input_shape[-1])
+    tf.saved_model.save(module, export_dir, signatures={"serving_default": module.generate})
+    return export_dir

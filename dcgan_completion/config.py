@@ -1,0 +1,89 @@
+"""Model configuration: everything needed to rebuild the networks, saved beside the weights.
+
+A training run writes ``config.json`` into its checkpoint folder; every other command
+(completion, export, evaluation) rebuilds the generator and discriminator from it, so
+no flag has to be repeated and a checkpoint cannot be loaded into the wrong shapes.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import os
+
+CONFIG_FILE = "config.json"
+
+
+class ConfigError(ValueError):
+    """A model configuration that cannot describe a valid network."""
+
+
+@dataclasses.dataclass(frozen=True)
+class ModelConfig:
+    image_size: int = 64        # square images, a power of two >= 8
+    channels: int = 3           # 1 (grayscale) or 3 (RGB)
+    z_dim: int = 100            # latent size; z ~ U[-1, 1]
+    gf_dim: int = 64            # generator channels at the last hidden layer
+    df_dim: int = 64            # discriminator channels at the first layer
+    critic_batch_norm: bool = True   # WGAN-GP drops batch norm in the critic
+    synchronized_bn: bool = False    # sync batch statistics across replicas
+    dtype_policy: str = "float32"    # or "mixed_bfloat16" / "mixed_float16"
+
+    def __post_init__(self):
+        size = self.image_size
+        if not isinstance(size, int) or size < 8 or size & (size - 1):
+            raise ConfigError(f"image_size must be a power of two >= 8, got {size!r}")
+        if self.channels not in (1, 3):
+            raise ConfigError(f"channels must be 1 or 3, got {self.channels!r}")
+        for name in ("z_dim", "gf_dim", "df_dim"):
+            if getattr(self, name) < 1:
+                raise ConfigError(f"{name} must be positive, got {getattr(self, name)!r}")
+        if self.dtype_policy not in ("float32", "mixed_bfloat16", "mixed_float16"):
+            raise ConfigError(f"unknown dtype_policy {self.dtype_policy!r}")
+
+    @property
+    def image_shape(self) -> tuple[int, int, int]:
+        return (self.image_size, self.image_size, self.channels)
+
+    def replace(self, **changes) -> "ModelConfig":
+        return dataclasses.replace(self, **changes)
+
+    def to_dict(self) -> dict:
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_dict(cls, values: dict) -> "ModelConfig":
+        known = {f.name for f in dataclasses.fields(cls)}
+        unknown = sorted(set(values) - known)
+        if unknown:
+            raise ConfigError(f"unknown model config keys: {', '.join(unknown)}")
+        return cls(**values)
+
+
+def save_config(config: ModelConfig, directory: str, extra: dict | None = None) -> str:
+    """Write ``config.json`` (the model config plus optional run metadata) into ``directory``."""
+    os.makedirs(directory, exist_ok=True)
+    path = os.path.join(directory, CONFIG_FILE)
+    payload = {"model": config.to_dict()}
+    if extra:
+        payload.update(extra)
+    tmp = path + ".tmp"
+    with open(tmp, "w") as f:
+        json.dump(payload, f, indent=2, sort_keys=True)
+    os.replace(tmp, path)  # atomic: an interrupted write never leaves half a config
+    return path
+
+
+def load_config(directory: str) -> tuple[ModelConfig, dict]:
+    """Read ``config.json`` from ``directory``; returns (model config, the rest of the file)."""
+    path = os.path.join(directory, CONFIG_FILE)
+    if not os.path.isfile(path):
+        raise FileNotFoundError(
+            f"{path} not found: is {directory!r} a checkpoint folder written by dcgan-train?")
+    try:
+        with open(path) as f:
+            payload = json.load(f)
+        model = ModelConfig.from_dict(payload.pop("model"))
+    except (json.JSONDecodeError, KeyError, TypeError, ConfigError) as e:
+        raise ConfigError(f"{path} is not a valid model config: {e}") from e
+    return model, payload

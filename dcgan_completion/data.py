@@ -1,0 +1,146 @@
+"""The training input pipeline: a folder of face images -> batches in [-1, 1].
+
+Each epoch reads the files in a fresh permutation drawn from (seed, epoch), so the order
+is reshuffled every epoch yet fully reproducible; a resumed run rebuilds the epoch's
+pipeline and skips the files already consumed, which makes resuming exact without
+saving any iterator state. Decoding runs in parallel (PIL in tf.numpy_function, which
+reads every format and mode: webp, palette, RGBA, 16-bit...); a file that fails to
+decode is dropped with a warning naming it and counted in a report.
+"""
+
+from __future__ import annotations
+
+import concurrent.futures
+import dataclasses
+import logging
+import os
+import threading
+
+import numpy as np
+import tensorflow as tf
+from PIL import Image
+
+from . import images
+
+log = logging.getLogger(__name__)
+
+
+class DatasetError(ValueError):
+    """The dataset folder cannot feed training (missing, empty, too small)."""
+
+
+@dataclasses.dataclass
+class BadFileReport:
+    """Files dropped from training, with the reason; shared by the pipeline's threads."""
+    reasons: dict = dataclasses.field(default_factory=dict)
+    _lock: threading.Lock = dataclasses.field(default_factory=threading.Lock, repr=False)
+
+    def add(self, path: str, reason: str) -> None:
+        with self._lock:
+            if path not in self.reasons:
+                self.reasons[path] = reason
+                log.warning("skipping %s", reason)
+
+    def __len__(self) -> int:
+        return len(self.reasons)
+
+
+def _header_ok(path: str) -> str | None:
+    """None if PIL recognises the file from its header, else the reason (cheap: no decode)."""
+    try:
+        with Image.open(path) as img:
+            img.size
+        return None
+    except Exception as e:  # any failure means "not an image we can use": report it
+        return f"{path}: not a readable image ({type(e).__name__}: {e})"
+
+
+def find_training_images(directory: str, min_count: int = 1,
+                         report: BadFileReport | None = None,
+                         limit: int | None = None) -> list[str]:
+    """Image files under ``directory`` whose header PIL can read, sorted.
+
+    Raises DatasetError when the folder is missing, holds no usable image, or fewer
+    than ``min_count`` (one batch). ``limit`` keeps the first ``limit`` files.
+    """
+    if not os.path.isdir(directory):
+        raise DatasetError(f"dataset folder {directory!r} does not exist or is not a folder")
+    paths = images.list_images(directory)
+    if not paths:
+        raise DatasetError(
+            f"no images found in {directory!r} (looked recursively for "
+            f"{', '.join(images.IMAGE_EXTENSIONS)})")
+    with concurrent.futures.ThreadPoolExecutor(max_workers=8) as pool:
+        reasons = list(pool.map(_header_ok, paths))
+    good = []
+    for path, reason in zip(paths, reasons):
+        if reason is None:
+            good.append(path)
+        elif report is not None:
+            report.add(path, reason)
+        else:
+            log.warning("skipping %s", reason)
+    if limit is not None:
+        good = good[:limit]
+    if len(good) < min_count:
+        raise DatasetError(
+            f"{directory!r} has {len(good)} usable image(s), fewer than one batch "
+            f"({min_count}); add images or lower --batch_size")
+    return good
+
+
+def epoch_order(num_files: int, seed: int, epoch: int) -> np.ndarray:
+    """The permutation of file indices for ``epoch``: reproducible, different every epoch."""
+    return np.random.default_rng([seed, epoch]).permutation(num_files)
+
+
+def make_epoch_dataset(paths: list[str], *, image_size: int, channels: int, batch_size: int,
+                       seed: int, epoch: int, start_file: int = 0, crop: bool = False,
+                       flip: bool = True, num_shards: int = 1, shard_index: int = 0,
+                       num_batches: int | None = None,
+                       report: BadFileReport | None = None) -> tf.data.Dataset:
+    """One epoch of (file_index, images) batches; images (B, H, W, C) float32 in [-1, 1].
+
+    ``start_file`` skips the first files of the epoch's order (a resumed epoch).
+    ``num_shards``/``shard_index`` split the files between input pipelines (workers).
+    ``num_batches`` fixes the batch count (every worker must run the same number of
+    steps); dropped files are then made up by cycling through the shard again.
+    """
+    report = report if report is not None else BadFileReport()
+    order = epoch_order(len(paths), seed, epoch)[start_file:]
+    ordered = np.asarray(paths, dtype=object)[order].astype(str)
+    positions = np.arange(start_file, len(paths), dtype=np.int64)  # position in the epoch
+
+    def decode(path):
+        path = path.decode()
+        try:
+            return images.load_image(path, image_size, channels, crop), True
+        except images.ImageReadError as e:
+            report.add(path, str(e))
+            return np.zeros((image_size, image_size, channels), np.uint8), False
+
+    def load(position, path):
+        pixels, ok = tf.numpy_function(decode, [path], [tf.uint8, tf.bool])
+        pixels.set_shape((image_size, image_size, channels))
+        return position, pixels, ok
+
+    def finish(position, pixels, ok):
+        x = images.to_float(pixels)                                    # (H, W, C)
+        if flip:
+            # Seeded by (seed, epoch, position) so a flip does not depend on threads.
+            flip_seed = tf.stack([tf.constant(seed, tf.int64),
+                                  tf.cast(epoch, tf.int64) * (1 << 32) + position])
+            x = tf.image.stateless_random_flip_left_right(x, seed=flip_seed)
+        return position, x
+
+    ds = tf.data.Dataset.from_tensor_slices((positions, ordered))
+    ds = ds.shard(num_shards, shard_index)
+    ds = ds.map(load, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
+    ds = ds.filter(lambda position, pixels, ok: ok)
+    ds = ds.map(finish, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
+    if num_batches is not None:
+        ds = ds.repeat()
+    ds = ds.batch(batch_size, drop_remainder=True)
+    if num_batches is not None:
+        ds = ds.take(num_batches)
+    return ds.prefetch(tf.data.AUTOTUNE)

@@ -1,0 +1,34 @@
+"""Install with `pip install -e .` (or `pip install -e ".[test]"` for the test suite)."""
+
+import os
+
+from setuptools import find_packages, setup
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+
+
+def requirements():
+    with open(os.path.join(HERE, "requirements.txt")) as f:
+        return [line.split("#")[0].strip() for line in f if line.split("#")[0].strip()]
+
+
+setup(
+    name="dcgan-completion",
+    version="0.1.0",
+    description="Semantic face-image completion with a DCGAN prior (Yeh et al. 2016), in TensorFlow 2",
+    long_description=open(os.path.join(HERE, "README.md")).read(),
+    long_description_content_type="text/markdown",
+    python_requires=">=3.10",
+    packages=find_packages(include=["dcgan_completion", "dcgan_completion.*"]),
+    include_package_data=True,
+    package_data={"dcgan_completion": ["data/*"]},
+    install_requires=requirements(),
+    extras_require={"test": ["pytest>=7"]},
+    entry_points={
+        "console_scripts": [
+            "dcgan-train=dcgan_completion.cli.train:main",
+            "dcgan-export=dcgan_completion.cli.export:main",
+        ],
+    },
+    classifiers=["Programming Language :: Python :: 3", "Topic :: Scientific/Engineering :: Image Processing"],
+)
