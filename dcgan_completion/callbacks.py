@@ -36,7 +36,7 @@ class ProgressBar(Callback):
         self.bar = None
 
     def on_train_begin(self, trainer, total_steps):
-        self.bar = tqdm(total=total_steps, initial=int(trainer.step), unit="step",
+        self.bar = tqdm(total=total_steps, initial=int(trainer.step.numpy()), unit="step",
                         dynamic_ncols=True, disable=self.disable, desc="train")
         self._t, self._n = time.perf_counter(), 0
         self._rate = 0.0
@@ -47,7 +47,7 @@ class ProgressBar(Callback):
         if now - self._t >= 2.0:   # a smoothed rate, not one step's jitter
             self._rate = self._n * _images_per_step(trainer) / (now - self._t)
             self._t, self._n = now, 0
-        self.bar.set_postfix(epoch=int(trainer.epoch), d=f"{float(metrics['d_loss']):.3f}",
+        self.bar.set_postfix(epoch=int(trainer.epoch.numpy()), d=f"{float(metrics['d_loss']):.3f}",
                              g=f"{float(metrics['g_loss']):.3f}", img_s=f"{self._rate:.1f}",
                              refresh=False)
         self.bar.update(1)
@@ -77,7 +77,7 @@ class SampleGrid(Callback):
             self.write(trainer, step)
 
     def on_train_end(self, trainer):
-        self.write(trainer, int(trainer.step))
+        self.write(trainer, int(trainer.step.numpy()))
 
 
 class TensorBoard(Callback):
@@ -89,7 +89,7 @@ class TensorBoard(Callback):
         self._t = None
 
     def on_train_begin(self, trainer, total_steps):
-        self._t, self._step = time.perf_counter(), int(trainer.step)
+        self._t, self._step = time.perf_counter(), int(trainer.step.numpy())
 
     def on_step_end(self, trainer, step, metrics):
         with self.writer.as_default(step=step):
@@ -108,6 +108,6 @@ class TensorBoard(Callback):
         tf.summary.image("samples", samples, max_outputs=self.count)
 
     def on_train_end(self, trainer):
-        with self.writer.as_default(step=int(trainer.step)):
+        with self.writer.as_default(step=int(trainer.step.numpy())):
             self._images(trainer)
         self.writer.flush()

@@ -173,7 +173,7 @@ class GANTrainer:
             self.checkpoint, self._own_checkpoint_dir(), max_to_keep=cfg.max_checkpoints)
         self._step_fn = None
 
-    def _is_chief(self) -> bool:
+    def is_chief(self) -> bool:
         resolver = getattr(self.strategy, "cluster_resolver", None)
         if resolver is None or not resolver.cluster_spec().as_dict():
             return True
@@ -183,7 +183,7 @@ class GANTrainer:
 
     def _own_checkpoint_dir(self) -> str:
         """Every worker must save (saving is collective); only the chief's copy is kept."""
-        if self._is_chief():
+        if self.is_chief():
             return self.checkpoint_dir
         resolver = self.strategy.cluster_resolver
         return os.path.join(self.checkpoint_dir, f".{resolver.task_type}-{resolver.task_id}")
@@ -194,14 +194,14 @@ class GANTrainer:
         if latest is None:
             return False
         self.checkpoint.restore(latest).assert_existing_objects_matched()
-        log.info("resumed from %s at step %d (epoch %d)", latest, int(self.step), int(self.epoch))
+        log.info("resumed from %s at step %d (epoch %d)", latest, int(self.step.numpy()), int(self.epoch.numpy()))
         return True
 
     def save(self) -> str:
-        if self._is_chief():
+        if self.is_chief():
             save_config(self.model_config, self.checkpoint_dir,
                         {"train": dataclasses.asdict(self.train_config)})
-        return self.manager.save(checkpoint_number=int(self.step))
+        return self.manager.save(checkpoint_number=int(self.step.numpy()))
 
     # --- one step ------------------------------------------------------------------------
 
@@ -328,14 +328,14 @@ class GANTrainer:
         total = per_epoch * cfg.epochs
         for cb in callbacks:
             cb.on_train_begin(self, total)
-        last_saved = int(self.step)
+        last_saved = int(self.step.numpy())
         try:
-            while int(self.epoch) < cfg.epochs:
-                epoch = int(self.epoch)
-                dataset, _ = self.epoch_dataset(paths, epoch, int(self.epoch_files_done), report)
+            while int(self.epoch.numpy()) < cfg.epochs:
+                epoch = int(self.epoch.numpy())
+                dataset, _ = self.epoch_dataset(paths, epoch, int(self.epoch_files_done.numpy()), report)
                 for positions, real in dataset:
                     metrics = self.train_step(positions, real)
-                    step = int(self.step)
+                    step = int(self.step.numpy())
                     for cb in callbacks:
                         cb.on_step_end(self, step, metrics)
                     if step - last_saved >= cfg.checkpoint_every:
@@ -345,7 +345,7 @@ class GANTrainer:
                 self.epoch_files_done.assign(0)
         except KeyboardInterrupt:
             path = self.save()
-            log.warning("interrupted at step %d; checkpoint written to %s", int(self.step), path)
+            log.warning("interrupted at step %d; checkpoint written to %s", int(self.step.numpy()), path)
             raise
         self.save()
         for cb in callbacks:

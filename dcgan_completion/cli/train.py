@@ -150,16 +150,18 @@ def main(argv=None) -> int:
              "resuming on" if resumed else "training on", len(paths), args.dataset, cfg.loss,
              cfg.batch_size, cfg.epochs, trainer.steps_per_epoch(len(paths)),
              strategy.num_replicas_in_sync)
-    cbs = [callbacks.ProgressBar(disable=args.no_progress),
-           callbacks.SampleGrid(args.sample_dir, every=args.sample_every),
-           callbacks.TensorBoard(args.log_dir, image_every=args.sample_every)]
+    chief = trainer.is_chief()   # other workers of a cluster train but write nothing
+    cbs = [callbacks.ProgressBar(disable=args.no_progress or not chief)]
+    if chief:
+        cbs += [callbacks.SampleGrid(args.sample_dir, every=args.sample_every),
+                callbacks.TensorBoard(args.log_dir, image_every=args.sample_every)]
     status = 0
     try:
         trainer.fit(paths, cbs, report)
         log.info("done: step %d, checkpoint in %s, samples in %s, TensorBoard logs in %s",
-                 int(trainer.step), args.checkpoint_dir, args.sample_dir, args.log_dir)
+                 int(trainer.step.numpy()), args.checkpoint_dir, args.sample_dir, args.log_dir)
     except KeyboardInterrupt:
-        log.warning("stopped at step %d; rerun the same command to resume", int(trainer.step))
+        log.warning("stopped at step %d; rerun the same command to resume", int(trainer.step.numpy()))
         status = 130
     if report.reasons:
         log.warning("%d file(s) could not be used and were skipped:\n  %s", len(report),

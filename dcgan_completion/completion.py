@@ -1,0 +1,293 @@
+"""Semantic image completion by projected gradient descent on z (Yeh et al. 2016).
+
+Given images x with known pixels M (1 = known, 0 = missing; see masks.py), find the
+latent z whose image G(z) agrees with the known pixels and looks real to D:
+
+    contextual(z) = sum_{h,w,c} W * |G(z) - x|             (L1 over known pixels, per image)
+    perceptual(z) = -log sigmoid(D(G(z))) = softplus(-D(G(z)))   (losses.dcgan_generator_loss)
+    total(z)      = contextual(z) + lam * perceptual(z)
+
+with W = M, or with ``weighted_context=N`` the paper's importance weights
+W = M * (fraction of missing pixels in the N x N window around each pixel), so that
+known pixels next to the hole count most (N = 7 in the paper; known pixels more than
+N // 2 from the hole then get weight 0). For 'lowres' masks (``lowres_factor=f``) the
+contextual term compares f x f block averages instead:
+contextual = f^2 * sum |avgpool_f(G(z)) - avgpool_f(x)| (f^2 keeps it on the per-pixel scale).
+
+Every step takes the gradient of sum_i total_i with respect to z only. Image i's loss
+depends on z_i alone (G and D run with training=False: batch norm uses its moving
+statistics), so the sum gives each image its own gradient and results do not depend
+on the batch size. Each step updates z and projects it back onto [-1, 1]^z_dim.
+
+Defaults (keyword arguments of ``complete``, the one place they live):
+  optimizer 'momentum' with lr 0.01, momentum 0.9 (Amos' blog, Nesterov form); 'adam'
+      uses lr 0.01, betas 0.9 / 0.999, eps 1e-8 (Amos' later complete.py).
+  lam 0.003: the paper's weight per image. The original tool's lam 0.1 multiplied a
+      batch *mean* over 64 images, i.e. ~0.0016 per image.
+  n_iter 1000: the original complete.py's default (--nIter 1000); the paper used 1500.
+      Momentum descent has usually settled after a few hundred steps.
+  out_interval 50, restarts 1, blend 'poisson'.
+
+The completion is the known pixels of x and the hole of G(z): M * x + (1 - M) * G(z),
+rounded to uint8. With blend='poisson' the hole is Poisson-blended instead
+(cv2.seamlessClone, the paper's post-processing): it removes the colour seam at the
+hole's edge and changes the known pixels within BLEND_DILATION pixels of the hole. It is
+only used for an image whose mask is a contiguous hole, i.e. at least half of its known
+pixels have a fully known 3x3 neighbourhood; scattered masks (random, grid), lowres
+(nothing known) and full (no hole) masks get the plain composite.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Callable
+
+import cv2
+import keras
+import numpy as np
+import tensorflow as tf
+
+from .images import to_float, to_uint8
+from .losses import dcgan_generator_loss
+from .model import sample_z
+
+OPTIMIZERS = ("momentum", "adam")
+BLENDS = ("poisson", "none")
+ADAM_BETAS = (0.9, 0.999)
+ADAM_EPSILON = 1e-8
+BLEND_DILATION = 1        # the Poisson domain is the hole grown by this many pixels
+MISSING_GRAY = 128        # how missing pixels are shown in masked inputs
+
+
+@dataclasses.dataclass
+class CompletionResult:
+    """What ``complete`` found for B images; all pictures are uint8 (B, H, W, C).
+
+    completed:  the final completions (known pixels of the input + hole of G(z), blended).
+    generated:  G(z) for the chosen z, unblended.
+    z:          (B, z_dim) float32 in [-1, 1], the chosen latent of each image.
+    contextual, perceptual, total: (B,) float32 losses at the chosen z.
+    restart:    (B,) int, which of the restarts was kept for each image.
+    iterations: (T,) int, the logged iterations: 0, out_interval, 2 out_interval, ..., n_iter.
+    trajectory: (T, B, H, W, C) uint8 completions at the logged iterations
+                (trajectory[-1] == completed), for the chosen restart.
+    trajectory_losses: (T, B, 3) float32 (contextual, perceptual, total) at those iterations.
+    """
+    completed: np.ndarray
+    generated: np.ndarray
+    z: np.ndarray
+    contextual: np.ndarray
+    perceptual: np.ndarray
+    total: np.ndarray
+    restart: np.ndarray
+    iterations: np.ndarray
+    trajectory: np.ndarray
+    trajectory_losses: np.ndarray
+
+
+# --- pieces used by complete() ---------------------------------------------------------
+
+def context_weights(masks, window: int = 0) -> tf.Tensor:
+    """W of the contextual loss, (B, H, W, 1): M, or M * mean_{N x N window}(1 - M) if window N > 0.
+
+    The window mean at the border averages over the pixels inside the image only.
+    """
+    m = tf.convert_to_tensor(masks, tf.float32)                          # (B, H, W, 1)
+    if not window:
+        return m
+    missing_share = tf.nn.avg_pool2d(1.0 - m, window, strides=1, padding="SAME")
+    return m * missing_share
+
+
+def initial_z(count: int, restarts: int, z_dim: int, seed: int, first_index: int = 0) -> tf.Tensor:
+    """(restarts * count, z_dim) start points; image i's restarts come from seed pair
+    (seed, first_index + i) only, at rows k * count + i, k < restarts."""
+    per_image = [sample_z(restarts, z_dim, (seed, first_index + i)) for i in range(count)]
+    return tf.reshape(tf.transpose(tf.stack(per_image), [1, 0, 2]), (restarts * count, z_dim))
+
+
+def composite(images: np.ndarray, masks: np.ndarray, generated: np.ndarray) -> np.ndarray:
+    """M * x + (1 - M) * G(z) in uint8: known pixels are the input's, exactly for 0/1 masks."""
+    out = masks * images.astype(np.float32) + (1.0 - masks) * generated.astype(np.float32)
+    return np.clip(np.round(out), 0, 255).astype(np.uint8)
+
+
+def is_contiguous_hole(mask: np.ndarray) -> bool:
+    """True if ``mask`` (H, W, 1) has a hole and at least half of its known pixels are interior."""
+    known = (mask[..., 0] >= 0.5).astype(np.uint8)
+    n_known = int(known.sum())
+    if n_known == 0 or n_known == known.size:
+        return False
+    interior = cv2.erode(known, np.ones((3, 3), np.uint8))   # image border counts as known
+    return int(interior.sum()) >= 0.5 * n_known
+
+
+def poisson_blend(image: np.ndarray, mask: np.ndarray, generated: np.ndarray) -> np.ndarray:
+    """Blend the hole of ``generated`` into ``image`` with cv2.seamlessClone; uint8 (H, W, C).
+
+    seamlessClone ignores the mask's outer pixel ring and needs its region to lie inside
+    the destination, so all three are padded by a margin (images by reflection) first and
+    cropped back afterwards: holes that touch the border are blended too. The destination
+    is the plain composite, so the padding next to a border hole repeats G(z), not the
+    unknown pixels of the input.
+    """
+    hole = (mask[..., 0] < 0.5).astype(np.uint8) * 255                   # (H, W)
+    hole = cv2.dilate(hole, np.ones((3, 3), np.uint8), iterations=BLEND_DILATION)
+    channels = image.shape[-1]
+    dst = composite(image, mask, generated)
+    src = generated
+    if channels == 1:                                   # seamlessClone wants 3 channels
+        dst, src = np.repeat(dst, 3, -1), np.repeat(src, 3, -1)
+    pad = BLEND_DILATION + 2
+    reflect = lambda a: cv2.copyMakeBorder(a, pad, pad, pad, pad, cv2.BORDER_REFLECT)  # noqa: E731
+    hole = cv2.copyMakeBorder(hole, pad, pad, pad, pad, cv2.BORDER_CONSTANT, value=0)
+    x, y, w, h = cv2.boundingRect(hole)
+    center = (x + w // 2, y + h // 2)   # seamlessClone puts the region's corner at center - size // 2
+    out = cv2.seamlessClone(np.ascontiguousarray(reflect(src)), np.ascontiguousarray(reflect(dst)),
+                            hole, center, cv2.NORMAL_CLONE)
+    out = out[pad:-pad, pad:-pad]
+    return out[..., :1] if channels == 1 else out
+
+
+def blend_batch(images: np.ndarray, masks: np.ndarray, generated: np.ndarray, method: str) -> np.ndarray:
+    """Completions of a batch (B, H, W, C) uint8: Poisson where the mask is a contiguous hole."""
+    out = composite(images, masks, generated)
+    if method == "poisson":
+        for i in range(len(out)):
+            if is_contiguous_hole(masks[i]):
+                out[i] = poisson_blend(images[i], masks[i], generated[i])
+    return out
+
+
+def visible_input(images: np.ndarray, masks: np.ndarray, lowres_factor: int | None = None) -> np.ndarray:
+    """What the completion knows, for display: missing pixels gray; for lowres the block averages."""
+    if lowres_factor:
+        f = lowres_factor
+        pooled = tf.nn.avg_pool2d(tf.cast(images, tf.float32), f, f, "VALID")
+        up = tf.repeat(tf.repeat(pooled, f, axis=1), f, axis=2)
+        return np.clip(np.round(up.numpy()), 0, 255).astype(np.uint8)
+    gray = np.full_like(images, MISSING_GRAY)
+    return composite(images, masks, gray)
+
+
+def _check(images, masks, generator, n_iter, out_interval, restarts, optimizer, blend_method,
+           weighted_context, lowres_factor):
+    if images.dtype != np.uint8 or images.ndim != 4:
+        raise ValueError(f"images must be uint8 (B, H, W, C), got {images.dtype} {images.shape}")
+    if len(images) == 0:
+        raise ValueError("no images to complete")
+    want = tuple(generator.output_shape[1:])
+    if images.shape[1:] != want:
+        raise ValueError(f"images are {'x'.join(map(str, images.shape[1:]))} but the generator "
+                         f"makes {'x'.join(map(str, want))}")
+    if masks.shape != images.shape[:3] + (1,):
+        raise ValueError(f"masks must be (B, H, W, 1) = {images.shape[:3] + (1,)}, got {masks.shape}")
+    if n_iter < 0 or out_interval < 1 or restarts < 1:
+        raise ValueError(f"need n_iter >= 0, out_interval >= 1, restarts >= 1; got {n_iter}, "
+                         f"{out_interval}, {restarts}")
+    if optimizer not in OPTIMIZERS:
+        raise ValueError(f"unknown optimizer {optimizer!r}; choose from {', '.join(OPTIMIZERS)}")
+    if blend_method not in BLENDS:
+        raise ValueError(f"unknown blend {blend_method!r}; choose from {', '.join(BLENDS)}")
+    if weighted_context < 0 or (weighted_context and weighted_context % 2 == 0):
+        raise ValueError(f"weighted_context must be 0 (off) or an odd window size, got {weighted_context}")
+    if lowres_factor and images.shape[1] % lowres_factor:
+        raise ValueError(f"lowres_factor {lowres_factor} does not divide the image size {images.shape[1]}")
+
+
+# --- the completion --------------------------------------------------------------------
+
+def complete(images: np.ndarray, masks: np.ndarray, generator: keras.Model,
+             discriminator: keras.Model, *, n_iter: int = 1000, lr: float = 0.01,
+             momentum: float = 0.9, optimizer: str = "momentum", lam: float = 0.003,
+             weighted_context: int = 0, lowres_factor: int | None = None, restarts: int = 1,
+             out_interval: int = 50, seed: int = 0, first_index: int = 0,
+             blend: str = "poisson",
+             progress: Callable[[int], None] | None = None) -> CompletionResult:
+    """Complete uint8 ``images`` (B, H, W, C) where ``masks`` (B, H, W, 1) is 0; see the module doc.
+
+    ``first_index`` is the index of images[0] in the whole run: image i starts from
+    z drawn from (seed, first_index + i), so results do not depend on the batching.
+    ``progress(iteration)`` is called at each logged iteration. Writes no files.
+    """
+    masks = np.asarray(masks, np.float32)
+    _check(images, masks, generator, n_iter, out_interval, restarts, optimizer, blend,
+           weighted_context, lowres_factor)
+    B, K = len(images), restarts
+    z_dim = generator.input_shape[-1]
+
+    # Targets, tiled for the K restarts: row k * B + i is restart k of image i.
+    x = tf.tile(to_float(images), [K, 1, 1, 1])                                  # (KB, H, W, C)
+    w = tf.tile(context_weights(masks, weighted_context), [K, 1, 1, 1])          # (KB, H, W, 1)
+    if lowres_factor:
+        x = tf.nn.avg_pool2d(x, lowres_factor, lowres_factor, "VALID")           # (KB, H/f, W/f, C)
+
+    # Per-image losses at z: contextual (KB,), perceptual (KB,), and G(z) (KB, H, W, C).
+    def losses(z, x, w):
+        g = generator(z, training=False)
+        perceptual = dcgan_generator_loss(discriminator(g, training=False))
+        if lowres_factor:
+            f = lowres_factor
+            diff = tf.abs(tf.nn.avg_pool2d(g, f, f, "VALID") - x)
+            contextual = float(f * f) * tf.reduce_sum(diff, axis=[1, 2, 3])
+        else:
+            contextual = tf.reduce_sum(w * tf.abs(g - x), axis=[1, 2, 3])
+        return contextual, perceptual, g
+
+    # One optimiser step on z from the gradient of sum_i total_i; then project onto [-1, 1].
+    def step(z, s1, s2, t, x, w):
+        with tf.GradientTape() as tape:
+            tape.watch(z)
+            contextual, perceptual, _ = losses(z, x, w)
+            loss = tf.reduce_sum(contextual + lam * perceptual)
+        grad = tape.gradient(loss, z)                                            # (KB, z_dim)
+        t = t + 1.0
+        if optimizer == "momentum":     # Nesterov momentum as in Amos' blog; s1 = velocity
+            v_prev, s1 = s1, momentum * s1 - lr * grad
+            z = z - momentum * v_prev + (1.0 + momentum) * s1
+        else:                           # Adam; s1, s2 = first and second moment estimates
+            b1, b2 = ADAM_BETAS
+            s1 = b1 * s1 + (1.0 - b1) * grad
+            s2 = b2 * s2 + (1.0 - b2) * tf.square(grad)
+            m_hat, v_hat = s1 / (1.0 - b1 ** t), s2 / (1.0 - b2 ** t)
+            z = z - lr * m_hat / (tf.sqrt(v_hat) + ADAM_EPSILON)
+        return tf.clip_by_value(z, -1.0, 1.0), s1, s2, t
+
+    # `steps` updates in one compiled loop, then the losses and G(z) at the new z.
+    @tf.function(reduce_retracing=True)
+    def run(z, s1, s2, t, steps, x, w):
+        for _ in tf.range(steps):
+            z, s1, s2, t = step(z, s1, s2, t, x, w)
+        contextual, perceptual, g = losses(z, x, w)
+        return z, s1, s2, t, contextual, perceptual, g
+
+    # Optimise: Python only between logged iterations 0, out_interval, ..., n_iter.
+    z = initial_z(B, K, z_dim, seed, first_index)                                # (KB, z_dim)
+    s1, s2, t = tf.zeros_like(z), tf.zeros_like(z), tf.constant(0.0)
+    logged = sorted(set(range(0, n_iter + 1, out_interval)) | {n_iter})
+    frames, frame_losses, done = [], [], 0
+    for it in logged:
+        z, s1, s2, t, contextual, perceptual, g = run(z, s1, s2, t, tf.constant(it - done), x, w)
+        done = it
+        frames.append(to_uint8(g))                                               # (KB, H, W, C)
+        frame_losses.append(np.stack([contextual, perceptual, contextual + lam * perceptual], -1))
+        if progress is not None:
+            progress(it)
+    frames, frame_losses = np.stack(frames), np.stack(frame_losses)   # (T, KB, H, W, C), (T, KB, 3)
+
+    # Keep, per image, the restart with the lowest final total loss.
+    final_total = frame_losses[-1, :, 2].reshape(K, B)
+    restart = np.argmin(final_total, axis=0)                                     # (B,)
+    rows = restart * B + np.arange(B)
+    frames, frame_losses = frames[:, rows], frame_losses[:, rows]
+    z = z.numpy()[rows]
+
+    # Blend: known pixels from the input, hole from G(z), at every logged iteration.
+    trajectory = np.stack([blend_batch(images, masks, f, blend) for f in frames])
+    final = frame_losses[-1]
+    return CompletionResult(
+        completed=trajectory[-1], generated=frames[-1], z=z, contextual=final[:, 0],
+        perceptual=final[:, 1], total=final[:, 2], restart=restart,
+        iterations=np.asarray(logged), trajectory=trajectory,
+        trajectory_losses=frame_losses.astype(np.float32))
+

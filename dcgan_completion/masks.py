@@ -1,0 +1,198 @@
+"""Masks for image completion: which pixels of each image are known.
+
+Convention everywhere in this project: a mask is float32 (H, W, 1) with **1 = known**
+and **0 = missing**, one mask per image (a batch of masks is (N, H, W, 1); a single
+shared mask is only used when the user gives one mask file for all images).
+
+Kinds (``make_masks``), for an image of side S:
+
+    center  the square rows and columns [int(S*scale), int(S*(1-scale))) is missing, as in
+            the original completion tool: scale 0.25 hides the centre square of side S/2
+            (a quarter of the pixels); scale 0 hides everything, 0.5 nothing.
+    random  round(fraction * S*S) pixels missing, drawn per image from (seed, image index).
+            Default fraction 0.8 (80% missing), the "random" experiment of Yeh et al.
+            2016; the original tool hid 20% (--fraction 0.2).
+    left    the left half (columns [0, S//2)) is missing.
+    full    nothing is missing (G(z) is fitted to the whole image: a GAN inversion).
+    grid    only every 4th pixel in both directions is known (rows and columns 0, 4, 8...).
+    lowres  no pixel is known as such; what is known is the image averaged over 8x8
+            blocks. The mask is all zeros and ``Masks.lowres_factor`` is 8: the completion
+            then compares 8x8 average-pooled G(z) with the 8x8 average-pooled image.
+    file    mask images read by ``MaskFile`` / ``load_mask_file``: one file for every image,
+            or a folder holding one mask per image with the image's file stem
+            (``masks/face01.png`` for ``photos/face01.jpg``). **White = known, black =
+            missing** (the same convention as the mask values, so a mask written with
+            ``images.save_image(path, (mask * 255).astype(np.uint8))`` reads back
+            unchanged); ``invert=True`` reads the opposite convention (white = hole, as in
+            OpenCV's inpaint and LaMa). Read as grayscale, resized to the image size with
+            nearest-neighbour sampling and thresholded at 50% (>= 128 is white).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+
+import numpy as np
+from PIL import Image
+
+from . import images
+
+MASK_TYPES = ("center", "random", "left", "full", "grid", "lowres", "file")
+CENTER_SCALE = 0.25       # center: hide [S*scale, S*(1-scale)) in rows and columns
+RANDOM_FRACTION = 0.8     # random: fraction of pixels missing (Yeh et al.'s experiment)
+GRID_STEP = 4             # grid: keep every 4th pixel in both directions
+LOWRES_FACTOR = 8         # lowres: 8x8 block averages are known
+
+
+class MaskError(ValueError):
+    """A mask that cannot be made or read; the message names the file or the setting."""
+
+
+@dataclasses.dataclass(frozen=True)
+class Masks:
+    """Per-image masks and how the contextual loss must read them.
+
+    values: (N, H, W, 1) float32, 1 = known, 0 = missing.
+    lowres_factor: None for pixel masks; f for 'lowres', where the contextual loss compares
+        f x f average-pooled images instead of masked pixels (values are then all zero).
+    """
+    values: np.ndarray
+    kind: str
+    lowres_factor: int | None = None
+
+    def __len__(self) -> int:
+        return len(self.values)
+
+    def batch(self, start: int, stop: int) -> np.ndarray:
+        """The masks of images [start, stop): (stop - start, H, W, 1)."""
+        return self.values[start:stop]
+
+
+def center_mask(size: int, scale: float = CENTER_SCALE) -> np.ndarray:
+    """(S, S, 1): rows and columns [int(S*scale), int(S*(1-scale))) missing."""
+    if not 0.0 <= scale <= 0.5:
+        raise MaskError(f"center scale must be in [0, 0.5], got {scale!r}")
+    lo, hi = int(size * scale), int(size * (1.0 - scale))
+    mask = np.ones((size, size, 1), np.float32)
+    mask[lo:hi, lo:hi] = 0.0
+    return mask
+
+
+def random_mask(size: int, fraction: float = RANDOM_FRACTION, seed=(0, 0)) -> np.ndarray:
+    """(S, S, 1) with exactly round(fraction * S*S) missing pixels chosen by ``seed``."""
+    if not 0.0 <= fraction <= 1.0:
+        raise MaskError(f"random mask fraction must be in [0, 1], got {fraction!r}")
+    missing = np.random.default_rng(seed).permutation(size * size)[:round(fraction * size * size)]
+    mask = np.ones(size * size, np.float32)
+    mask[missing] = 0.0
+    return mask.reshape(size, size, 1)
+
+
+def left_mask(size: int) -> np.ndarray:
+    mask = np.ones((size, size, 1), np.float32)
+    mask[:, :size // 2] = 0.0
+    return mask
+
+
+def grid_mask(size: int, step: int = GRID_STEP) -> np.ndarray:
+    mask = np.zeros((size, size, 1), np.float32)
+    mask[::step, ::step] = 1.0
+    return mask
+
+
+def make_masks(kind: str, count: int, size: int, *, scale: float = CENTER_SCALE,
+               fraction: float = RANDOM_FRACTION, seed: int = 0) -> Masks:
+    """``count`` masks of ``kind`` for S x S images (see the module docstring).
+
+    Image i's random mask depends only on (seed, i), so a run is reproducible and the
+    masks do not depend on how images are later batched.
+    """
+    if kind == "file":
+        raise MaskError("file masks are read with load_mask_file / MaskFile, not made")
+    if kind not in MASK_TYPES:
+        raise MaskError(f"unknown mask type {kind!r}; choose from {', '.join(MASK_TYPES)}")
+    if count < 0:
+        raise MaskError(f"mask count must be >= 0, got {count}")
+    lowres = None
+    if kind == "random":
+        values = [random_mask(size, fraction, seed=(seed, i)) for i in range(count)]
+    else:
+        if kind == "center":
+            one = center_mask(size, scale)
+        elif kind == "left":
+            one = left_mask(size)
+        elif kind == "full":
+            one = np.ones((size, size, 1), np.float32)
+        elif kind == "grid":
+            one = grid_mask(size)
+        else:  # lowres
+            if size % LOWRES_FACTOR:
+                raise MaskError(f"lowres masks need an image size divisible by {LOWRES_FACTOR}, "
+                                f"got {size}")
+            one, lowres = np.zeros((size, size, 1), np.float32), LOWRES_FACTOR
+        values = [one] * count   # separate per-image masks in the stacked array below
+    stacked = np.stack(values) if count else np.zeros((0, size, size, 1), np.float32)
+    return Masks(stacked.astype(np.float32), kind, lowres)
+
+
+# --- mask files ------------------------------------------------------------------------
+
+def read_mask(path: str, size: int, *, invert: bool = False) -> np.ndarray:
+    """(S, S, 1) float32 from a mask image: white (>= 128) = known unless ``invert``."""
+    try:
+        gray = images.load_image(path, size=None, channels=1)[..., 0]     # (h, w) uint8
+    except images.ImageReadError as e:
+        raise MaskError(f"mask {e}") from e
+    if gray.shape != (size, size):
+        gray = np.asarray(Image.fromarray(gray).resize((size, size), Image.Resampling.NEAREST))
+    known = gray >= 128
+    if invert:
+        known = ~known
+    return known.astype(np.float32)[..., None]
+
+
+def _stem(path: str) -> str:
+    return os.path.splitext(os.path.basename(path))[0]
+
+
+class MaskFile:
+    """Masks from ``path``: one image used for every image, or a folder of per-image masks.
+
+    In a folder (searched recursively) the mask of ``photos/face01.jpg`` is the image file
+    whose stem is ``face01``. The single file is read once; a folder is listed once.
+    """
+
+    def __init__(self, path: str, size: int, *, invert: bool = False):
+        self.path, self.size, self.invert = path, size, invert
+        self.shared = None
+        self.by_stem: dict[str, list[str]] = {}
+        if os.path.isdir(path):
+            for found in images.list_images(path):
+                self.by_stem.setdefault(_stem(found), []).append(found)
+            if not self.by_stem:
+                raise MaskError(f"mask folder {path!r} holds no images")
+        elif os.path.exists(path):
+            self.shared = read_mask(path, size, invert=invert)
+        else:
+            raise MaskError(f"mask file {path!r} does not exist")
+
+    def for_image(self, image_path: str) -> np.ndarray:
+        """(S, S, 1) mask of ``image_path``; MaskError naming both files if there is none."""
+        if self.shared is not None:
+            return self.shared.copy()
+        found = self.by_stem.get(_stem(image_path), [])
+        if not found:
+            raise MaskError(f"{image_path}: no mask named {_stem(image_path)}.* in {self.path}")
+        if len(found) > 1:
+            raise MaskError(f"{image_path}: several masks match in {self.path}: {', '.join(found)}")
+        return read_mask(found[0], self.size, invert=self.invert)
+
+
+def load_mask_file(path: str, size: int, image_paths: list[str], *,
+                   invert: bool = False) -> Masks:
+    """Masks of ``image_paths`` from a mask file or folder (see MaskFile); MaskError if any is missing."""
+    source = MaskFile(path, size, invert=invert)
+    values = [source.for_image(p) for p in image_paths]
+    stacked = np.stack(values) if values else np.zeros((0, size, size, 1), np.float32)
+    return Masks(stacked, "file")
