@@ -39,6 +39,7 @@ from PIL import Image
 from . import images
 
 MASK_TYPES = ("center", "random", "left", "full", "grid", "lowres", "file")
+DEFAULT_KIND = "center"
 CENTER_SCALE = 0.25       # center: hide [S*scale, S*(1-scale)) in rows and columns
 RANDOM_FRACTION = 0.8     # random: fraction of pixels missing (Yeh et al.'s experiment)
 GRID_STEP = 4             # grid: keep every 4th pixel in both directions

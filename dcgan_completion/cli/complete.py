@@ -1,0 +1,362 @@
+"""dcgan-complete / ./complete.py: fill in the missing part of face images with a trained DCGAN.
+
+    dcgan-complete --checkpointDir checkpoint --maskType center --outDir out photos/*.png
+
+Inputs are image files, folders (searched recursively) and glob patterns. Images of
+another size are resized with a warning (refused with --strict); grayscale and RGBA are
+converted to the model's channels. An unreadable file is reported by name and skipped;
+the others are still completed, and the exit status is 1 at the end.
+
+Output layout (--outDir must be new or empty: nothing already there is overwritten):
+  completed/<name>.png   the final completion of each input image
+  input/<name>.png       the input as the model sees it (resized, converted)
+  masked/<name>.png      what is known: missing pixels gray (lowres: the 8x8 block averages)
+  generated/<name>.png   the raw generator output G(z) for the chosen z
+  batch<kkk>/input.png, batch<kkk>/masked.png     grids of each batch (k = 000, 001, ...)
+  batch<kkk>/completed_<iter>.png   completion grids every --outInterval iterations and at the last
+  batch<kkk>/completion.gif         those grids animated (a bar at the bottom shows progress)
+  losses.csv   image, batch, iteration, contextual, perceptual, total: each image at each
+               logged iteration
+<name> is the input's file stem (photos/face01.jpg -> face01.png), with _2, _3... added
+when two inputs share a stem.
+
+Exit status: 0 all completed, 1 some input could not be read (the rest completed), 2 bad
+flags, checkpoint or output folder (nothing completed).
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import glob
+import logging
+import os
+import sys
+
+import numpy as np
+
+from .common import setup_logging
+
+log = logging.getLogger("dcgan-complete")
+
+DEFAULT_OUT_DIR = "outputImages"
+DEFAULT_BATCH_SIZE = 64
+PROGRESS_BAR_HEIGHT = 3          # pixels under each GIF frame
+
+
+class _Formatter(argparse.RawDescriptionHelpFormatter):
+    """Keeps the description's layout; each flag's help states its default itself."""
+
+
+def _flag(group, camel: str, kebab: str | None, **kw):
+    """Add --camelCase (the original tool's spelling) and its --kebab-case alias."""
+    names = [f"--{camel}"] + ([f"--{kebab}"] if kebab else [])
+    return group.add_argument(*names, **kw)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    from ..completion import BLENDS, OPTIMIZERS, default_settings
+    from ..masks import CENTER_SCALE, DEFAULT_KIND, MASK_TYPES, RANDOM_FRACTION
+    S = default_settings()
+
+    p = argparse.ArgumentParser(prog="dcgan-complete", description=__doc__, formatter_class=_Formatter)
+    g = p.add_argument_group("inputs and model")
+    g.add_argument("images", nargs="+", metavar="IMAGE",
+                   help="image files, folders (searched recursively) or glob patterns")
+    _flag(g, "checkpointDir", "checkpoint-dir", dest="checkpoint_dir", metavar="DIR",
+          help="a checkpoint folder written by dcgan-train (required until a model ships)")
+    _flag(g, "imgSize", "img-size", dest="img_size", type=int,
+          help="image side; must match the checkpoint (default: the checkpoint's)")
+    g.add_argument("--strict", action="store_true", default=None,
+                   help="refuse images of another size instead of resizing them with a warning")
+    g.add_argument("--precision", choices=("float32", "mixed_bfloat16", "mixed_float16"),
+                   help="compute precision; mixed_bfloat16 is faster on CPUs with AVX-512 BF16 "
+                   "(default: float32)")
+
+    g = p.add_argument_group("masks (1 = known, 0 = missing; see dcgan_completion/masks.py)")
+    _flag(g, "maskType", "mask-type", dest="mask_type", choices=MASK_TYPES, metavar="TYPE",
+          help=f"which pixels are missing: {', '.join(MASK_TYPES)} "
+          f"(default: {DEFAULT_KIND}, or file with --maskFile)")
+    _flag(g, "centerScale", "center-scale", dest="center_scale", type=float,
+          help="center: hide rows and columns [S*scale, S*(1-scale)) "
+          f"(default: {CENTER_SCALE}, a centre square of half the side)")
+    g.add_argument("--fraction", type=float,
+                   help=f"random: fraction of pixels missing (default: {RANDOM_FRACTION})")
+    _flag(g, "maskFile", "mask-file", dest="mask_file", metavar="PATH",
+          help="a mask image for all images, or a folder of masks named like the images "
+          "(white = known, black = missing)")
+    _flag(g, "invertMask", "invert-mask", dest="invert_mask", action="store_true", default=None,
+          help="mask files are white = missing (OpenCV / LaMa convention)")
+
+    g = p.add_argument_group("optimisation of z")
+    _flag(g, "nIter", "n-iter", dest="n_iter", type=int,
+          help=f"iterations (default: {S['n_iter']})")
+    g.add_argument("--optimizer", choices=OPTIMIZERS, help=f"(default: {S['optimizer']})")
+    g.add_argument("--lr", type=float, help=f"step size (default: {S['lr']})")
+    g.add_argument("--momentum", type=float, help=f"for --optimizer momentum (default: {S['momentum']})")
+    g.add_argument("--lam", type=float,
+                   help=f"weight of the perceptual loss, per image (default: {S['lam']})")
+    _flag(g, "weightedContext", "weighted-context", dest="weighted_context", type=int, metavar="N",
+          help="weight known pixels by the share of missing pixels in their N x N window "
+          f"(paper: 7; default: {S['weighted_context']} = off)")
+    g.add_argument("--restarts", type=int,
+                   help=f"independent starting z per image, the best is kept (default: {S['restarts']})")
+    _flag(g, "batchSize", "batch-size", dest="batch_size", type=int,
+          help=f"images completed together (default: {DEFAULT_BATCH_SIZE})")
+    g.add_argument("--seed", type=int, help=f"seed of the starting z and random masks (default: {S['seed']})")
+
+    g = p.add_argument_group("outputs")
+    _flag(g, "outDir", "out-dir", dest="out_dir",
+          help=f"output folder, new or empty (default: {DEFAULT_OUT_DIR})")
+    _flag(g, "outInterval", "out-interval", dest="out_interval", type=int,
+          help=f"iterations between logged completions (default: {S['out_interval']})")
+    g.add_argument("--blend", choices=BLENDS,
+                   help=f"poisson: blend the hole seamlessly (contiguous holes only); none: paste "
+                   f"(default: {S['blend']})")
+    _flag(g, "noProgress", "no-progress", dest="no_progress", action="store_true", default=None,
+          help="no progress bar (for logs)")
+    return p
+
+
+# --- settings ----------------------------------------------------------------------------
+
+COMPLETE_FLAGS = ("n_iter", "lr", "momentum", "optimizer", "lam", "weighted_context",
+                  "restarts", "out_interval", "seed", "blend")
+
+
+def completion_settings(args) -> dict:
+    """complete()'s settings: the library defaults, overridden by the flags given."""
+    from ..completion import check_settings, default_settings
+    settings = default_settings()
+    settings.update({k: getattr(args, k) for k in COMPLETE_FLAGS if getattr(args, k) is not None})
+    check_settings(**settings)
+    return settings
+
+
+def mask_kind(args) -> str:
+    from ..masks import DEFAULT_KIND
+    if args.mask_file and args.mask_type not in (None, "file"):
+        raise ValueError(f"--maskFile reads masks from files; it cannot be combined with "
+                         f"--maskType {args.mask_type}")
+    if args.mask_type == "file" and not args.mask_file:
+        raise ValueError("--maskType file needs --maskFile PATH (a mask image or a folder of masks)")
+    return "file" if args.mask_file else (args.mask_type or DEFAULT_KIND)
+
+
+def check_out_dir(out_dir: str) -> None:
+    if os.path.exists(out_dir) and (not os.path.isdir(out_dir) or os.listdir(out_dir)):
+        raise FileExistsError(f"output folder {out_dir!r} exists and is not empty; pass a new "
+                              "--outDir (nothing already there is overwritten)")
+
+
+# --- inputs ------------------------------------------------------------------------------
+
+def expand_inputs(items: list[str]) -> tuple[list[str], dict[str, str]]:
+    """(image paths in order, {item: reason} for items that name nothing usable)."""
+    from ..images import list_images
+    paths, failed = [], {}
+    for item in items:
+        if os.path.exists(item):
+            matches = [item]
+        elif glob.has_magic(item):
+            matches = sorted(glob.glob(item, recursive=True))
+            if not matches:
+                failed[item] = f"{item}: no file matches this pattern"
+        else:
+            failed[item] = f"{item}: no such file or folder"
+            matches = []
+        for match in matches:
+            found = list_images(match) if os.path.isdir(match) else [match]
+            if os.path.isdir(match) and not found:
+                failed[match] = f"{match}: folder holds no images"
+            paths.extend(p for p in found if p not in paths)
+    return paths, failed
+
+
+def read_input(path: str, size: int, channels: int, strict: bool) -> np.ndarray:
+    """uint8 (size, size, channels); resized with a warning unless ``strict`` (then ImageReadError)."""
+    from ..images import ImageReadError, load_image
+    pixels = load_image(path, size=None, channels=channels)
+    if pixels.shape[:2] != (size, size):
+        shape = f"{pixels.shape[1]}x{pixels.shape[0]}"
+        if strict:
+            raise ImageReadError(f"{path}: is {shape}, the model needs {size}x{size} (--strict)")
+        log.warning("%s: resizing %s to %dx%d", path, shape, size, size)
+        pixels = load_image(path, size=size, channels=channels)
+    return pixels
+
+
+def unique_names(paths: list[str]) -> list[str]:
+    """Output file names: the input's stem + .png, with _2, _3... for repeated stems."""
+    taken, names = set(), []
+    for path in paths:
+        stem = os.path.splitext(os.path.basename(path))[0]
+        name, n = f"{stem}.png", 1
+        while name in taken:
+            n += 1
+            name = f"{stem}_{n}.png"
+        taken.add(name)
+        names.append(name)
+    return names
+
+
+# --- outputs -----------------------------------------------------------------------------
+
+def with_progress_bar(grid: np.ndarray, fraction: float) -> np.ndarray:
+    """The grid with a bar below it, filled to ``fraction``: GIF frames stay distinct
+    (the GIF writer merges identical consecutive frames)."""
+    bar = np.full((PROGRESS_BAR_HEIGHT,) + grid.shape[1:], 255, np.uint8)
+    bar[:, :round(fraction * grid.shape[1])] = 64
+    return np.concatenate([grid, bar], axis=0)
+
+
+def write_batch(out_dir: str, k: int, names: list[str], pixels: np.ndarray, known: np.ndarray,
+                result, n_iter: int, losses_csv) -> None:
+    """All files of batch ``k``: per-image pictures, grids, the GIF and its losses.csv rows."""
+    from ..images import make_grid, save_gif, save_image
+    for i, name in enumerate(names):
+        save_image(os.path.join(out_dir, "completed", name), result.completed[i])
+        save_image(os.path.join(out_dir, "input", name), pixels[i])
+        save_image(os.path.join(out_dir, "masked", name), known[i])
+        save_image(os.path.join(out_dir, "generated", name), result.generated[i])
+    batch_dir = os.path.join(out_dir, f"batch{k:03d}")
+    save_image(os.path.join(batch_dir, "input.png"), make_grid(pixels))
+    save_image(os.path.join(batch_dir, "masked.png"), make_grid(known))
+    digits = max(4, len(str(n_iter)))
+    frames = []
+    for j, it in enumerate(result.iterations):
+        grid = make_grid(result.trajectory[j])
+        save_image(os.path.join(batch_dir, f"completed_{it:0{digits}d}.png"), grid)
+        frames.append(with_progress_bar(grid, j / max(1, len(result.iterations) - 1)))
+    save_gif(os.path.join(batch_dir, "completion.gif"), frames)
+    for j, it in enumerate(result.iterations):
+        for i, name in enumerate(names):
+            c, p, t = result.trajectory_losses[j, i]
+            losses_csv.writerow([name, k, int(it), f"{c:.6g}", f"{p:.6g}", f"{t:.6g}"])
+
+
+# --- main --------------------------------------------------------------------------------
+
+def main(argv=None) -> int:
+    args = build_parser().parse_args(argv)
+    setup_logging()
+    if not args.checkpoint_dir:
+        log.error("no model: pass --checkpointDir DIR, a checkpoint folder written by dcgan-train "
+                  "(no pretrained model ships with this package yet)")
+        return 2
+
+    from tqdm import tqdm
+
+    from .. import completion, masks
+    from ..checkpoints import CheckpointError, load_models
+    from ..config import ConfigError
+    from ..images import ImageReadError
+
+    out_dir = args.out_dir or DEFAULT_OUT_DIR
+    batch_size = args.batch_size or DEFAULT_BATCH_SIZE
+    try:
+        settings = completion_settings(args)
+        kind = mask_kind(args)
+        if batch_size < 1:
+            raise ValueError(f"--batchSize must be >= 1, got {batch_size}")
+        check_out_dir(out_dir)
+    except (ValueError, FileExistsError) as e:
+        log.error("%s", e)
+        return 2
+
+    # The model, checked against --imgSize.
+    try:
+        config, G, D = load_models(args.checkpoint_dir, dtype_policy=args.precision or "float32")
+    except (CheckpointError, ConfigError, FileNotFoundError) as e:
+        log.error("%s", e)
+        return 2
+    size, channels = config.image_size, config.channels
+    if args.img_size is not None and args.img_size != size:
+        log.error("the checkpoint in %s makes %dx%dx%d images, but --imgSize %d asks for %dx%dx%d",
+                  args.checkpoint_dir, size, size, channels, args.img_size, args.img_size,
+                  args.img_size, channels)
+        return 2
+
+    # Inputs and their masks; a bad one is reported and skipped.
+    paths, failed = expand_inputs(args.images)
+    try:
+        mask_source = (masks.MaskFile(args.mask_file, size, invert=bool(args.invert_mask))
+                       if kind == "file" else None)
+    except masks.MaskError as e:
+        log.error("%s", e)
+        return 2
+    good, pixels, file_masks = [], [], []
+    for path in paths:
+        try:
+            x = read_input(path, size, channels, bool(args.strict))
+            if mask_source is not None:
+                file_masks.append(mask_source.for_image(path))
+            pixels.append(x)
+            good.append(path)
+        except (ImageReadError, masks.MaskError) as e:
+            failed[path] = str(e)
+    for reason in failed.values():
+        log.error("skipping %s", reason)
+    if not good:
+        log.error("no image to complete")
+        return 1
+    pixels = np.stack(pixels)                                                    # (N, S, S, C)
+    try:
+        if kind == "file":
+            mask_set = masks.Masks(np.stack(file_masks), "file")
+        else:
+            mask_set = masks.make_masks(kind, len(good), size, seed=settings["seed"],
+                                        scale=(args.center_scale if args.center_scale is not None
+                                               else masks.CENTER_SCALE),
+                                        fraction=(args.fraction if args.fraction is not None
+                                                  else masks.RANDOM_FRACTION))
+    except masks.MaskError as e:
+        log.error("%s", e)
+        return 2
+
+    # Complete batch by batch, writing each batch's files as soon as it is done.
+    names = unique_names(good)
+    n_batches = -(-len(good) // batch_size)
+    log.info("completing %d image(s) in %d batch(es) of up to %d: %s masks, %s, %d iterations; "
+             "outputs in %s", len(good), n_batches, batch_size, kind, settings["optimizer"],
+             settings["n_iter"], out_dir)
+    os.makedirs(out_dir, exist_ok=True)
+    bar = tqdm(total=n_batches * settings["n_iter"], unit="it", dynamic_ncols=True,
+               disable=bool(args.no_progress), desc="complete")
+    status = 0
+    try:
+        with open(os.path.join(out_dir, "losses.csv"), "w", newline="") as f:
+            losses_csv = csv.writer(f)
+            losses_csv.writerow(["image", "batch", "iteration", "contextual", "perceptual", "total"])
+            for k in range(n_batches):
+                lo, hi = k * batch_size, min((k + 1) * batch_size, len(good))
+                done = [0]
+
+                def progress(it, done=done):
+                    bar.update(it - done[0])
+                    done[0] = it
+
+                bar.set_postfix(batch=f"{k + 1}/{n_batches}", refresh=False)
+                result = completion.complete(
+                    pixels[lo:hi], mask_set.batch(lo, hi), G, D, first_index=lo,
+                    lowres_factor=mask_set.lowres_factor, progress=progress, **settings)
+                known = completion.visible_input(pixels[lo:hi], mask_set.batch(lo, hi),
+                                                 mask_set.lowres_factor)
+                write_batch(out_dir, k, names[lo:hi], pixels[lo:hi], known, result,
+                            settings["n_iter"], losses_csv)
+                f.flush()
+    except KeyboardInterrupt:
+        log.warning("interrupted: the batches finished so far are in %s", out_dir)
+        status = 130
+    finally:
+        bar.close()
+    if failed:
+        log.error("%d input(s) could not be completed:\n  %s", len(failed), "\n  ".join(failed.values()))
+        status = status or 1
+    if status == 0 or status == 1:
+        log.info("done: %d completion(s) in %s", len(good), os.path.join(out_dir, "completed"))
+    return status
+
+
+if __name__ == "__main__":
+    sys.exit(main())
