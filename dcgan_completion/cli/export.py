@@ -18,8 +18,8 @@ log = logging.getLogger("dcgan-export")
 
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(prog="dcgan-export", description=__doc__, formatter_class=HelpFormatter)
-    p.add_argument("--checkpoint_dir", required=True, help="a folder written by dcgan-train")
-    p.add_argument("--out", required=True, help="new folder for the SavedModel (must not exist or be empty)")
+    p.add_argument("--checkpoint_dir", required=True, help="a folder written by dcgan-train; required")
+    p.add_argument("--out", required=True, help="new folder for the SavedModel (must not exist or be empty); required")
     args = p.parse_args(argv)
     setup_logging()
     from ..checkpoints import CheckpointError, export_generator, load_models

@@ -40,10 +40,10 @@ def build_parser() -> argparse.ArgumentParser:
                                 formatter_class=HelpFormatter, argument_default=None)
     g = p.add_argument_group("data")
     g.add_argument("--dataset", required=True,
-                   help="folder of training images, searched recursively (png/jpg/jpeg/bmp/webp)")
+                   help="folder of training images, searched recursively (png/jpg/jpeg/bmp/webp); required")
     g.add_argument("--train_size", type=int, help="use at most this many images (default: all)")
     g.add_argument("--crop", action="store_true", default=None,
-                   help="centre-crop to a square before resizing (for unaligned photos)")
+                   help="centre-crop to a square before resizing (for unaligned photos; default: off)")
     g.add_argument("--no_flip", dest="flip", action="store_false", default=None,
                    help="do not flip images horizontally at random (flips are on by default)")
 
@@ -79,7 +79,7 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("--checkpoint_every", type=int, help=f"steps between checkpoints (default: {T.checkpoint_every})")
     g.add_argument("--export", metavar="DIR", help="after training, export the generator as a "
                    "SavedModel to DIR (default: no export)")
-    g.add_argument("--no_progress", action="store_true", help="no progress bar (for logs)")
+    g.add_argument("--no_progress", action="store_true", help="no progress bar (for logs; default: shown)")
 
     g = p.add_argument_group("scale-out")
     g.add_argument("--strategy", choices=("auto", "default", "mirrored", "multiworker"),
