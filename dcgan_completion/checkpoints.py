@@ -7,9 +7,11 @@ weights (optimizer state is left out), so every command can load any run.
 
 from __future__ import annotations
 
+import json
 import os
 
 import keras
+import numpy as np
 import tensorflow as tf
 
 from .config import ModelConfig, load_config
@@ -40,6 +42,53 @@ def load_models(checkpoint_dir: str, dtype_policy: str = "float32"
         raise CheckpointError(f"{latest} does not match the model in {checkpoint_dir}/config.json "
                               f"({config.image_size}x{config.image_size}x{config.channels}, "
                               f"z_dim {config.z_dim}): {e}") from e
+    return config, generator, discriminator
+
+
+# --- compact weights files (the bundled model) -----------------------------------------
+#
+# One .npz holding every weight of G and D (float16 by default: half the size, and the
+# networks' outputs change by < 1e-3) under "<network>/<layer>/<weight>" names, plus the
+# model config as JSON text. Loading never unpickles: np.load(allow_pickle=False).
+
+CONFIG_KEY = "__config__"
+
+
+def save_weights_file(config: ModelConfig, generator: keras.Model, discriminator: keras.Model,
+                      path: str, dtype=np.float16) -> str:
+    """Write G's and D's weights and the config to ``path`` (.npz)."""
+    arrays = {f"{net.name}/{w.path}": np.asarray(w.numpy(), dtype)
+              for net in (generator, discriminator) for w in net.weights}
+    arrays[CONFIG_KEY] = np.array(json.dumps(config.to_dict()))
+    tmp = path + ".tmp.npz"
+    np.savez_compressed(tmp, **arrays)
+    os.replace(tmp, path)
+    return path
+
+
+def load_weights_file(path: str, dtype_policy: str = "float32"
+                      ) -> tuple[ModelConfig, keras.Model, keras.Model]:
+    """(config, generator, discriminator) from a weights file, every shape checked."""
+    try:
+        with np.load(path, allow_pickle=False) as f:
+            arrays = {k: f[k] for k in f.files}
+        config = ModelConfig.from_dict(json.loads(str(arrays.pop(CONFIG_KEY))))
+    except FileNotFoundError as e:
+        raise CheckpointError(f"weights file {path!r} not found") from e
+    except (OSError, ValueError, KeyError) as e:
+        raise CheckpointError(f"{path} is not a dcgan-completion weights file: {e}") from e
+    config = config.replace(synchronized_bn=False, dtype_policy=dtype_policy)
+    generator, discriminator = build_generator(config), build_discriminator(config)
+    expected = {f"{net.name}/{w.path}": w for net in (generator, discriminator) for w in net.weights}
+    missing, extra = sorted(set(expected) - set(arrays)), sorted(set(arrays) - set(expected))
+    if missing or extra:
+        raise CheckpointError(f"{path} does not match its own config: missing {missing[:5]}, "
+                              f"unexpected {extra[:5]}")
+    for name, weight in expected.items():
+        if tuple(arrays[name].shape) != tuple(weight.shape):
+            raise CheckpointError(f"{path}: {name} has shape {arrays[name].shape}, "
+                                  f"the model needs {tuple(weight.shape)}")
+        weight.assign(arrays[name].astype(np.float32))
     return config, generator, discriminator
 
 
