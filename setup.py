@@ -28,6 +28,7 @@ setup(
         "console_scripts": [
             "dcgan-train=dcgan_completion.cli.train:main",
             "dcgan-export=dcgan_completion.cli.export:main",
+            "dcgan-complete=dcgan_completion.cli.complete:main",
         ],
     },
     classifiers=["Programming Language :: Python :: 3", "Topic :: Scientific/Engineering :: Image Processing"],

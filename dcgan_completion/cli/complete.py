@@ -35,17 +35,13 @@ import sys
 
 import numpy as np
 
-from .common import setup_logging
+from .common import HelpFormatter, setup_logging
 
 log = logging.getLogger("dcgan-complete")
 
 DEFAULT_OUT_DIR = "outputImages"
 DEFAULT_BATCH_SIZE = 64
 PROGRESS_BAR_HEIGHT = 3          # pixels under each GIF frame
-
-
-class _Formatter(argparse.RawDescriptionHelpFormatter):
-    """Keeps the description's layout; each flag's help states its default itself."""
 
 
 def _flag(group, camel: str, kebab: str | None, **kw):
@@ -59,7 +55,7 @@ def build_parser() -> argparse.ArgumentParser:
     from ..masks import CENTER_SCALE, DEFAULT_KIND, MASK_TYPES, RANDOM_FRACTION
     S = default_settings()
 
-    p = argparse.ArgumentParser(prog="dcgan-complete", description=__doc__, formatter_class=_Formatter)
+    p = argparse.ArgumentParser(prog="dcgan-complete", description=__doc__, formatter_class=HelpFormatter)
     g = p.add_argument_group("inputs and model")
     g.add_argument("images", nargs="+", metavar="IMAGE",
                    help="image files, folders (searched recursively) or glob patterns")
@@ -235,6 +231,54 @@ def write_batch(out_dir: str, k: int, names: list[str], pixels: np.ndarray, know
             losses_csv.writerow([name, k, int(it), f"{c:.6g}", f"{p:.6g}", f"{t:.6g}"])
 
 
+def load_inputs(items, size, channels, strict, mask_source):
+    """(paths, uint8 pixels (N, S, S, C) list, file masks, {item: reason}) of the inputs."""
+    from ..images import ImageReadError
+    from ..masks import MaskError
+    paths, failed = expand_inputs(items)
+    good, pixels, file_masks = [], [], []
+    for path in paths:
+        try:
+            x = read_input(path, size, channels, strict)
+            if mask_source is not None:
+                file_masks.append(mask_source.for_image(path))
+        except (ImageReadError, MaskError) as e:
+            failed[path] = str(e)
+            continue
+        pixels.append(x)
+        good.append(path)
+    return good, pixels, file_masks, failed
+
+
+def run_batches(out_dir, names, pixels, mask_set, G, D, settings, batch_size, quiet) -> None:
+    """Complete ``pixels`` batch by batch and write each batch's files (see the module doc)."""
+    from tqdm import tqdm
+
+    from ..completion import complete, visible_input
+    n_batches = -(-len(pixels) // batch_size)
+    os.makedirs(out_dir, exist_ok=True)
+    bar = tqdm(total=n_batches * settings["n_iter"], unit="it", dynamic_ncols=True,
+               disable=quiet, desc="complete")
+    with bar, open(os.path.join(out_dir, "losses.csv"), "w", newline="") as f:
+        losses_csv = csv.writer(f)
+        losses_csv.writerow(["image", "batch", "iteration", "contextual", "perceptual", "total"])
+        for k in range(n_batches):
+            lo, hi = k * batch_size, min((k + 1) * batch_size, len(pixels))
+            done = [0]
+
+            def progress(it, done=done):
+                bar.update(it - done[0])
+                done[0] = it
+
+            bar.set_postfix(batch=f"{k + 1}/{n_batches}", refresh=False)
+            result = complete(pixels[lo:hi], mask_set.batch(lo, hi), G, D, first_index=lo,
+                              lowres_factor=mask_set.lowres_factor, progress=progress, **settings)
+            known = visible_input(pixels[lo:hi], mask_set.batch(lo, hi), mask_set.lowres_factor)
+            write_batch(out_dir, k, names[lo:hi], pixels[lo:hi], known, result,
+                        settings["n_iter"], losses_csv)
+            f.flush()
+
+
 # --- main --------------------------------------------------------------------------------
 
 def main(argv=None) -> int:
@@ -245,12 +289,9 @@ def main(argv=None) -> int:
                   "(no pretrained model ships with this package yet)")
         return 2
 
-    from tqdm import tqdm
-
-    from .. import completion, masks
+    from .. import masks
     from ..checkpoints import CheckpointError, load_models
     from ..config import ConfigError
-    from ..images import ImageReadError
 
     out_dir = args.out_dir or DEFAULT_OUT_DIR
     batch_size = args.batch_size or DEFAULT_BATCH_SIZE
@@ -277,83 +318,48 @@ def main(argv=None) -> int:
                   args.img_size, channels)
         return 2
 
-    # Inputs and their masks; a bad one is reported and skipped.
-    paths, failed = expand_inputs(args.images)
+    # Masks: made (and their settings checked) now, or read per image from --maskFile.
+    mask_options = {k: v for k, v in (("scale", args.center_scale), ("fraction", args.fraction))
+                    if v is not None}
     try:
-        mask_source = (masks.MaskFile(args.mask_file, size, invert=bool(args.invert_mask))
-                       if kind == "file" else None)
+        if kind == "file":
+            mask_source = masks.MaskFile(args.mask_file, size, invert=bool(args.invert_mask))
+        else:
+            mask_source = None
+            masks.make_masks(kind, 1, size, seed=settings["seed"], **mask_options)
     except masks.MaskError as e:
         log.error("%s", e)
         return 2
-    good, pixels, file_masks = [], [], []
-    for path in paths:
-        try:
-            x = read_input(path, size, channels, bool(args.strict))
-            if mask_source is not None:
-                file_masks.append(mask_source.for_image(path))
-            pixels.append(x)
-            good.append(path)
-        except (ImageReadError, masks.MaskError) as e:
-            failed[path] = str(e)
+
+    # Inputs; a bad one is reported and skipped.
+    good, pixels, file_masks, failed = load_inputs(args.images, size, channels, bool(args.strict),
+                                                   mask_source)
     for reason in failed.values():
         log.error("skipping %s", reason)
     if not good:
         log.error("no image to complete")
         return 1
     pixels = np.stack(pixels)                                                    # (N, S, S, C)
-    try:
-        if kind == "file":
-            mask_set = masks.Masks(np.stack(file_masks), "file")
-        else:
-            mask_set = masks.make_masks(kind, len(good), size, seed=settings["seed"],
-                                        scale=(args.center_scale if args.center_scale is not None
-                                               else masks.CENTER_SCALE),
-                                        fraction=(args.fraction if args.fraction is not None
-                                                  else masks.RANDOM_FRACTION))
-    except masks.MaskError as e:
-        log.error("%s", e)
-        return 2
+    if kind == "file":
+        mask_set = masks.Masks(np.stack(file_masks), "file")
+    else:
+        mask_set = masks.make_masks(kind, len(good), size, seed=settings["seed"], **mask_options)
 
     # Complete batch by batch, writing each batch's files as soon as it is done.
-    names = unique_names(good)
-    n_batches = -(-len(good) // batch_size)
-    log.info("completing %d image(s) in %d batch(es) of up to %d: %s masks, %s, %d iterations; "
-             "outputs in %s", len(good), n_batches, batch_size, kind, settings["optimizer"],
+    log.info("completing %d image(s) in batches of up to %d: %s masks, %s, %d iterations; "
+             "outputs in %s", len(good), batch_size, kind, settings["optimizer"],
              settings["n_iter"], out_dir)
-    os.makedirs(out_dir, exist_ok=True)
-    bar = tqdm(total=n_batches * settings["n_iter"], unit="it", dynamic_ncols=True,
-               disable=bool(args.no_progress), desc="complete")
-    status = 0
     try:
-        with open(os.path.join(out_dir, "losses.csv"), "w", newline="") as f:
-            losses_csv = csv.writer(f)
-            losses_csv.writerow(["image", "batch", "iteration", "contextual", "perceptual", "total"])
-            for k in range(n_batches):
-                lo, hi = k * batch_size, min((k + 1) * batch_size, len(good))
-                done = [0]
-
-                def progress(it, done=done):
-                    bar.update(it - done[0])
-                    done[0] = it
-
-                bar.set_postfix(batch=f"{k + 1}/{n_batches}", refresh=False)
-                result = completion.complete(
-                    pixels[lo:hi], mask_set.batch(lo, hi), G, D, first_index=lo,
-                    lowres_factor=mask_set.lowres_factor, progress=progress, **settings)
-                known = completion.visible_input(pixels[lo:hi], mask_set.batch(lo, hi),
-                                                 mask_set.lowres_factor)
-                write_batch(out_dir, k, names[lo:hi], pixels[lo:hi], known, result,
-                            settings["n_iter"], losses_csv)
-                f.flush()
+        run_batches(out_dir, unique_names(good), pixels, mask_set, G, D, settings, batch_size,
+                    bool(args.no_progress))
+        status = 0
     except KeyboardInterrupt:
         log.warning("interrupted: the batches finished so far are in %s", out_dir)
         status = 130
-    finally:
-        bar.close()
     if failed:
         log.error("%d input(s) could not be completed:\n  %s", len(failed), "\n  ".join(failed.values()))
         status = status or 1
-    if status == 0 or status == 1:
+    if status in (0, 1):
         log.info("done: %d completion(s) in %s", len(good), os.path.join(out_dir, "completed"))
     return status
 

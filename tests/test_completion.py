@@ -1,0 +1,363 @@
+"""Completion: masks, the projected-gradient engine, blending and the dcgan-complete CLI.
+
+All on a tiny 16x16 model whose generator kernels are re-drawn with He scaling, so that
+an untrained G still makes varied images (the DCGAN's N(0, 0.02) init makes near-flat ones).
+"""
+
+import csv
+import logging
+import os
+
+import numpy as np
+import pytest
+import tensorflow as tf
+from PIL import Image
+
+from dcgan_completion import completion, images, masks
+from dcgan_completion.cli import complete as complete_cli
+from dcgan_completion.config import ModelConfig, save_config
+from dcgan_completion.model import build_discriminator, build_generator, sample_z
+
+from conftest import write_toy_faces
+
+S = 16
+TINY = ModelConfig(image_size=S, channels=3, z_dim=16, gf_dim=8, df_dim=8)
+QUICK = dict(n_iter=20, out_interval=10, blend="none")
+
+
+def he_rescaled(generator, seed=0):
+    """Re-draw every kernel of ``generator`` as N(0, 2 / fan_in): varied images without training."""
+    rng = np.random.default_rng(seed)
+    for v in generator.weights:
+        if "kernel" in v.path:
+            shape = v.shape
+            if "g_h0" in v.path or len(shape) == 2:
+                fan_in = shape[0]
+            else:   # Conv2DTranspose kernel (k, k, out, in), stride 2: ~k*k*in/4 inputs per output
+                fan_in = shape[0] * shape[1] * shape[3] / 4
+            v.assign(rng.normal(0.0, np.sqrt(2.0 / fan_in), shape).astype(np.float32))
+    return generator
+
+
+@pytest.fixture(scope="module")
+def models():
+    tf.keras.utils.set_random_seed(1)
+    return he_rescaled(build_generator(TINY)), build_discriminator(TINY)
+
+
+@pytest.fixture(scope="module")
+def targets(models):
+    """Four images the generator can make exactly: y = G(z*) for hidden z*."""
+    G, _ = models
+    z_star = sample_z(4, TINY.z_dim, (123, 4))
+    return images.to_uint8(G(z_star, training=False)), z_star.numpy()
+
+
+@pytest.fixture(scope="module")
+def checkpoint(models, tmp_path_factory):
+    G, D = models
+    folder = str(tmp_path_factory.mktemp("ckpt"))
+    tf.train.Checkpoint(generator=G, discriminator=D).save(os.path.join(folder, "ckpt"))
+    save_config(TINY, folder)
+    return folder
+
+
+def psnr(a, b):
+    mse = np.mean((np.asarray(a, np.float64) - np.asarray(b, np.float64)) ** 2)
+    return 10 * np.log10(255.0 ** 2 / max(mse, 1e-12))
+
+
+# --- masks ---------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("kind, known", [
+    ("center", S * S - (12 - 4) ** 2),          # rows/cols [4, 12) hidden at scale 0.25
+    ("random", S * S - round(0.8 * S * S)),      # 80% missing by default
+    ("left", S * S // 2),
+    ("full", S * S),
+    ("grid", (S // 4) ** 2),                     # every 4th pixel in both directions
+    ("lowres", 0),                               # nothing known pixel-wise
+])
+def test_mask_shapes_and_known_counts(kind, known):
+    m = masks.make_masks(kind, 3, S, seed=5)
+    assert m.values.shape == (3, S, S, 1) and m.values.dtype == np.float32
+    assert set(np.unique(m.values)) <= {0.0, 1.0}
+    assert [int(v.sum()) for v in m.values] == [known] * 3
+    assert m.lowres_factor == (8 if kind == "lowres" else None)
+
+
+def test_mask_definitions():
+    c = masks.center_mask(64, 0.25)[..., 0]
+    assert c[16:48, 16:48].sum() == 0 and c.sum() == 64 * 64 - 32 * 32
+    assert masks.left_mask(S)[:, :S // 2].sum() == 0 and masks.left_mask(S)[:, S // 2:].min() == 1
+    g = masks.grid_mask(S)[..., 0]
+    assert g[::4, ::4].min() == 1 and g.sum() == 16
+    r1, r2 = masks.make_masks("random", 2, S, seed=1).values, masks.make_masks("random", 2, S, seed=1).values
+    assert np.array_equal(r1, r2) and not np.array_equal(r1[0], r1[1])    # seeded, per image
+    assert not np.array_equal(r1, masks.make_masks("random", 2, S, seed=2).values)
+    with pytest.raises(masks.MaskError):
+        masks.make_masks("center", 1, S, scale=0.7)
+    with pytest.raises(masks.MaskError):
+        masks.make_masks("file", 1, S)
+
+
+def test_mask_files(tmp_path):
+    pattern = np.zeros((32, 32), np.uint8)
+    pattern[:, 16:] = 200                       # right half white = known, resized 32 -> 16
+    Image.fromarray(pattern).save(tmp_path / "shared.png")
+    shared = masks.load_mask_file(str(tmp_path / "shared.png"), S, ["a.jpg", "b.png"])
+    assert shared.values.shape == (2, S, S, 1)
+    assert shared.values[0, :, :8].sum() == 0 and shared.values[0, :, 8:].min() == 1
+    inverted = masks.read_mask(str(tmp_path / "shared.png"), S, invert=True)
+    assert np.array_equal(inverted, 1 - shared.values[0])
+
+    folder = tmp_path / "masks"
+    folder.mkdir()
+    Image.fromarray(pattern).save(folder / "a.png")
+    Image.fromarray(255 - pattern).save(folder / "b.png")
+    per_image = masks.load_mask_file(str(folder), S, ["photos/a.jpg", "other/b.png"])
+    assert np.array_equal(per_image.values[0], 1 - per_image.values[1])
+    with pytest.raises(masks.MaskError, match="c.png"):
+        masks.MaskFile(str(folder), S).for_image("photos/c.png")
+    (tmp_path / "junk.png").write_text("not an image")
+    with pytest.raises(masks.MaskError, match="junk.png"):
+        masks.read_mask(str(tmp_path / "junk.png"), S)
+
+
+def test_context_weights():
+    m = masks.make_masks("center", 1, S).values                  # hole rows/cols [4, 12)
+    w = completion.context_weights(m, 7).numpy()[0, ..., 0]
+    assert w[4:12, 4:12].max() == 0                              # missing pixels: weight 0
+    assert w[3, 8] == pytest.approx(3 / 7)                       # next to the hole: 3 of 7 rows
+    assert w[1, 8] > 0 and w[0, 8] == 0 and w[0, 0] == 0         # > 3 pixels from the hole: 0
+    assert np.array_equal(completion.context_weights(m, 0).numpy(), m)
+
+
+# --- the engine ----------------------------------------------------------------------------
+
+def test_per_image_masks_and_known_pixels(models, targets):
+    G, D = models
+    y, _ = targets
+    m = np.stack([masks.center_mask(S), masks.left_mask(S), masks.grid_mask(S),
+                  masks.random_mask(S, 0.5, (0, 3))])
+    r = completion.complete(y, m, G, D, **QUICK)
+    for i in range(4):
+        known = m[i, ..., 0] == 1
+        assert np.array_equal(r.completed[i][known], y[i][known])          # exact, blend='none'
+        assert np.array_equal(r.completed[i][~known], r.generated[i][~known])
+    # Each image is completed on its own: alone (same first_index) gives the same result.
+    alone = completion.complete(y[1:2], m[1:2], G, D, first_index=1, **QUICK)
+    np.testing.assert_allclose(alone.z[0], r.z[1], atol=1e-4)
+
+
+def test_z_is_projected_and_loss_falls(models, targets):
+    G, D = models
+    y, _ = targets
+    m = masks.make_masks("center", 4, S).values
+    r = completion.complete(y, m, G, D, n_iter=30, out_interval=10, lr=0.5, blend="none")
+    assert r.z.shape == (4, TINY.z_dim)
+    assert r.z.min() >= -1.0 and r.z.max() <= 1.0 and np.abs(r.z).max() == 1.0   # clipped
+    for optimizer, lr in (("adam", 0.01), ("momentum", 0.001)):
+        r = completion.complete(y, m, G, D, n_iter=60, out_interval=20, lr=lr,
+                                optimizer=optimizer, blend="none")
+        total = r.trajectory_losses[:, :, 2]                                 # (T, B)
+        assert np.all(total[-1] < 0.8 * total[0]), (optimizer, total)
+        assert np.allclose(r.total, total[-1])
+
+
+def test_trajectory_restarts_and_lowres(models, targets):
+    G, D = models
+    y, _ = targets
+    m = masks.make_masks("center", 4, S).values
+    r = completion.complete(y, m, G, D, n_iter=20, out_interval=7, blend="poisson")
+    assert list(r.iterations) == [0, 7, 14, 20]                  # the last one always
+    assert r.trajectory.shape == (4, 4, S, S, 3) and r.trajectory_losses.shape == (4, 4, 3)
+    assert np.array_equal(r.trajectory[-1], r.completed)
+    known = m[..., 0] == 1
+    assert np.array_equal(r.completed[known], y[known])          # Poisson keeps known pixels too
+    three = completion.complete(y, m, G, D, n_iter=20, out_interval=20, restarts=3, blend="none")
+    assert three.restart.shape == (4,) and set(three.restart) <= {0, 1, 2}
+    assert np.all(three.total <= r.total + 1e-3)                 # restart 0 is the K = 1 run
+
+    low = masks.make_masks("lowres", 4, S)
+    r = completion.complete(y, low.values, G, D, lowres_factor=low.lowres_factor, n_iter=40,
+                            out_interval=40, blend="poisson")
+    assert np.array_equal(r.completed, r.generated)              # nothing known pixel-wise
+    assert np.all(r.trajectory_losses[-1, :, 0] < r.trajectory_losses[0, :, 0])
+
+
+def test_bad_arguments(models, targets):
+    G, D = models
+    y, _ = targets
+    m = masks.make_masks("center", 4, S).values
+    for bad in (dict(optimizer="sgd"), dict(weighted_context=4), dict(restarts=0),
+                dict(out_interval=0), dict(blend="alpha")):
+        with pytest.raises(ValueError):
+            completion.complete(y, m, G, D, **bad)
+    with pytest.raises(ValueError, match="16x16x3"):
+        completion.complete(np.zeros((1, 8, 8, 3), np.uint8), np.ones((1, 8, 8, 1)), G, D)
+    with pytest.raises(ValueError, match="masks"):
+        completion.complete(y, m[:1], G, D)
+
+
+def test_poisson_blend_matches_the_context():
+    """Known pixels 200, G(z) a texture around 70: the blended hole takes the context's level
+    and keeps G(z)'s texture, for a centre hole and for a hole at the border."""
+    rng = np.random.default_rng(0)
+    size = 32
+    image = np.full((size, size, 3), 200, np.uint8)
+    texture = rng.normal(0.0, 8.0, (size, size, 3))
+    generated = np.clip(70 + texture, 0, 255).astype(np.uint8)
+    for m in (masks.center_mask(size), masks.left_mask(size)):
+        hole = m[..., 0] == 0
+        out = completion.poisson_blend(image, m, generated).astype(float)
+        assert abs(out[hole].mean() - 200) < 5
+        residual = out[hole] - generated[hole].astype(float)      # G(z) shifted, not replaced
+        assert residual.std() < 0.5 * generated[hole].std()          # a flat fill gives 1.0
+        assert np.array_equal(out[~hole], image[~hole])                # known pixels kept
+
+
+def test_blending():
+    rng = np.random.default_rng(0)
+    image = rng.integers(0, 256, (S, S, 3), dtype=np.uint8)
+    generated = rng.integers(0, 256, (S, S, 3), dtype=np.uint8)
+    for m in (masks.left_mask(S), masks.center_mask(S), masks.center_mask(S, 0.0)):
+        out = completion.poisson_blend(image, m, generated)             # hole at the border too
+        assert out.shape == image.shape and out.dtype == np.uint8
+    known = masks.center_mask(S)[..., 0] == 1
+    out = completion.poisson_blend(image, masks.center_mask(S), generated)
+    assert np.array_equal(out[known], image[known])                     # known pixels kept
+    flat = np.full_like(image, 90)                                      # src == dst: unchanged
+    assert np.abs(completion.poisson_blend(flat, masks.center_mask(S), flat).astype(int) - 90).max() <= 1
+    batch = np.stack([image] * 3)
+    m = np.stack([masks.make_masks(k, 1, S).values[0] for k in ("full", "grid", "center")])
+    out = completion.blend_batch(batch, m, np.stack([generated] * 3), "poisson")
+    assert np.array_equal(out[0], image)                                # no hole: untouched
+    assert np.array_equal(out[1], completion.composite(image, m[1], generated))  # scattered: paste
+    assert not np.array_equal(out[2], completion.composite(image, m[2], generated))
+    gray = completion.poisson_blend(image[..., :1], masks.center_mask(S), generated[..., :1])
+    assert gray.shape == (S, S, 1)
+
+
+def test_method_recovers_a_hidden_image(models, targets):
+    """y = G(z*): with lam = 0 the hole must come back far better than a mean fill.
+
+    Checked by hand: with the gradient zeroed in completion.step the hole PSNR equals
+    that of G(z0) and this test fails.
+    """
+    G, D = models
+    y, _ = targets
+    m = masks.make_masks("center", 4, S).values
+    r = completion.complete(y, m, G, D, n_iter=300, out_interval=300, lam=0.0, blend="none")
+    hole = m[..., 0] == 0                                                  # (B, H, W)
+    mean_fill = np.stack([np.broadcast_to(y[i][~hole[i]].mean(0), y[i].shape) for i in range(4)])
+    ours, baseline = psnr(r.completed[hole], y[hole]), psnr(mean_fill[hole], y[hole])
+    assert ours >= baseline + 10.0, (ours, baseline)
+
+
+# --- the CLI -------------------------------------------------------------------------------
+
+def run_cli(tmp_path, checkpoint, inputs, *extra):
+    out = str(tmp_path / "out")
+    argv = ["--checkpointDir", checkpoint, "--outDir", out, "--nIter", "4", "--outInterval", "2",
+            "--no-progress", *extra, *inputs]
+    return complete_cli.main(argv), out
+
+
+def test_cli_batches_and_files(tmp_path, checkpoint):
+    faces = write_toy_faces(str(tmp_path / "faces"), 4, size=(S, S))
+    Image.open(faces[0]).convert("L").save(tmp_path / "faces" / "gray.png")   # converted
+    Image.open(faces[1]).convert("RGBA").resize((20, 24)).save(tmp_path / "faces" / "big.png")
+    before = set(os.listdir(tmp_path))
+    rc, out = run_cli(tmp_path, checkpoint, [str(tmp_path / "faces")], "--batchSize", "2")
+    assert rc == 0
+    assert set(os.listdir(tmp_path)) == before | {"out"}                 # nothing outside outDir
+    names = sorted(["big.png", "gray.png", "face000.png", "face001.png", "face002.png", "face003.png"])
+    for sub in ("completed", "input", "masked", "generated"):
+        assert sorted(os.listdir(os.path.join(out, sub))) == names
+    batches = sorted(d for d in os.listdir(out) if d.startswith("batch"))
+    assert batches == ["batch000", "batch001", "batch002"]
+    for b in batches:
+        assert sorted(os.listdir(os.path.join(out, b))) == [
+            "completed_0000.png", "completed_0002.png", "completed_0004.png", "completion.gif",
+            "input.png", "masked.png"]
+        with Image.open(os.path.join(out, b, "completion.gif")) as gif:
+            assert gif.n_frames == 3                                     # iterations 0, 2, 4
+    with open(os.path.join(out, "losses.csv")) as f:
+        rows = list(csv.DictReader(f))
+    assert list(rows[0]) == ["image", "batch", "iteration", "contextual", "perceptual", "total"]
+    assert len(rows) == 6 * 3 and {r["batch"] for r in rows} == {"0", "1", "2"}
+    assert sorted({r["image"] for r in rows}) == names
+    assert images.load_image(os.path.join(out, "completed", "gray.png")).shape == (S, S, 3)
+
+
+def test_cli_five_images_in_batches_of_two(tmp_path, checkpoint):
+    faces = write_toy_faces(str(tmp_path / "faces"), 5, size=(S, S))
+    rc, out = run_cli(tmp_path, checkpoint, faces, "--batch-size", "2", "--mask-type", "random",
+                      "--blend", "none")
+    assert rc == 0
+    assert len(os.listdir(os.path.join(out, "completed"))) == 5
+    assert len([d for d in os.listdir(out) if d.startswith("batch")]) == 3
+    for path in faces:                    # every image kept its own known pixels
+        name = os.path.basename(path)
+        x = images.load_image(os.path.join(out, "input", name))
+        done = images.load_image(os.path.join(out, "completed", name))
+        shown = images.load_image(os.path.join(out, "masked", name))
+        known = np.all(shown == x, axis=-1) & np.any(shown != completion.MISSING_GRAY, axis=-1)
+        assert known.sum() > 0 and np.array_equal(done[known], x[known])
+
+
+def test_cli_bad_inputs_are_skipped(tmp_path, checkpoint, caplog):
+    faces = write_toy_faces(str(tmp_path / "faces"), 2, size=(S, S))
+    (tmp_path / "notes.txt").write_text("hello")
+    (tmp_path / "broken.png").write_bytes(b"\x89PNG\r\n\x1a\n broken")
+    odd = tmp_path / "odd.png"
+    Image.new("RGB", (20, 20)).save(odd)
+    inputs = faces + [str(tmp_path / "notes.txt"), str(tmp_path / "broken.png"),
+                      str(tmp_path / "missing.png"), str(tmp_path / "nomatch*.png"), str(odd)]
+    with caplog.at_level(logging.INFO):
+        rc, out = run_cli(tmp_path, checkpoint, inputs, "--strict")
+    assert rc == 1
+    assert sorted(os.listdir(os.path.join(out, "completed"))) == ["face000.png", "face001.png"]
+    for name in ("notes.txt", "broken.png", "missing.png", "nomatch*.png", "odd.png"):
+        assert any(name in r.getMessage() and r.levelno == logging.ERROR for r in caplog.records), name
+
+
+def test_cli_glob_and_mask_folder(tmp_path, checkpoint):
+    faces = write_toy_faces(str(tmp_path / "faces"), 3, size=(S, S))
+    folder = tmp_path / "masks"
+    folder.mkdir()
+    for i, path in enumerate(faces[:2]):
+        m = np.full((S, S), 255, np.uint8)
+        m[:, : 4 * (i + 1)] = 0                                   # different per image
+        Image.fromarray(m).save(folder / os.path.basename(path))
+    rc, out = run_cli(tmp_path, checkpoint, [str(tmp_path / "faces" / "face*.png")],
+                      "--maskFile", str(folder), "--blend", "none")
+    assert rc == 1                                               # face002 has no mask
+    assert sorted(os.listdir(os.path.join(out, "completed"))) == ["face000.png", "face001.png"]
+    shown = [images.load_image(os.path.join(out, "masked", f"face00{i}.png")) for i in range(2)]
+    assert [int(np.all(s == completion.MISSING_GRAY, -1).sum()) for s in shown] == [4 * S, 8 * S]
+
+
+def test_cli_refuses_bad_setups(tmp_path, checkpoint, caplog):
+    faces = write_toy_faces(str(tmp_path / "faces"), 1, size=(S, S))
+    with caplog.at_level(logging.ERROR):
+        assert complete_cli.main(faces) == 2                                  # no checkpoint
+        assert "--checkpointDir" in caplog.text
+        rc, _ = run_cli(tmp_path, checkpoint, faces, "--imgSize", "64")
+        assert rc == 2 and "16x16x3" in caplog.text and "64x64x3" in caplog.text
+        (tmp_path / "out").mkdir()
+        (tmp_path / "out" / "keep.txt").write_text("mine")
+        rc, _ = run_cli(tmp_path, checkpoint, faces)
+        assert rc == 2 and "not empty" in caplog.text
+        assert os.listdir(tmp_path / "out") == ["keep.txt"]
+        rc, _ = run_cli(tmp_path, checkpoint, faces, "--weightedContext", "4", "--outDir",
+                        str(tmp_path / "new"))
+        assert rc == 2 and not os.path.exists(tmp_path / "new")
+
+
+def test_cli_flag_aliases():
+    parser = complete_cli.build_parser()
+    camel = parser.parse_args(["--outDir", "o", "--maskType", "grid", "--nIter", "5", "x.png"])
+    kebab = parser.parse_args(["--out-dir", "o", "--mask-type", "grid", "--n-iter", "5", "x.png"])
+    assert vars(camel) == vars(kebab)
+    assert camel.lam is None and camel.batch_size is None              # defaults live in the library
