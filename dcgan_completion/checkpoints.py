@@ -92,6 +92,29 @@ def load_weights_file(path: str, dtype_policy: str = "float32"
     return config, generator, discriminator
 
 
+# --- one entry point for every command ---------------------------------------------------
+
+BUNDLED_WEIGHTS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "models",
+                               "dcgan-celeba-64.npz")
+
+
+def bundled_model_available() -> bool:
+    return os.path.isfile(BUNDLED_WEIGHTS)
+
+
+def load_model(source: str | None = None, dtype_policy: str = "float32"
+               ) -> tuple[ModelConfig, keras.Model, keras.Model]:
+    """(config, G, D) from a checkpoint folder, a weights file, or (None) the bundled model."""
+    if source is None:
+        if not bundled_model_available():
+            raise CheckpointError("no model given and no bundled model installed: pass "
+                                  "--checkpointDir DIR, a checkpoint folder written by dcgan-train")
+        source = BUNDLED_WEIGHTS
+    if os.path.isfile(source):
+        return load_weights_file(source, dtype_policy)
+    return load_models(source, dtype_policy)
+
+
 class _GeneratorModule(tf.Module):
     def __init__(self, generator: keras.Model, z_dim: int):
         super().__init__()

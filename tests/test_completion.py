@@ -338,10 +338,11 @@ def test_cli_glob_and_mask_folder(tmp_path, checkpoint):
     assert [int(np.all(s == completion.MISSING_GRAY, -1).sum()) for s in shown] == [4 * S, 8 * S]
 
 
-def test_cli_refuses_bad_setups(tmp_path, checkpoint, caplog):
+def test_cli_refuses_bad_setups(tmp_path, checkpoint, caplog, monkeypatch):
     faces = write_toy_faces(str(tmp_path / "faces"), 1, size=(S, S))
+    monkeypatch.setattr(checkpoints, "BUNDLED_WEIGHTS", str(tmp_path / "none.npz"))
     with caplog.at_level(logging.ERROR):
-        assert complete_cli.main(faces) == 2                                  # no checkpoint
+        assert complete_cli.main(faces) == 2                   # no checkpoint, none bundled
         assert "--checkpointDir" in caplog.text
         rc, _ = run_cli(tmp_path, checkpoint, faces, "--imgSize", "64")
         assert rc == 2 and "16x16x3" in caplog.text and "64x64x3" in caplog.text

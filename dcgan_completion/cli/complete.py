@@ -51,7 +51,7 @@ def _flag(group, camel: str, kebab: str | None, **kw):
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from ..completion import BLENDS, OPTIMIZERS, default_settings
+    from ..completion import default_settings
     from ..masks import CENTER_SCALE, DEFAULT_KIND, MASK_TYPES, RANDOM_FRACTION
     S = default_settings()
 
@@ -60,7 +60,8 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("images", nargs="+", metavar="IMAGE",
                    help="image files, folders (searched recursively) or glob patterns")
     _flag(g, "checkpointDir", "checkpoint-dir", dest="checkpoint_dir", metavar="DIR",
-          help="a checkpoint folder written by dcgan-train (required until a model ships)")
+          help="a checkpoint folder written by dcgan-train, or a weights file (.npz) "
+          "(default: the bundled face model, where one is installed)")
     _flag(g, "imgSize", "img-size", dest="img_size", type=int,
           help="image side; must match the checkpoint (default: the checkpoint's)")
     g.add_argument("--strict", action="store_true", default=None,
@@ -84,6 +85,22 @@ def build_parser() -> argparse.ArgumentParser:
     _flag(g, "invertMask", "invert-mask", dest="invert_mask", action="store_true", default=None,
           help="mask files are white = missing (OpenCV / LaMa convention)")
 
+    add_completion_flags(p)
+
+    g = p.add_argument_group("outputs")
+    _flag(g, "outDir", "out-dir", dest="out_dir",
+          help=f"output folder, new or empty (default: {DEFAULT_OUT_DIR})")
+    _flag(g, "outInterval", "out-interval", dest="out_interval", type=int,
+          help=f"iterations between logged completions (default: {S['out_interval']})")
+    _flag(g, "noProgress", "no-progress", dest="no_progress", action="store_true", default=None,
+          help="no progress bar (for logs)")
+    return p
+
+
+def add_completion_flags(p: argparse.ArgumentParser) -> None:
+    """The flags of complete()'s settings; shared with dcgan-evaluate."""
+    from ..completion import BLENDS, OPTIMIZERS, default_settings
+    S = default_settings()
     g = p.add_argument_group("optimisation of z")
     _flag(g, "nIter", "n-iter", dest="n_iter", type=int,
           help=f"iterations (default: {S['n_iter']})")
@@ -100,18 +117,9 @@ def build_parser() -> argparse.ArgumentParser:
     _flag(g, "batchSize", "batch-size", dest="batch_size", type=int,
           help=f"images completed together (default: {DEFAULT_BATCH_SIZE})")
     g.add_argument("--seed", type=int, help=f"seed of the starting z and random masks (default: {S['seed']})")
-
-    g = p.add_argument_group("outputs")
-    _flag(g, "outDir", "out-dir", dest="out_dir",
-          help=f"output folder, new or empty (default: {DEFAULT_OUT_DIR})")
-    _flag(g, "outInterval", "out-interval", dest="out_interval", type=int,
-          help=f"iterations between logged completions (default: {S['out_interval']})")
     g.add_argument("--blend", choices=BLENDS,
                    help=f"poisson: blend the hole seamlessly (contiguous holes only); none: paste "
                    f"(default: {S['blend']})")
-    _flag(g, "noProgress", "no-progress", dest="no_progress", action="store_true", default=None,
-          help="no progress bar (for logs)")
-    return p
 
 
 # --- settings ----------------------------------------------------------------------------
@@ -124,7 +132,8 @@ def completion_settings(args) -> dict:
     """complete()'s settings: the library defaults, overridden by the flags given."""
     from ..completion import check_settings, default_settings
     settings = default_settings()
-    settings.update({k: getattr(args, k) for k in COMPLETE_FLAGS if getattr(args, k) is not None})
+    settings.update({k: getattr(args, k) for k in COMPLETE_FLAGS
+                     if getattr(args, k, None) is not None})
     check_settings(**settings)
     return settings
 
@@ -284,13 +293,8 @@ def run_batches(out_dir, names, pixels, mask_set, G, D, settings, batch_size, qu
 def main(argv=None) -> int:
     args = build_parser().parse_args(argv)
     setup_logging()
-    if not args.checkpoint_dir:
-        log.error("no model: pass --checkpointDir DIR, a checkpoint folder written by dcgan-train "
-                  "(no pretrained model ships with this package yet)")
-        return 2
-
     from .. import masks
-    from ..checkpoints import CheckpointError, load_models
+    from ..checkpoints import CheckpointError, load_model
     from ..config import ConfigError
 
     out_dir = args.out_dir or DEFAULT_OUT_DIR
@@ -307,14 +311,14 @@ def main(argv=None) -> int:
 
     # The model, checked against --imgSize.
     try:
-        config, G, D = load_models(args.checkpoint_dir, dtype_policy=args.precision or "float32")
+        config, G, D = load_model(args.checkpoint_dir, dtype_policy=args.precision or "float32")
     except (CheckpointError, ConfigError, FileNotFoundError) as e:
         log.error("%s", e)
         return 2
     size, channels = config.image_size, config.channels
     if args.img_size is not None and args.img_size != size:
-        log.error("the checkpoint in %s makes %dx%dx%d images, but --imgSize %d asks for %dx%dx%d",
-                  args.checkpoint_dir, size, size, channels, args.img_size, args.img_size,
+        log.error("the model in %s makes %dx%dx%d images, but --imgSize %d asks for %dx%dx%d",
+                  args.checkpoint_dir or "the bundled weights", size, size, channels, args.img_size, args.img_size,
                   args.img_size, channels)
         return 2
 
