@@ -13,7 +13,7 @@ import pytest
 import tensorflow as tf
 from PIL import Image
 
-from dcgan_completion import completion, images, masks
+from dcgan_completion import checkpoints, completion, images, masks
 from dcgan_completion.cli import complete as complete_cli
 from dcgan_completion.config import ModelConfig, save_config
 from dcgan_completion.model import build_discriminator, build_generator, sample_z
