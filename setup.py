@@ -29,6 +29,7 @@ setup(
             "dcgan-train=dcgan_completion.cli.train:main",
             "dcgan-export=dcgan_completion.cli.export:main",
             "dcgan-complete=dcgan_completion.cli.complete:main",
+            "dcgan-evaluate=dcgan_completion.cli.evaluate:main",
         ],
     },
     classifiers=["Programming Language :: Python :: 3", "Topic :: Scientific/Engineering :: Image Processing"],
