@@ -30,6 +30,7 @@ setup(
             "dcgan-export=dcgan_completion.cli.export:main",
             "dcgan-complete=dcgan_completion.cli.complete:main",
             "dcgan-evaluate=dcgan_completion.cli.evaluate:main",
+            "dcgan-plot-losses=dcgan_completion.cli.plot_losses:main",
         ],
     },
     classifiers=["Programming Language :: Python :: 3", "Topic :: Scientific/Engineering :: Image Processing"],

@@ -309,7 +309,7 @@ class GANTrainer:
                 # Workers must agree on the step count or their collectives hang.
                 num_batches=remaining if pipelines > 1 else None, report=report)
 
-        return self.strategy.distribute_datasets_from_function(dataset_fn), remaining
+        return self.strategy.distribute_datasets_from_function(dataset_fn)
 
     def fit(self, paths: list[str], callbacks=(), report: data.BadFileReport | None = None):
         """Train for train_config.epochs epochs over ``paths``, resuming from the state held.
@@ -332,7 +332,7 @@ class GANTrainer:
         try:
             while int(self.epoch.numpy()) < cfg.epochs:
                 epoch = int(self.epoch.numpy())
-                dataset, _ = self.epoch_dataset(paths, epoch, int(self.epoch_files_done.numpy()), report)
+                dataset = self.epoch_dataset(paths, epoch, int(self.epoch_files_done.numpy()), report)
                 for positions, real in dataset:
                     metrics = self.train_step(positions, real)
                     step = int(self.step.numpy())

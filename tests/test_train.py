@@ -158,6 +158,9 @@ def test_cli_trains_writes_samples_logs_and_resumes(tmp_path, toy_dataset):
                                         "--sample_every", "2")) == 0
     assert sorted(os.listdir(run / "samples")) == ["train_00000002.png", "train_00000003.png"]
     assert os.listdir(run / "logs")
+    from dcgan_completion.cli import plot_losses
+    assert plot_losses.main([str(run / "logs"), str(run / "losses.png"), "--smooth", "1"]) == 0
+    assert set(plot_losses.read_scalars(str(run / "logs"))) >= {"d_loss", "g_loss", "d_real", "d_fake"}
     saved = json.load(open(run / "ckpt" / "config.json"))
     assert saved["model"]["image_size"] == 16 and saved["train"]["loss"] == "dcgan"
     # Rerunning with more epochs continues from step 3; contradicting flags are refused.
