@@ -86,28 +86,35 @@ class TensorBoard(Callback):
     def __init__(self, log_dir: str, every: int = 10, image_every: int = 200, count: int = 16):
         self.writer = tf.summary.create_file_writer(log_dir)
         self.every, self.image_every, self.count = every, image_every, count
-        self._t = None
+        self._t, self._last = None, None
 
     def on_train_begin(self, trainer, total_steps):
         self._t, self._step = time.perf_counter(), int(trainer.step.numpy())
 
     def on_step_end(self, trainer, step, metrics):
+        self._last = (step, metrics)
         with self.writer.as_default(step=step):
             if step % self.every == 0:
-                for name, value in metrics.items():
-                    tf.summary.scalar(name, value)
-                now = time.perf_counter()
-                rate = (step - self._step) * _images_per_step(trainer) / max(now - self._t, 1e-9)
-                tf.summary.scalar("images_per_second", rate)
-                self._t, self._step = now, step
+                self._scalars(trainer, step, metrics)
             if self.image_every and step % self.image_every == 0:
                 self._images(trainer)
+
+    def _scalars(self, trainer, step, metrics):
+        for name, value in metrics.items():
+            tf.summary.scalar(name, value)
+        now = time.perf_counter()
+        rate = (step - self._step) * _images_per_step(trainer) / max(now - self._t, 1e-9)
+        tf.summary.scalar("images_per_second", rate)
+        self._t, self._step = now, step
 
     def _images(self, trainer):
         samples = images.to_uint8(trainer.sample(fixed_z(trainer, self.count)))
         tf.summary.image("samples", samples, max_outputs=self.count)
 
     def on_train_end(self, trainer):
-        with self.writer.as_default(step=int(trainer.step.numpy())):
+        step = int(trainer.step.numpy())
+        with self.writer.as_default(step=step):
+            if self._last is not None and self._last[0] == step and step % self.every:
+                self._scalars(trainer, *self._last)        # the final step's values too
             self._images(trainer)
         self.writer.flush()
