@@ -27,47 +27,15 @@ import time
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 import numpy as np  # noqa: E402
 import tensorflow as tf  # noqa: E402
 
 from dcgan_completion import completion, masks  # noqa: E402
 from dcgan_completion.config import ModelConfig  # noqa: E402
-from dcgan_completion.model import (build_discriminator, build_generator,  # noqa: E402
-                                    discriminator_widths, generator_widths)
-from dcgan_completion.ops import KERNEL_SIZE  # noqa: E402
-
-
-def forward_flops(config: ModelConfig) -> tuple[float, float]:
-    """(G, D) forward FLOPs per image: 2 x multiply-adds of the linear and conv layers."""
-    k2 = KERNEL_SIZE * KERNEL_SIZE
-    gw = generator_widths(config) + [config.channels]
-    g = 2.0 * config.z_dim * 16 * gw[0]                              # linear -> (4, 4, 8gf)
-    side = 4
-    for c_in, c_out in zip(gw[:-1], gw[1:]):                         # deconv: each input pixel
-        g += 2.0 * side * side * c_in * k2 * c_out                   # feeds k x k x c_out outputs
-        side *= 2
-    dw = [config.channels] + discriminator_widths(config)
-    d, side = 0.0, config.image_size
-    for c_in, c_out in zip(dw[:-1], dw[1:]):                         # conv: each output pixel
-        side //= 2                                                   # reads k x k x c_in inputs
-        d += 2.0 * side * side * c_out * k2 * c_in
-    d += 2.0 * side * side * dw[-1]                                  # linear -> logit
-    return g, d
-
-
-def matmul_peak(dtype: tf.DType, n: int = 4096, repeats: int = 5) -> float:
-    """Best FLOP/s of an n x n matmul in ``dtype`` (the practical peak of this machine)."""
-    a = tf.random.normal((n, n), dtype=tf.float32)
-    a = tf.cast(a, dtype)
-    mm = tf.function(lambda x: tf.reduce_sum(tf.cast(tf.linalg.matmul(x, x), tf.float32)))
-    mm(a).numpy()                                                    # warm up
-    best = float("inf")
-    for _ in range(repeats):
-        t0 = time.perf_counter()
-        mm(a).numpy()
-        best = min(best, time.perf_counter() - t0)
-    return 2.0 * n ** 3 / best
+from dcgan_completion.model import build_discriminator, build_generator  # noqa: E402
+from flops import discriminator_flops, generator_flops, matmul_peak  # noqa: E402
 
 
 def time_batch(G, D, config: ModelConfig, batch: int, iters: int) -> float:
@@ -101,10 +69,10 @@ def main(argv=None) -> int:
                          z_dim=args.z_dim, dtype_policy=args.precision)
     tf.keras.utils.set_random_seed(0)
     G, D = build_generator(config), build_discriminator(config)
-    g_flops, d_flops = forward_flops(config)
+    g_flops, d_flops = generator_flops(config), discriminator_flops(config)
     per_iter = 2.0 * (g_flops + d_flops)                              # forward + input gradient
     compute = {"float32": tf.float32, "mixed_bfloat16": tf.bfloat16, "mixed_float16": tf.float16}
-    peak = matmul_peak(compute[args.precision])
+    peak = matmul_peak(dtype=compute[args.precision])
     devices = ", ".join(d.device_type for d in tf.config.list_physical_devices()) or "CPU"
 
     print(f"model {config.image_size}x{config.image_size}x{config.channels}, z_dim {config.z_dim}, "
