@@ -34,6 +34,7 @@ setup(
             "dcgan-align=dcgan_completion.cli.align:main",
             "dcgan-make-gif=dcgan_completion.cli.make_gif:main",
             "dcgan-distributions=dcgan_completion.cli.distributions:main",
+            "dcgan-demo=dcgan_completion.cli.demo:main",
         ],
     },
     classifiers=["Programming Language :: Python :: 3", "Topic :: Scientific/Engineering :: Image Processing"],
