@@ -203,6 +203,11 @@ def test_export_round_trip(tmp_path, toy_dataset):
     # The standalone command refuses to overwrite an existing export.
     from dcgan_completion.cli import export as export_cli
     assert export_cli.main(["--checkpoint_dir", str(run / "ckpt"), "--out", str(run / "export")]) == 2
+    # ... and writes the compact weights file that every command also accepts.
+    assert export_cli.main(["--checkpoint_dir", str(run / "ckpt"), "--out", str(run / "w.npz"),
+                            "--weights"]) == 0
+    _, G2, _ = checkpoints.load_model(str(run / "w.npz"))
+    np.testing.assert_allclose(G2(z, training=False), G(z, training=False), atol=5e-3)
 
 
 # --- scale-out -----------------------------------------------------------------------------
