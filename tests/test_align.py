@@ -2,8 +2,6 @@
 
 import json
 import os
-import subprocess
-import sys
 
 import cv2
 import matplotlib.cbook
@@ -14,9 +12,6 @@ from skimage import data as skdata
 
 from dcgan_completion import align, images
 from dcgan_completion.cli import align as align_cli
-from dcgan_completion.cli import distributions, make_gif
-
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
 def grace_hopper():
@@ -58,6 +53,27 @@ def test_template_is_min_max_normalised():
     np.testing.assert_allclose(t.max(0), [1, 1])
 
 
+def test_rank_faces_prefers_size_then_score_on_near_ties():
+    import dlib
+    real, patch = (dlib.rectangle(175, 76, 265, 166), 1.16), (dlib.rectangle(126, 335, 216, 426), 0.12)
+    assert align.rank_faces([patch, real])[0] is real          # 2 % larger, far less sure
+    big = (dlib.rectangle(0, 0, 200, 200), 0.05)
+    assert align.rank_faces([real, big])[0] is big             # clearly larger wins
+    assert align.rank_faces([]) == []
+
+
+def test_the_chosen_face_is_eileen_collins(aligner):
+    face = aligner.align(skdata.astronaut(), size=64)
+    left, top, right, bottom = face.box
+    assert 150 < left and right < 290 and 50 < top and bottom < 190, face.box
+    assert face.faces_found == 2
+
+
+def test_default_model_comes_from_the_package():
+    path = align.default_predictor_path()
+    assert path.endswith("shape_predictor_68_face_landmarks.dat") and os.path.isfile(path)
+
+
 def _photo_folder(tmp_path):
     src = tmp_path / "raw"
     (src / "people").mkdir(parents=True)
@@ -87,19 +103,84 @@ def test_align_directory_counts_names_and_resumes(tmp_path):
     # A second run keeps what is there and does only the rest.
     again = align.align_directory(str(src), str(out), size=32, workers=1, progress=False)
     assert again.counts()["already done"] == 2 and again.counts()["aligned"] == 0
+    assert len(open(out / "manifest.jsonl").readlines()) == 2     # appended to, not redone
 
 
-def test_flat_layout_and_the_cli(tmp_path):
-    src, out = _photo_folder(tmp_path), tmp_path / "flat"
-    rc = align_cli.main([str(src), "align", "outerEyesAndNose", str(out), "--size", "48",
-                         "--flat", "--workers", "1", "--noProgress"])
-    assert rc == 0
-    assert sorted(f for f in os.listdir(out) if f.endswith(".png")) == ["astronaut.png", "hopper.png"]
+def test_manifest_rows_reproduce_the_alignment(tmp_path):
+    src, out = _photo_folder(tmp_path), tmp_path / "aligned"
+    align.align_directory(str(src), str(out), size=64, workers=1, progress=False)
+    for row in map(json.loads, open(out / "manifest.jsonl")):
+        photo = images.load_image(row["source"])
+        redo = cv2.warpAffine(photo, np.float64(row["affine"]), (64, 64), flags=cv2.INTER_LINEAR)
+        saved = images.load_image(row["output"])
+        assert np.abs(redo.astype(int) - saved).mean() < 1.0      # affine rounded to 1e-6
+        idx = list(align.LANDMARK_SETS["innerEyesAndBottomLip"])
+        moved = cv2.transform(np.float32(row["landmarks"])[idx][None], np.float64(row["affine"]))[0]
+        np.testing.assert_allclose(moved, 64 * align.MINMAX_TEMPLATE[idx], atol=1.0)
+        x0, y0, x1, y1 = row["box"]
+        assert x1 > x0 and y1 > y0 and row["score"] > 0
+
+
+def test_parallel_workers_and_skip_multi(tmp_path):
+    src = _photo_folder(tmp_path)
+    both = np.zeros((600, 1024, 3), np.uint8)                     # two faces in one photo
+    both[:512, :512], both[:, 512:] = skdata.astronaut(), grace_hopper()
+    images.save_image(str(src / "more" / "pair.png"), both)
+    out = tmp_path / "par"
+    summary = align.align_directory(str(src), str(out), size=32, skip_multi=True, flat=True,
+                                    workers=2, progress=False)
+    # The astronaut counts as several faces too: dlib also finds her mission patch.
+    assert summary.counts() == {"aligned": 1, "already done": 0, "skipped, no face": 1,
+                                "skipped, several faces": 2, "failed": 1}
+    assert summary.multiple == [str(src / "more" / "pair.png"), str(src / "people" / "astronaut.png")]
+    assert sorted(os.listdir(out)) == ["align-log.txt", "hopper.png", "manifest.jsonl"]
+    assert "several faces: " + str(src / "more" / "pair.png") in open(out / "align-log.txt").read()
+
+
+def test_one_failing_photo_does_not_stop_the_run(tmp_path, monkeypatch):
+    src, out = _photo_folder(tmp_path), tmp_path / "aligned"
+    save = align._save_atomically
+
+    def full_disk_for_hopper(path, pixels):
+        if "hopper" in path:
+            raise OSError(28, "No space left on device")
+        save(path, pixels)
+    monkeypatch.setattr(align, "_save_atomically", full_disk_for_hopper)
+    summary = align.align_directory(str(src), str(out), size=32, workers=1, progress=False)
+    assert summary.aligned == [str(src / "people" / "astronaut.png")]
+    assert "No space left" in summary.failed[str(src / "more" / "hopper.jpg")]
+    assert not any(f.endswith(".partial.png") for _, _, fs in os.walk(out) for f in fs)
+
+
+def test_flat_names_stay_put_when_inputs_are_added(tmp_path):
+    src, out = tmp_path / "raw", tmp_path / "flat"
+    images.save_image(str(src / "b" / "x.png"), skdata.astronaut())
+    align.align_directory(str(src), str(out), size=32, flat=True, workers=1, progress=False)
+    first = images.load_image(str(out / "x.png"))
+    images.save_image(str(src / "a" / "x.png"), grace_hopper())   # sorts before b/x.png
+    with open(out / "manifest.jsonl", "a") as f:
+        f.write('{"source": "cut sho')                              # a crashed run's last line
+    summary = align.align_directory(str(src), str(out), size=32, flat=True, workers=1,
+                                    progress=False)
+    assert summary.existing == [str(src / "b" / "x.png")]
+    assert summary.aligned == [str(src / "a" / "x.png")]
+    np.testing.assert_array_equal(images.load_image(str(out / "x.png")), first)   # untouched
+    assert os.path.exists(out / "a_x.png")
 
 
 def test_flat_names_never_collide():
     outs = align.output_paths(["in/a/x.jpg", "in/b/x.jpg", "in/x.png"], "in", "out", flat=True)
     assert len(set(outs)) == 3 and outs[0] == os.path.join("out", "x.png")
+
+
+def test_earlier_names_are_kept_whatever_the_spelling_of_the_folder(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    previous = {str(tmp_path / "in" / "b" / "x.jpg"): str(tmp_path / "out" / "x.png"),
+                "/elsewhere/y.jpg": "/elsewhere/out/y.png"}              # not in this folder
+    outs = align.output_paths(["in/a/x.jpg", "in/b/x.jpg", "in/y.jpg"], "in", "out", flat=True,
+                              previous=previous)
+    assert outs == [os.path.join("out", "a_x.png"), os.path.join("out", "x.png"),
+                    os.path.join("out", "y.png")]
 
 
 def test_unwritable_output_and_missing_model_stop_at_once(tmp_path):
@@ -134,6 +215,25 @@ def test_paste_back_changes_only_the_hole(aligner, blend):
     assert diff < 12, diff
 
 
+@pytest.mark.parametrize("blend", ["none", "poisson"])
+@pytest.mark.parametrize("offset", [(210, 110), (300, 300)])   # face cut by the edge; face outside
+def test_paste_back_near_and_beyond_the_border(aligner, blend, offset):
+    full = skdata.astronaut()
+    face = aligner.align(full, size=64)
+    ox, oy = offset
+    photo = np.ascontiguousarray(full[oy:, ox:])                  # the face's photo, cropped
+    affine = face.affine.copy()
+    affine[:, 2] += affine[:, :2] @ np.float64([ox, oy])          # crop -> aligned
+    mask = np.ones((64, 64, 1), np.float32)
+    mask[8:56, 8:56] = 0
+    restored = align.paste_face(photo, face.image, cv2.invertAffineTransform(affine), mask,
+                                blend=blend)
+    assert restored.shape == photo.shape and restored.dtype == np.uint8
+    assert np.abs(restored.astype(int) - photo).mean() < 1.0
+    if offset == (300, 300):
+        np.testing.assert_array_equal(restored, photo)
+
+
 def test_photo_mask_warps_into_aligned_space(aligner):
     photo = skdata.astronaut()
     face = aligner.align(photo, size=64)
@@ -143,23 +243,3 @@ def test_photo_mask_warps_into_aligned_space(aligner):
     m = align.warp_mask_to_aligned(photo_mask, face.affine, 64)
     assert m.shape == (64, 64, 1) and 0 < (m == 0).mean() < 0.6
     assert m[:20].all() and not m[50:55, 25:40].any()             # eyes known, mouth missing
-
-
-def test_make_gif_and_distribution_figures(tmp_path):
-    frames = tmp_path / "frames"
-    for i in (1, 2, 10):                                          # natural order: 1, 2, 10
-        images.save_image(str(frames / f"frame{i}.png"), np.full((8, 8, 3), 20 * i, np.uint8))
-    (frames / "notes.txt").write_text("ignored")
-    assert make_gif.main([str(frames), str(tmp_path / "out.gif"), "--delay", "20"]) == 0
-    import imageio.v3 as iio
-    gif = iio.imread(tmp_path / "out.gif", index=None)
-    assert gif.shape[0] == 3 and gif[2].mean() > gif[0].mean()
-    assert make_gif.main([str(frames), str(tmp_path / "out.gif")]) == 2    # never overwrites
-    assert distributions.main([str(tmp_path / "figs")]) == 0
-    assert sorted(os.listdir(tmp_path / "figs")) == sorted(distributions.FILES)
-
-
-def test_align_script_runs_from_a_checkout():
-    out = subprocess.run([sys.executable, os.path.join(ROOT, "scripts", "align-dlib.py"), "--help"],
-                         capture_output=True, text=True, timeout=120)
-    assert out.returncode == 0 and "innerEyesAndBottomLip" in out.stdout

