@@ -35,6 +35,7 @@ setup(
             "dcgan-make-gif=dcgan_completion.cli.make_gif:main",
             "dcgan-distributions=dcgan_completion.cli.distributions:main",
             "dcgan-demo=dcgan_completion.cli.demo:main",
+            "dcgan-train-completion=dcgan_completion.cli.train_completion:main",
         ],
     },
     classifiers=["Programming Language :: Python :: 3", "Topic :: Scientific/Engineering :: Image Processing"],

@@ -18,6 +18,9 @@ Kinds (``make_masks``), for an image of side S:
     lowres  no pixel is known as such; what is known is the image averaged over 8x8
             blocks. The mask is all zeros and ``Masks.lowres_factor`` is 8: the completion
             then compares 8x8 average-pooled G(z) with the 8x8 average-pooled image.
+    patch   one k x k hole per image at a random position drawn from (seed, image index),
+            k = round(28 / 64 * S): the holes the completion network is trained on
+            (measurements.patch_masks).
     file    mask images read by ``MaskFile`` / ``load_mask_file``: one file for every image,
             or a folder holding one mask per image with the image's file stem
             (``masks/face01.png`` for ``photos/face01.jpg``). **White = known, black =
@@ -38,7 +41,7 @@ from PIL import Image
 
 from . import images
 
-MASK_TYPES = ("center", "random", "left", "full", "grid", "lowres", "file")
+MASK_TYPES = ("center", "random", "left", "full", "grid", "lowres", "patch", "file")
 DEFAULT_KIND = "center"
 CENTER_SCALE = 0.25       # center: hide [S*scale, S*(1-scale)) in rows and columns
 RANDOM_FRACTION = 0.8     # random: fraction of pixels missing (Yeh et al.'s experiment)
@@ -118,6 +121,9 @@ def make_masks(kind: str, count: int, size: int, *, scale: float = CENTER_SCALE,
     lowres = None
     if kind == "random":
         values = [random_mask(size, fraction, seed=(seed, i)) for i in range(count)]
+    elif kind == "patch":
+        from .measurements import patch_masks   # the completion network's training holes
+        values = list(patch_masks(count, size, seed=seed))
     else:
         if kind == "center":
             one = center_mask(size, scale)

@@ -66,6 +66,10 @@ def build_parser() -> argparse.ArgumentParser:
           help="image side; must match the checkpoint (default: the checkpoint's)")
     g.add_argument("--strict", action="store_true", default=None,
                    help="refuse images of another size instead of resizing them with a warning")
+    g.add_argument("--method", choices=("dcgan", "network"), default="dcgan",
+                   help="dcgan: optimise z of the DCGAN (the default); network: one forward pass "
+                   "of a completion network trained by dcgan-train-completion (needs "
+                   "--checkpointDir; no per-iteration frames)")
     g.add_argument("--photo", action="store_true", default=None,
                    help="inputs are photographs: align each one's face, complete it, and paste it "
                    "back into the full-resolution photo (restored/, damaged/)")
@@ -302,6 +306,40 @@ def run_batches(out_dir, names, pixels, mask_set, G, D, settings, batch_size, qu
     return np.concatenate(completed)
 
 
+def run_network(out_dir, names, pixels, mask_set, net, batch_size) -> np.ndarray:
+    """--method network: one forward pass per batch; the per-image files and the batch
+    grids of run_batches, without per-iteration frames, GIF or losses. Returns the completions."""
+    from ..completion import visible_input
+    from ..images import make_grid, save_image
+    from ..train_completion import complete_with_network
+    completed = complete_with_network(pixels, mask_set.values, net, batch_size)
+    known = visible_input(pixels, mask_set.values)
+    for i, name in enumerate(names):
+        save_image(os.path.join(out_dir, "completed", name), completed[i])
+        save_image(os.path.join(out_dir, "input", name), pixels[i])
+        save_image(os.path.join(out_dir, "masked", name), known[i])
+    for k, lo in enumerate(range(0, len(pixels), batch_size)):
+        batch_dir, hi = os.path.join(out_dir, f"batch{k:03d}"), lo + batch_size
+        save_image(os.path.join(batch_dir, "input.png"), make_grid(pixels[lo:hi]))
+        save_image(os.path.join(batch_dir, "masked.png"), make_grid(known[lo:hi]))
+        save_image(os.path.join(batch_dir, "completed.png"), make_grid(completed[lo:hi]))
+    return completed
+
+
+def load_completer(args):
+    """(image size, channels, the model(s)) of --method; raises CheckpointError / ConfigError."""
+    from ..checkpoints import CheckpointError, load_model
+    if args.method == "network":
+        from ..train_completion import load_completion_net
+        if not args.checkpoint_dir:
+            raise CheckpointError("--method network needs --checkpointDir: a folder written by "
+                                  "dcgan-train-completion, or its weights file")
+        config, net = load_completion_net(args.checkpoint_dir)
+        return config.image_size, config.channels, (net,)
+    config, G, D = load_model(args.checkpoint_dir, dtype_policy=args.precision or "float32")
+    return config.image_size, config.channels, (G, D)
+
+
 # --- photographs -------------------------------------------------------------------------
 
 def load_photos(items, size, mask_for, predictor):
@@ -365,7 +403,7 @@ def main(argv=None) -> int:
     args = build_parser().parse_args(argv)
     setup_logging()
     from .. import masks
-    from ..checkpoints import CheckpointError, load_model
+    from ..checkpoints import CheckpointError
     from ..config import ConfigError
 
     out_dir = args.out_dir or DEFAULT_OUT_DIR
@@ -382,11 +420,13 @@ def main(argv=None) -> int:
 
     # The model, checked against --imgSize.
     try:
-        config, G, D = load_model(args.checkpoint_dir, dtype_policy=args.precision or "float32")
+        size, channels, models = load_completer(args)
     except (CheckpointError, ConfigError, FileNotFoundError) as e:
         log.error("%s", e)
         return 2
-    size, channels = config.image_size, config.channels
+    if args.method == "network" and kind == "lowres":
+        log.error("--method network completes holes; lowres masks hide every pixel")
+        return 2
     if args.img_size is not None and args.img_size != size:
         log.error("the model in %s makes %dx%dx%d images, but --imgSize %d asks for %dx%dx%d",
                   args.checkpoint_dir or "the bundled weights", size, size, channels, args.img_size, args.img_size,
@@ -438,13 +478,17 @@ def main(argv=None) -> int:
         mask_set = masks.make_masks(kind, len(good), size, seed=settings["seed"], **mask_options)
 
     # Complete batch by batch, writing each batch's files as soon as it is done.
-    log.info("completing %d image(s) in batches of up to %d: %s masks, %s, %d iterations; "
-             "outputs in %s", len(good), batch_size, kind, settings["optimizer"],
-             settings["n_iter"], out_dir)
+    how = "the completion network" if args.method == "network" else \
+        f"{settings['optimizer']}, {settings['n_iter']} iterations"
+    log.info("completing %d image(s) in batches of up to %d: %s masks, %s; outputs in %s",
+             len(good), batch_size, kind, how, out_dir)
     names = unique_names(good)
     try:
-        completed = run_batches(out_dir, names, pixels, mask_set, G, D, settings, batch_size,
-                                bool(args.no_progress))
+        if args.method == "network":
+            completed = run_network(out_dir, names, pixels, mask_set, *models, batch_size)
+        else:
+            completed = run_batches(out_dir, names, pixels, mask_set, *models, settings,
+                                    batch_size, bool(args.no_progress))
         if photos is not None:
             write_photos(out_dir, names, photos, mask_set.values, completed, settings["blend"])
         status = 0

@@ -8,7 +8,8 @@ the original: hole PSNR, whole-image PSNR, SSIM, hole L1 (on the [0, 1] scale) a
 seconds per image (see dcgan_completion/evaluate.py for the definitions).
 
 Methods: dcgan (projected gradient descent on z with the model and the completion
-flags below), telea and navier-stokes (cv2.inpaint, radius 3).
+flags below), network (one pass of a completion network, --networkDir), telea and
+navier-stokes (cv2.inpaint, radius 3). The patch mask is the network's training hole.
 
 Outputs (--outDir must be new or empty):
   results.json      settings, per-mask per-method means, and every image's metrics
@@ -32,7 +33,8 @@ from .complete import _flag, add_completion_flags, check_out_dir, completion_set
 log = logging.getLogger("dcgan-evaluate")
 
 DEFAULT_MASKS = ("center", "left")
-METHODS = ("telea", "navier-stokes", "dcgan")
+METHODS = ("telea", "navier-stokes", "dcgan", "network")
+DEFAULT_METHODS = ("telea", "navier-stokes", "dcgan")
 DEFAULT_OUT_DIR = "evaluation"
 GRID_ROWS = 8
 
@@ -51,8 +53,12 @@ def build_parser() -> argparse.ArgumentParser:
     g = p.add_argument_group("what to compare")
     g.add_argument("--masks", nargs="+", choices=[m for m in MASK_TYPES if m != "file"],
                    default=list(DEFAULT_MASKS), help=f"mask types (default: {' '.join(DEFAULT_MASKS)})")
-    g.add_argument("--methods", nargs="+", choices=METHODS, default=list(METHODS),
-                   help=f"methods (default: {' '.join(METHODS)})")
+    g.add_argument("--methods", nargs="+", choices=METHODS, default=None,
+                   help=f"methods (default: {' '.join(DEFAULT_METHODS)}, and network when "
+                   "--networkDir is given)")
+    _flag(g, "networkDir", "network-dir", dest="network_dir", metavar="PATH",
+          help="a completion network (dcgan-train-completion folder or weights file) for the "
+          "network method")
     g.add_argument("--fraction", type=float, help="random masks: fraction missing (default: 0.8)")
     _flag(g, "centerScale", "center-scale", dest="center_scale", type=float,
           help="center masks: hide [S*scale, S*(1-scale)) (default: 0.25)")
@@ -98,10 +104,22 @@ def main(argv=None) -> int:
     from ..images import save_image
 
     out_dir = args.out_dir or DEFAULT_OUT_DIR
+    chosen = args.methods or list(DEFAULT_METHODS) + (["network"] if args.network_dir else [])
     try:
         settings = completion_settings(args)
         check_out_dir(out_dir)
-        config, G, D = checkpoints.load_model(args.checkpoint_dir, args.precision)
+        config, G, D = checkpoints.load_model(args.checkpoint_dir, args.precision) \
+            if "dcgan" in chosen else (None, None, None)
+        net = None
+        if "network" in chosen:
+            from ..train_completion import complete_with_network, load_completion_net
+            if not args.network_dir:
+                raise ValueError("the network method needs --networkDir")
+            net_config, net = load_completion_net(args.network_dir)
+            if config is not None and net_config.image_size != config.image_size:
+                raise ValueError(f"the DCGAN makes {config.image_size}x{config.image_size} images, "
+                                 f"the network {net_config.image_size}x{net_config.image_size}")
+            config = config or net_config
     except (ValueError, FileExistsError, checkpoints.CheckpointError, ConfigError) as e:
         log.error("%s", e)
         return 2
@@ -116,16 +134,21 @@ def main(argv=None) -> int:
     mask_options = {k: v for k, v in (("scale", args.center_scale), ("fraction", args.fraction))
                     if v is not None}
 
-    methods = {name: evaluate.BASELINES[name] for name in args.methods if name != "dcgan"}
     results, per_image = {}, {}
     os.makedirs(out_dir, exist_ok=True)
-    bar = tqdm(total=len(args.masks) * len(args.methods), unit="run", disable=args.no_progress)
+    bar = tqdm(total=len(args.masks) * len(chosen), unit="run", disable=args.no_progress)
     for kind in args.masks:
         mask_set = masks.make_masks(kind, len(faces), config.image_size, seed=settings["seed"],
                                     **mask_options)
-        if "dcgan" in args.methods:
-            methods["dcgan"] = lambda x, m, f=mask_set.lowres_factor: complete(
-                x, m, G, D, lowres_factor=f, **settings).completed
+        methods = {}
+        for name in chosen:
+            if name in evaluate.BASELINES:
+                methods[name] = evaluate.BASELINES[name]
+            elif name == "dcgan":
+                methods[name] = lambda x, m, f=mask_set.lowres_factor: complete(
+                    x, m, G, D, lowres_factor=f, **settings).completed
+            elif kind != "lowres":          # a network fills holes; lowres has no known pixel
+                methods[name] = lambda x, m: complete_with_network(x, m, net)
         results[kind], per_image[kind], completions = {}, {}, {}
         for name, method in methods.items():
             bar.set_postfix(mask=kind, method=name)

@@ -1,0 +1,92 @@
+#!/usr/bin/env python3
+"""Completion throughput in images/s: the completion network (one forward pass) beside
+OpenCV's Telea / Navier-Stokes inpainting and the DCGAN projection (completion.complete).
+
+    python bench/bench_completion_net.py [--batches 1 64] [--iters 20] [--width 32]
+
+64x64x3 images with block-patch holes (28x28, what the network is trained for); random
+weights (speed does not depend on them). For each batch size B:
+
+  network      complete_with_network on B images, after one warm-up call (tracing);
+               the best of ``--repeats`` timed calls. Includes the uint8 conversions
+               and the composite.
+  telea / ns   evaluate.BASELINES on the same B images (one cv2.inpaint per image).
+  dcgan        completion.complete with the default model (gf_dim = df_dim = 64) and
+               settings, run for 2 * iters iterations logged every ``iters``: the second
+               chunk of ``iters`` is timed (as bench_completion.py does) and the time per
+               image is **extrapolated** to the default n_iter (1000) iterations, plus no
+               blending (Poisson blending adds a few ms per image).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import time
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+import numpy as np  # noqa: E402
+import tensorflow as tf  # noqa: E402
+
+from dcgan_completion import completion, evaluate, measurements  # noqa: E402
+from dcgan_completion.completion_net import CompletionConfig, build_completion_net  # noqa: E402
+from dcgan_completion.config import ModelConfig  # noqa: E402
+from dcgan_completion.model import build_discriminator, build_generator  # noqa: E402
+from dcgan_completion.train_completion import complete_with_network  # noqa: E402
+
+
+def best_time(fn, repeats: int) -> float:
+    times = []
+    for _ in range(repeats):
+        t = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - t)
+    return min(times)
+
+
+def dcgan_seconds_per_image(G, D, x, masks, iters: int, n_iter: int) -> float:
+    stamps = {}
+    completion.complete(x, masks, G, D, n_iter=2 * iters, out_interval=iters, blend="none",
+                        progress=lambda it: stamps.__setitem__(it, time.perf_counter()))
+    per_iteration = (stamps[2 * iters] - stamps[iters]) / iters
+    return per_iteration * n_iter / len(x)
+
+
+def main(argv=None) -> int:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--batches", type=int, nargs="+", default=[1, 64])
+    p.add_argument("--iters", type=int, default=20, help="timed DCGAN iterations (default: 20)")
+    p.add_argument("--repeats", type=int, default=3, help="timed calls, best kept (default: 3)")
+    p.add_argument("--width", type=int, default=CompletionConfig.width)
+    args = p.parse_args(argv)
+
+    tf.keras.utils.set_random_seed(0)
+    config = CompletionConfig(width=args.width)
+    net = build_completion_net(config)
+    dcgan = ModelConfig()
+    G, D = build_generator(dcgan), build_discriminator(dcgan)
+    n_iter = completion.default_settings()["n_iter"]
+    print(f"64x64x3, block-patch 28x28 holes; network width {config.width} "
+          f"({net.count_params() / 1e6:.2f} M parameters); DCGAN projection at {n_iter} "
+          f"iterations extrapolated from {args.iters} timed ones")
+    print(f"{'batch':>5} {'method':<14} {'images/s':>10} {'ms/image':>10}")
+    for batch in args.batches:
+        rng = np.random.default_rng(batch)
+        x = rng.integers(0, 256, (batch, 64, 64, 3), dtype=np.uint8)
+        masks = measurements.patch_masks(batch, 64, seed=batch)
+        complete_with_network(x, masks, net, batch_size=batch)              # warm-up / trace
+        rows = {"network": best_time(lambda: complete_with_network(x, masks, net, batch_size=batch),
+                                     args.repeats) / batch}
+        for name, method in evaluate.BASELINES.items():
+            rows[name] = best_time(lambda: method(x, masks), args.repeats) / batch
+        rows[f"dcgan ({n_iter} it)"] = dcgan_seconds_per_image(G, D, x, masks, args.iters, n_iter)
+        for name, seconds in rows.items():
+            print(f"{batch:>5} {name:<14} {1.0 / seconds:>10.2f} {1000.0 * seconds:>10.2f}", flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

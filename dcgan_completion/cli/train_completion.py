@@ -1,0 +1,189 @@
+"""dcgan-train-completion / ./train-completion-net.py: train a completion network from
+incomplete images only (AmbientGAN measurements + GLCIC networks).
+
+Every training image is measured (--measurement, default block-patch: one random 28x28
+square at 64x64 set to white) before the networks see it; the network learns to fill
+holes without ever seeing a complete face. Run folders (created on demand, never cleared):
+  --checkpoint_dir  config.json + ckpt-<step>.* (network, critic, both optimizers, counters)
+  --sample_dir      train_<step>.png: pairs (measured input, completion) of fixed inputs
+  --log_dir         TensorBoard event files (losses, gradient penalty, images/s, samples)
+A rerun with the same --checkpoint_dir resumes exactly where the last run stopped.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import logging
+import sys
+
+from .common import HelpFormatter, setup_logging, sigterm_as_interrupt
+
+log = logging.getLogger("dcgan-train-completion")
+
+MODEL_FLAGS = ("image_size", "channels", "width", "critic_width", "measurement", "patch_size",
+               "fill", "drop_prob")
+TRAIN_FLAGS = ("loss", "epochs", "batch_size", "learning_rate", "beta1", "beta2", "d_steps",
+               "g_steps", "gp_weight", "train_size", "seed", "flip", "crop", "checkpoint_every")
+RESUMABLE_CHANGES = ("epochs", "checkpoint_every", "train_size")
+SAMPLE_COUNT = 32
+
+
+def build_parser() -> argparse.ArgumentParser:
+    from ..completion_net import CompletionConfig
+    from ..measurements import MEASUREMENTS
+    from ..train_completion import LOSS_DEFAULTS, CompletionTrainConfig
+    M, T = CompletionConfig(), CompletionTrainConfig()
+
+    def per_loss(key):
+        return ", ".join(f"{loss} {d[key]}" for loss, d in LOSS_DEFAULTS.items()
+                         if d[key] is not None) or "none"
+
+    p = argparse.ArgumentParser(prog="dcgan-train-completion", description=__doc__,
+                                formatter_class=HelpFormatter, argument_default=None)
+    g = p.add_argument_group("data")
+    g.add_argument("--dataset", required=True, help="folder of training images, searched "
+                   "recursively (png/jpg/jpeg/bmp/webp); required")
+    g.add_argument("--train_size", type=int, help="use at most this many images (default: all)")
+    g.add_argument("--crop", action="store_true", default=None,
+                   help="centre-crop to a square before resizing (default: off)")
+    g.add_argument("--no_flip", dest="flip", action="store_false", default=None,
+                   help="no random horizontal flips (flips are on by default)")
+
+    g = p.add_argument_group("measurement: how every training image is damaged (fixed for a run)")
+    g.add_argument("--measurement", choices=MEASUREMENTS,
+                   help=f"block-patch: one random k x k square missing; block-pixels: each "
+                   f"pixel missing with probability p; keep-patch: only a k x k square known "
+                   f"(default: {M.measurement})")
+    g.add_argument("--patch_size", type=int, help="k for block-patch (default: round(28/64 * "
+                   "image_size), 28 at 64x64) and keep-patch (default: image_size / 2)")
+    g.add_argument("--fill", type=float, help="value of missing pixels on the [-1, 1] scale "
+                   "(default: 1.0 = white for block-patch, 0.0 = gray otherwise)")
+    g.add_argument("--drop_prob", type=float, help="p for block-pixels (default: 0.5)")
+
+    g = p.add_argument_group("model (fixed for a run; saved in checkpoint_dir/config.json)")
+    g.add_argument("--image_size", type=int, help=f"image side, a power of two >= 16 (default: {M.image_size})")
+    g.add_argument("--channels", type=int, choices=(1, 3), help=f"1 grayscale or 3 RGB (default: {M.channels})")
+    g.add_argument("--width", type=int, help=f"completion network width (default: {M.width})")
+    g.add_argument("--critic_width", type=int, help=f"critic width (default: {M.critic_width})")
+
+    g = p.add_argument_group("objective and optimisation (unset: the loss's published default)")
+    g.add_argument("--loss", choices=tuple(LOSS_DEFAULTS), help=f"objective (default: {T.loss})")
+    g.add_argument("--epoch", dest="epochs", type=int, help=f"total epochs to train (default: {T.epochs})")
+    g.add_argument("--batch_size", type=int, help=f"global batch size (default: {T.batch_size})")
+    g.add_argument("--learning_rate", type=float, help=f"Adam step size (default: {per_loss('learning_rate')})")
+    g.add_argument("--beta1", type=float, help=f"Adam beta1 (default: {per_loss('beta1')})")
+    g.add_argument("--beta2", type=float, help=f"Adam beta2 (default: {per_loss('beta2')})")
+    g.add_argument("--d_steps", type=int, help=f"critic updates per step (default: {per_loss('d_steps')})")
+    g.add_argument("--g_steps", type=int, help=f"network updates per step (default: {per_loss('g_steps')})")
+    g.add_argument("--gp_weight", type=float, help=f"gradient penalty weight (default: {per_loss('gp_weight')})")
+    g.add_argument("--seed", type=int, help=f"seed for weights, data order, measurements and "
+                   f"flips (default: {T.seed})")
+
+    g = p.add_argument_group("outputs")
+    g.add_argument("--checkpoint_dir", default="checkpoint_completion", help="checkpoints and "
+                   "config.json; rerunning with the same folder resumes (default: checkpoint_completion)")
+    g.add_argument("--sample_dir", default="samples_completion",
+                   help="sample grids (default: samples_completion)")
+    g.add_argument("--log_dir", default="logs_completion", help="TensorBoard logs (default: logs_completion)")
+    g.add_argument("--sample_every", type=int, default=200, help="steps between sample grids (default: 200)")
+    g.add_argument("--checkpoint_every", type=int, help=f"steps between checkpoints (default: {T.checkpoint_every})")
+    g.add_argument("--export_weights", metavar="PATH", help="after training, write the network's "
+                   "weights file (.npz, float16) to PATH (default: none)")
+    g.add_argument("--no_progress", action="store_true", help="no progress bar (default: shown)")
+
+    g = p.add_argument_group("scale-out")
+    g.add_argument("--strategy", choices=("auto", "default", "mirrored", "multiworker"),
+                   default="auto", help="tf.distribute strategy: auto picks multiworker when "
+                   "TF_CONFIG is set, mirrored on several GPUs, else one device (default: auto)")
+    return p
+
+
+def _given(args, names) -> dict:
+    return {k: getattr(args, k) for k in names if getattr(args, k) is not None}
+
+
+def resolve_configs(args):
+    """(CompletionConfig, CompletionTrainConfig): a saved run's, or new ones from the flags.
+
+    Raises ValueError when a flag contradicts the run saved in --checkpoint_dir.
+    """
+    from ..completion_net import CompletionConfig
+    from ..train_completion import CompletionTrainConfig, load_trainer_config
+
+    model_flags, train_flags = _given(args, MODEL_FLAGS), _given(args, TRAIN_FLAGS)
+    saved = load_trainer_config(args.checkpoint_dir)
+    if saved is None:
+        return CompletionConfig(**model_flags), CompletionTrainConfig(**train_flags)
+    model, train = saved
+    conflicts = [f"--{k} {v} (saved: {getattr(model, k)})" for k, v in model_flags.items()
+                 if getattr(model, k) != v]
+    conflicts += [f"--{k} {v} (saved: {getattr(train, k)})" for k, v in train_flags.items()
+                  if k not in RESUMABLE_CHANGES and getattr(train, k) != v]
+    if conflicts:
+        raise ValueError(f"{args.checkpoint_dir} holds a run with other settings: "
+                         f"{'; '.join(conflicts)}. Use a new --checkpoint_dir for a new run, "
+                         "or drop these flags to resume.")
+    changes = {k: v for k, v in train_flags.items() if k in RESUMABLE_CHANGES}
+    return model, dataclasses.replace(train, **changes)
+
+
+def main(argv=None) -> int:
+    args = build_parser().parse_args(argv)
+    setup_logging()
+    sigterm_as_interrupt()
+
+    from .. import callbacks, data
+    from ..train import pick_strategy
+    from ..train_completion import (CompletionSamples, CompletionTensorBoard, CompletionTrainer,
+                                    sample_inputs, save_completion_net_weights)
+
+    try:
+        config, train_config = resolve_configs(args)
+    except ValueError as e:    # bad flags, a contradicting saved run, an unreadable config
+        log.error("%s", e)
+        return 2
+    train_config = train_config.resolved()
+    report = data.BadFileReport()
+    try:
+        paths = data.find_training_images(
+            args.dataset, min_count=train_config.batch_size * train_config.d_steps,
+            report=report, limit=train_config.train_size)
+    except data.DatasetError as e:
+        log.error("%s", e)
+        return 2
+
+    strategy = pick_strategy(args.strategy)
+    trainer = CompletionTrainer(config, train_config, args.checkpoint_dir, strategy)
+    resumed = trainer.restore()
+    cfg = trainer.train_config
+    log.info("%s %d images from %s measured by %s %s; %s loss, batch %d, %d epochs of %d "
+             "steps; %d replica(s)", "resuming on" if resumed else "training on", len(paths),
+             args.dataset, trainer.measurement.name, trainer.measurement.params(), cfg.loss,
+             cfg.batch_size, cfg.epochs, trainer.steps_per_epoch(len(paths)),
+             strategy.num_replicas_in_sync)
+    chief = trainer.is_chief()
+    cbs = [callbacks.ProgressBar(disable=args.no_progress or not chief)]
+    if chief:
+        y, masks = sample_inputs(paths, config, SAMPLE_COUNT, crop=cfg.crop)
+        cbs += [CompletionSamples(args.sample_dir, y, masks, every=args.sample_every),
+                CompletionTensorBoard(args.log_dir, y, masks, image_every=args.sample_every)]
+    status = 0
+    try:
+        trainer.fit(paths, cbs, report)
+        log.info("done: step %d, checkpoint in %s, samples in %s, TensorBoard logs in %s",
+                 int(trainer.step.numpy()), args.checkpoint_dir, args.sample_dir, args.log_dir)
+    except KeyboardInterrupt:
+        log.warning("stopped at step %d; rerun the same command to resume", int(trainer.step.numpy()))
+        status = 130
+    if report.reasons:
+        log.warning("%d file(s) could not be used and were skipped:\n  %s", len(report),
+                    "\n  ".join(report.reasons.values()))
+    if args.export_weights and status == 0 and chief:
+        save_completion_net_weights(config, trainer.net, args.export_weights)
+        log.info("network weights written to %s", args.export_weights)
+    return status
+
+
+if __name__ == "__main__":
+    sys.exit(main())

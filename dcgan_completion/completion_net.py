@@ -1,0 +1,271 @@
+"""The completion network and its critics (GLCIC, Iizuka et al. 2017), and their config.
+
+Pure model definitions plus the config's JSON; no training logic. For side S and width w
+(64x64x3, w = 32 by default):
+
+    net([x, M]): y = M x + (1 - M) fill                         (B, S, S, C)   hole set to fill
+        concat(y, M)                                             (B, S, S, C+1)
+        conv5 w | conv3/2 2w | conv3 2w | conv3/2 4w | conv3 4w x2   -> (B, S/4, S/4, 4w)
+        dilated conv3 4w, rates 2, 4, 8, 16 (capped at S/8)           (B, S/4, S/4, 4w)
+        conv3 4w x2 | deconv4/2 2w | conv3 2w | deconv4/2 w | conv3 w/2 (B, S, S, w/2)
+        conv3 C + tanh = g                                       (B, S, S, C)
+        out = M x + (1 - M) g                                    known pixels kept exactly
+    every hidden layer: batch norm + ReLU, as in GLCIC.
+
+    critic([x, offsets]): a global and a local branch, GLCIC's two discriminators joined:
+        global: x (B, S, S, C) -> conv5/2 ... down to 4x4 -> linear 8 w_c
+        local:  the S/2 x S/2 window of x at offsets (B, 2) (top, left)
+                -> conv5/2 ... down to 4x4 -> linear 8 w_c
+        concat (B, 16 w_c) -> linear -> one score (B, 1)
+    Layer norm (per example), never batch norm: a WGAN-GP penalty is per example.
+
+The rate-16 dilation of GLCIC (at 256x256, a 64x64 middle) would see only padding in
+the 16x16 middle of a 64x64 image, so rates are capped at S/8 (64x64: 2, 4, 8, 8).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import os
+
+import keras
+import tensorflow as tf
+from keras import layers
+
+from . import ops
+from .measurements import Measurement, make_measurement
+
+CONFIG_FILE = "config.json"
+CONFIG_KIND = "completion-net"
+DILATION_RATES = (2, 4, 8, 16)
+MIN_SIZE = 16
+CRITIC_BASE = 4            # both critic branches stop at 4x4
+CRITIC_FEATURES = 8        # each branch ends in 8 * critic_width features
+
+
+class CompletionConfigError(ValueError):
+    """A completion-network config that cannot describe a valid network."""
+
+
+@dataclasses.dataclass(frozen=True)
+class CompletionConfig:
+    """Everything needed to rebuild the networks, and the measurement they were trained with.
+
+    patch_size / fill / drop_prob: None means the measurement's default (measurements.py).
+    """
+    image_size: int = 64          # a power of two >= 16
+    channels: int = 3             # 1 or 3
+    width: int = 32               # completion net: w, 2w, 4w channels (GLCIC: 64 at 256x256)
+    critic_width: int = 32        # critics: w_c, 2 w_c, ... 8 w_c channels
+    measurement: str = "block-patch"
+    patch_size: int | None = None
+    fill: float | None = None
+    drop_prob: float | None = None
+
+    def __post_init__(self):
+        size = self.image_size
+        if not isinstance(size, int) or size < MIN_SIZE or size & (size - 1):
+            raise CompletionConfigError(f"image_size must be a power of two >= {MIN_SIZE}, got {size!r}")
+        if self.channels not in (1, 3):
+            raise CompletionConfigError(f"channels must be 1 or 3, got {self.channels!r}")
+        for name in ("width", "critic_width"):
+            if getattr(self, name) < 1:
+                raise CompletionConfigError(f"{name} must be positive, got {getattr(self, name)!r}")
+        self.make_measurement()   # raises MeasurementError for bad measurement settings
+
+    @property
+    def image_shape(self) -> tuple[int, int, int]:
+        return (self.image_size, self.image_size, self.channels)
+
+    @property
+    def window(self) -> int:
+        """Side of the local critic's window: S / 2."""
+        return self.image_size // 2
+
+    def make_measurement(self) -> Measurement:
+        return make_measurement(self.measurement, self.image_size, patch_size=self.patch_size,
+                                fill=self.fill, drop_prob=self.drop_prob)
+
+    def replace(self, **changes) -> "CompletionConfig":
+        return dataclasses.replace(self, **changes)
+
+    def to_dict(self) -> dict:
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_dict(cls, values: dict) -> "CompletionConfig":
+        known = {f.name for f in dataclasses.fields(cls)}
+        unknown = sorted(set(values) - known)
+        if unknown:
+            raise CompletionConfigError(f"unknown completion-net config keys: {', '.join(unknown)}")
+        return cls(**values)
+
+
+def save_completion_config(config: CompletionConfig, directory: str, extra: dict | None = None) -> str:
+    """Write ``config.json`` = {"kind": "completion-net", "completion_net": {...}, **extra}."""
+    os.makedirs(directory, exist_ok=True)
+    path = os.path.join(directory, CONFIG_FILE)
+    payload = {"kind": CONFIG_KIND, "completion_net": config.to_dict(), **(extra or {})}
+    tmp = path + ".tmp"
+    with open(tmp, "w") as f:
+        json.dump(payload, f, indent=2, sort_keys=True)
+    os.replace(tmp, path)      # atomic, as config.save_config
+    return path
+
+
+def load_completion_config(directory: str) -> tuple[CompletionConfig, dict]:
+    """(config, the rest of the file) from ``directory/config.json``.
+
+    FileNotFoundError if there is none; CompletionConfigError if it is not a completion
+    network's (a DCGAN run's config, say).
+    """
+    path = os.path.join(directory, CONFIG_FILE)
+    if not os.path.isfile(path):
+        raise FileNotFoundError(f"{path} not found: is {directory!r} a checkpoint folder "
+                                "written by dcgan-train-completion?")
+    try:
+        with open(path) as f:
+            payload = json.load(f)
+        if payload.pop("kind", None) != CONFIG_KIND:
+            raise CompletionConfigError("it is not a completion network's config (a DCGAN run?)")
+        config = CompletionConfig.from_dict(payload.pop("completion_net"))
+    except (json.JSONDecodeError, KeyError, TypeError, ValueError) as e:
+        raise CompletionConfigError(f"{path} is not a valid completion-net config: {e}") from e
+    return config, payload
+
+
+# --- layers ------------------------------------------------------------------------------
+
+class FillHole(layers.Layer):
+    """[x, M] -> M x + (1 - M) fill: the network never sees what is under the hole."""
+
+    def __init__(self, fill: float, **kwargs):
+        super().__init__(**kwargs)
+        self.fill = float(fill)
+
+    def call(self, x, mask):
+        return mask * x + (1.0 - mask) * self.fill
+
+
+class Composite(layers.Layer):
+    """[x, M, g] -> M x + (1 - M) g."""
+
+    def call(self, x, mask, generated):
+        return mask * x + (1.0 - mask) * generated
+
+
+class CropWindows(layers.Layer):
+    """[x (B, S, S, C), offsets (B, 2) int32 (top, left)] -> (B, n, n, C), per-example windows.
+
+    A gather, so gradients reach the full image (the gradient penalty needs them).
+    """
+
+    def __init__(self, size: int, **kwargs):
+        super().__init__(**kwargs)
+        self.size = size
+
+    def call(self, x, offsets):
+        span = tf.range(self.size)[None, :]                             # (1, n)
+        rows = tf.cast(offsets[:, :1], tf.int32) + span                # (B, n)
+        cols = tf.cast(offsets[:, 1:], tf.int32) + span                # (B, n)
+        x = tf.gather(x, rows, axis=1, batch_dims=1)                    # (B, n, S, C)
+        return tf.gather(x, cols, axis=2, batch_dims=1)                 # (B, n, n, C)
+
+    def compute_output_shape(self, x_shape, offsets_shape):
+        return (x_shape[0], self.size, self.size, x_shape[-1])
+
+
+def _init():
+    return keras.initializers.RandomNormal(stddev=ops.INIT_STDDEV)
+
+
+def _conv_bn_relu(h, filters, kernel, name, *, strides=1, dilation=1, transpose=False,
+                  synchronized=False):
+    conv = layers.Conv2DTranspose if transpose else layers.Conv2D
+    h = conv(filters, kernel, strides=strides, dilation_rate=dilation, padding="same",
+             kernel_initializer=_init(), name=name)(h)
+    h = ops.batch_norm(f"{name}_bn", synchronized)(h)
+    return layers.ReLU(name=f"{name}_relu")(h)
+
+
+def dilation_rates(image_size: int) -> tuple[int, ...]:
+    """GLCIC's rates 2, 4, 8, 16, each capped at S/8 (half the S/4 middle map)."""
+    cap = max(1, image_size // 8)
+    return tuple(min(r, cap) for r in DILATION_RATES)
+
+
+def build_completion_net(config: CompletionConfig, synchronized_bn: bool = False) -> keras.Model:
+    """net([x, M]) -> completed images (B, S, S, C) in [-1, 1]; see the module docstring."""
+    w, C = config.width, config.channels
+    x = keras.Input(config.image_shape, name="image")
+    mask = keras.Input((config.image_size, config.image_size, 1), name="mask")
+    y = FillHole(config.make_measurement().fill, name="fill_hole")(x, mask)   # (B, S, S, C)
+    h = layers.Concatenate(name="with_mask")([y, mask])                       # (B, S, S, C+1)
+
+    def block(h, filters, kernel, name, **kw):
+        return _conv_bn_relu(h, filters, kernel, name, synchronized=synchronized_bn, **kw)
+
+    h = block(h, w, 5, "enc1")
+    h = block(h, 2 * w, 3, "enc2", strides=2)                                  # (B, S/2, S/2, 2w)
+    h = block(h, 2 * w, 3, "enc3")
+    h = block(h, 4 * w, 3, "enc4", strides=2)                                  # (B, S/4, S/4, 4w)
+    h = block(h, 4 * w, 3, "enc5")
+    h = block(h, 4 * w, 3, "enc6")
+    for i, rate in enumerate(dilation_rates(config.image_size), start=1):
+        h = block(h, 4 * w, 3, f"dilated{i}", dilation=rate)
+    h = block(h, 4 * w, 3, "mid1")
+    h = block(h, 4 * w, 3, "mid2")
+    h = block(h, 2 * w, 4, "dec1", strides=2, transpose=True)                 # (B, S/2, S/2, 2w)
+    h = block(h, 2 * w, 3, "dec2")
+    h = block(h, w, 4, "dec3", strides=2, transpose=True)                     # (B, S, S, w)
+    h = block(h, max(1, w // 2), 3, "dec4")
+    g = layers.Conv2D(C, 3, padding="same", kernel_initializer=_init(), name="out_conv")(h)
+    g = layers.Activation("tanh", name="out_tanh")(g)                         # (B, S, S, C)
+    out = Composite(name="composite")(x, mask, g)
+    return keras.Model([x, mask], out, name="completion_net")
+
+
+def _critic_branch(h, config: CompletionConfig, prefix: str):
+    """Stride-2 5x5 convs from h's side down to 4x4, then linear 8 w_c features."""
+    side, i = h.shape[1], 0
+    while side > CRITIC_BASE:
+        h = ops.conv2d(config.critic_width * min(8, 1 << i), f"{prefix}_h{i}_conv")(h)
+        if i > 0:
+            h = layers.LayerNormalization(axis=-1, name=f"{prefix}_ln{i}")(h)
+        h = ops.lrelu(f"{prefix}_h{i}_lrelu")(h)
+        side, i = side // 2, i + 1
+    h = layers.Flatten(name=f"{prefix}_flatten")(h)
+    return ops.linear(CRITIC_FEATURES * config.critic_width, f"{prefix}_features")(h)
+
+
+def build_critic(config: CompletionConfig) -> keras.Model:
+    """critic([x, offsets]) -> (B, 1) score; offsets (B, 2) int32 = the local window's top-left."""
+    x = keras.Input(config.image_shape, name="image")
+    offsets = keras.Input((2,), dtype="int32", name="window_offsets")
+    local = CropWindows(config.window, name="local_window")(x, offsets)       # (B, S/2, S/2, C)
+    features = layers.Concatenate(name="joint_features")(
+        [_critic_branch(x, config, "global"), _critic_branch(local, config, "local")])
+    score = ops.linear(1, "score")(features)                                  # (B, 1)
+    return keras.Model([x, offsets], score, name="completion_critic")
+
+
+def hole_window_offsets(masks, window: int) -> tf.Tensor:
+    """(B, 2) int32 top-left of the window x window square centred on each hole's bounding box.
+
+    masks (B, S, S, 1), 1 = known. The centre is ((first + last + 1) // 2) of the rows and
+    of the columns that hold a missing pixel; the image centre when nothing is missing;
+    the window is then shifted to lie inside the image.
+    """
+    missing = tf.convert_to_tensor(masks)[..., 0] < 0.5                       # (B, S, S)
+    size = tf.shape(missing)[1]
+
+    def centre(lines):                                                       # (B, S) bool
+        ints = tf.cast(lines, tf.int32)
+        first = tf.argmax(ints, axis=1, output_type=tf.int32)
+        last = size - 1 - tf.argmax(tf.reverse(ints, [1]), axis=1, output_type=tf.int32)
+        return tf.where(tf.reduce_any(lines, axis=1), (first + last + 1) // 2, size // 2)
+
+    rows, cols = tf.reduce_any(missing, axis=2), tf.reduce_any(missing, axis=1)
+    offsets = tf.stack([centre(rows), centre(cols)], axis=1) - window // 2    # (B, 2)
+    return tf.clip_by_value(offsets, 0, size - window)

@@ -1,0 +1,178 @@
+"""Lossy measurements y = f_theta(x) of images, for learning from incomplete data (AmbientGAN).
+
+A measurement draws a random mask theta (float32 (B, S, S, 1), **1 = known, 0 =
+missing**, the convention of masks.py) and replaces the missing pixels by a fill value:
+
+    y = M * x + (1 - M) * fill          x, y in [-1, 1], (B, S, S, C)
+
+Kinds (Bora et al., *AmbientGAN*, ICLR 2018), for images of side S:
+
+    block-patch   one k x k square at a uniformly random position is missing.
+                  Default k = round(28 / 64 * S) (28 at 64x64) and fill 1.0 (white): the
+                  setting of the public CelebA experiment this reproduces.
+    block-pixels  each pixel is missing independently with probability p.
+                  Default p = 0.5 and fill 0.0 (mid-gray, AmbientGAN's "set to zero" on the
+                  [-1, 1] scale); half the pixels keeps enough context around every hole
+                  for a completion network, where AmbientGAN's p = 0.95 would not.
+    keep-patch    only one k x k square at a uniformly random position is known.
+                  Default k = S / 2 and fill 0.0.
+
+All randomness is stateless: ``sample_masks(count, seed)`` is a pure function of the
+seed (a (2,) integer tensor), so training runs are reproducible and resume exactly, and
+it is built from TensorFlow ops only, so it runs inside tf.data and tf.function.
+``masks_each(seeds)`` draws image i's mask from seeds[i] alone, independent of batching.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+
+import numpy as np
+import tensorflow as tf
+
+MEASUREMENTS = ("block-patch", "block-pixels", "keep-patch")
+DEFAULT_MEASUREMENT = "block-patch"
+REFERENCE_SIZE, REFERENCE_PATCH = 64, 28     # block-patch: k = 28 at 64x64, scaled with S
+BLOCK_PATCH_FILL = 1.0
+BLOCK_PIXELS_PROB = 0.5
+OTHER_FILL = 0.0
+
+
+class MeasurementError(ValueError):
+    """A measurement that cannot be made (unknown kind, parameter out of range)."""
+
+
+def default_patch_size(image_size: int) -> int:
+    """block-patch's k for side S: round(28 / 64 * S), at least 1 (64 -> 28, 32 -> 14, 16 -> 7)."""
+    return max(1, round(REFERENCE_PATCH / REFERENCE_SIZE * image_size))
+
+
+def _patch_indicator(count, size: int, k: int, seed) -> tf.Tensor:
+    """(count, S, S, 1) float32: 1 inside one k x k square per image, top-left uniform in [0, S-k]^2."""
+    corner = tf.random.stateless_uniform((count, 2), seed, minval=0, maxval=size - k + 1,
+                                         dtype=tf.int32)                   # (B, 2): top, left
+    grid = tf.range(size)[None, :]                                         # (1, S)
+    rows = (grid >= corner[:, :1]) & (grid < corner[:, :1] + k)            # (B, S)
+    cols = (grid >= corner[:, 1:]) & (grid < corner[:, 1:] + k)            # (B, S)
+    inside = rows[:, :, None] & cols[:, None, :]                           # (B, S, S)
+    return tf.cast(inside, tf.float32)[..., None]
+
+
+@dataclasses.dataclass(frozen=True)
+class Measurement:
+    """The common interface; subclasses define ``sample_masks``."""
+    image_size: int
+    fill: float
+
+    name = "measurement"
+
+    def sample_masks(self, count, seed) -> tf.Tensor:
+        """(count, S, S, 1) float32 masks, 1 = known, drawn from ``seed`` ((2,) ints)."""
+        raise NotImplementedError
+
+    def apply(self, x, masks) -> tf.Tensor:
+        """y = M * x + (1 - M) * fill; known pixels are x's exactly (masks are 0 / 1)."""
+        x = tf.convert_to_tensor(x, tf.float32)
+        return tf.where(masks > 0.5, x, tf.constant(self.fill, tf.float32))
+
+    def __call__(self, x, seed) -> tuple[tf.Tensor, tf.Tensor]:
+        """Measure a batch x (B, S, S, C) with masks drawn from one seed: (y, masks)."""
+        masks = self.sample_masks(tf.shape(x)[0], seed)
+        return self.apply(x, masks), masks
+
+    def masks_each(self, seeds) -> tf.Tensor:
+        """(B, S, S, 1): image i's mask from seeds[i] ((B, 2) ints) alone."""
+        seeds = tf.convert_to_tensor(seeds, tf.int64)
+        return tf.map_fn(lambda s: self.sample_masks(1, s)[0], seeds,
+                         fn_output_signature=tf.TensorSpec(
+                             (self.image_size, self.image_size, 1), tf.float32))
+
+    def measure_each(self, x, seeds) -> tuple[tf.Tensor, tf.Tensor]:
+        """(y, masks) for a batch x (B, S, S, C) with per-image seeds (B, 2)."""
+        masks = self.masks_each(seeds)
+        return self.apply(x, masks), masks
+
+    def params(self) -> dict:
+        """The parameters that define it (for configs and logs)."""
+        return {f.name: getattr(self, f.name) for f in dataclasses.fields(self)
+                if f.name != "image_size"}
+
+
+@dataclasses.dataclass(frozen=True)
+class BlockPatch(Measurement):
+    """One k x k square missing, at a uniformly random position."""
+    patch_size: int = 28
+    name = "block-patch"
+
+    def sample_masks(self, count, seed):
+        return 1.0 - _patch_indicator(count, self.image_size, self.patch_size, seed)
+
+
+@dataclasses.dataclass(frozen=True)
+class KeepPatch(Measurement):
+    """Only one k x k square known, at a uniformly random position."""
+    patch_size: int = 32
+    name = "keep-patch"
+
+    def sample_masks(self, count, seed):
+        return _patch_indicator(count, self.image_size, self.patch_size, seed)
+
+
+@dataclasses.dataclass(frozen=True)
+class BlockPixels(Measurement):
+    """Each pixel missing independently with probability p: M_ij ~ Bernoulli(1 - p)."""
+    drop_prob: float = BLOCK_PIXELS_PROB
+    name = "block-pixels"
+
+    def sample_masks(self, count, seed):
+        u = tf.random.stateless_uniform(
+            tf.stack([count, self.image_size, self.image_size, 1]), seed)   # (B, S, S, 1)
+        return tf.cast(u >= self.drop_prob, tf.float32)
+
+
+def make_measurement(name: str = DEFAULT_MEASUREMENT, image_size: int = REFERENCE_SIZE, *,
+                     patch_size: int | None = None, fill: float | None = None,
+                     drop_prob: float | None = None) -> Measurement:
+    """The measurement ``name`` for S x S images; None means that kind's default.
+
+    Raises MeasurementError for an unknown kind, a parameter the kind does not take, or a
+    value out of range (k in [1, S], p in [0, 1), fill in [-1, 1]).
+    """
+    if name not in MEASUREMENTS:
+        raise MeasurementError(f"unknown measurement {name!r}; choose from {', '.join(MEASUREMENTS)}")
+    if fill is not None and not -1.0 <= fill <= 1.0:
+        raise MeasurementError(f"fill must be in [-1, 1] (the images' scale), got {fill!r}")
+    if name == "block-pixels":
+        if patch_size is not None:
+            raise MeasurementError("block-pixels takes no patch size (use --drop_prob)")
+        p = BLOCK_PIXELS_PROB if drop_prob is None else float(drop_prob)
+        if not 0.0 <= p < 1.0:
+            raise MeasurementError(f"drop probability must be in [0, 1), got {drop_prob!r}")
+        return BlockPixels(image_size, OTHER_FILL if fill is None else float(fill), p)
+    if drop_prob is not None:
+        raise MeasurementError(f"{name} takes no drop probability (use --patch_size)")
+    if name == "block-patch":
+        k = default_patch_size(image_size) if patch_size is None else int(patch_size)
+        cls, default_fill = BlockPatch, BLOCK_PATCH_FILL
+    else:
+        k = image_size // 2 if patch_size is None else int(patch_size)
+        cls, default_fill = KeepPatch, OTHER_FILL
+    if not 1 <= k <= image_size:
+        raise MeasurementError(f"patch size must be in [1, {image_size}], got {patch_size!r}")
+    return cls(image_size, default_fill if fill is None else float(fill), k)
+
+
+def patch_masks(count: int, size: int, k: int | None = None, seed: int = 0) -> np.ndarray:
+    """(count, S, S, 1) float32 evaluation masks: one k x k hole per image (1 = known).
+
+    Image i's hole is drawn from the seed pair (seed, i) alone, so a mask does not depend
+    on how many images are masked or how they are batched. k defaults to block-patch's
+    (round(28 / 64 * S)): the network is evaluated on the holes it was trained for.
+    """
+    if count < 0:
+        raise MeasurementError(f"mask count must be >= 0, got {count}")
+    measurement = make_measurement("block-patch", size, patch_size=k)
+    if count == 0:
+        return np.zeros((0, size, size, 1), np.float32)
+    seeds = np.stack([np.full(count, seed), np.arange(count)], axis=1).astype(np.int64)
+    return measurement.masks_each(seeds).numpy()

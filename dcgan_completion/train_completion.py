@@ -1,0 +1,422 @@
+"""Training a completion network from incomplete images only (AmbientGAN + GLCIC).
+
+Every training image is measured in the input pipeline before anything else sees it,
+y = f_theta(x) (measurements.py): the dataset yields (positions, (y, M)) and drops x, so
+the networks and the losses only ever receive measured images. One critic update, on a
+batch (y, M) of measured images:
+
+    x_hat  = net([y, M])                       the completion, known pixels of y kept
+    M'     ~ the measurement, fresh            y_hat = M' x_hat + (1 - M') fill
+    real   = critic([y, window around a hole drawn from the measurement])
+    fake   = critic([y_hat, window around M's hole, the region the net filled])
+    WGAN-GP: L_D = mean(fake - real) + 10 mean((||grad critic(eps y + (1-eps) y_hat)|| - 1)^2)
+    GAN:     L_D = mean(softplus(-real) + softplus(fake))
+
+and the network minimises -mean(fake) (WGAN-GP) or mean(softplus(-fake)) (GAN). The
+critic thus only ever compares measured with re-measured images (Bora et al., ICLR 2018):
+if the re-measured completions are distributed as the measured data, so are the
+completions as the clean data, for measurements like these. The local window of a real
+image is placed on a hole drawn independently of its own, just as the fake's window is
+independent of its fresh measurement M'.
+
+The loop, checkpoints, exact resume, stateless randomness from (seed, step, replica) and
+tf.distribute handling are GANTrainer's (train.py), reused by subclassing.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import logging
+import os
+
+import keras
+import numpy as np
+import tensorflow as tf
+
+from . import callbacks, checkpoints, data, images, losses
+from .completion import composite
+from .completion_net import (CompletionConfig, CompletionConfigError, build_completion_net,
+                             build_critic, hole_window_offsets, load_completion_config,
+                             save_completion_config)
+from .train import GANTrainer, make_optimizer
+
+log = logging.getLogger(__name__)
+
+# Published defaults of each objective, used for any setting the user leaves unset.
+#   wgan-gp: Gulrajani et al. 2017 (Adam 1e-4, betas 0 / 0.9, lambda 10, 5 critic steps).
+#   gan:     non-saturating GAN with the DCGAN's Adam 2e-4 / beta1 0.5, one step each.
+LOSS_DEFAULTS = {
+    "wgan-gp": dict(learning_rate=1e-4, beta1=0.0, beta2=0.9, d_steps=5, g_steps=1, gp_weight=10.0),
+    "gan": dict(learning_rate=2e-4, beta1=0.5, beta2=0.999, d_steps=1, g_steps=1, gp_weight=None),
+}
+OBJECTIVES = {"wgan-gp": "wgan-gp", "gan": "dcgan"}    # the names in losses.py
+
+# Seed streams folded into each step's seed: one per use, per critic / generator update.
+_REMEASURE, _GP_MIX, _REAL_WINDOW, _G_REMEASURE = 0, 1000, 2000, 3000
+_DATA_STREAM = 1                                        # (seed, 1): the pipeline's measurements
+
+
+@dataclasses.dataclass(frozen=True)
+class CompletionTrainConfig:
+    """Training settings. ``None`` means: the chosen loss's published default."""
+    loss: str = "wgan-gp"
+    epochs: int = 25
+    batch_size: int = 64                # global batch, split across replicas
+    learning_rate: float | None = None
+    beta1: float | None = None
+    beta2: float | None = None
+    d_steps: int | None = None
+    g_steps: int | None = None
+    gp_weight: float | None = None
+    train_size: int | None = None
+    seed: int = 0
+    flip: bool = True
+    crop: bool = False
+    checkpoint_every: int = 500         # steps
+    max_checkpoints: int = 3
+
+    optimizer = "adam"                  # for train.make_optimizer
+
+    def __post_init__(self):
+        if self.loss not in LOSS_DEFAULTS:
+            raise ValueError(f"unknown loss {self.loss!r}; choose from {', '.join(LOSS_DEFAULTS)}")
+        for name in ("epochs", "batch_size", "checkpoint_every", "max_checkpoints"):
+            if getattr(self, name) < 1:
+                raise ValueError(f"{name} must be at least 1, got {getattr(self, name)}")
+
+    def resolved(self) -> "CompletionTrainConfig":
+        defaults = LOSS_DEFAULTS[self.loss]
+        return dataclasses.replace(self, **{k: v for k, v in defaults.items()
+                                            if getattr(self, k) is None})
+
+
+def measured_batches(dataset: tf.data.Dataset, measurement, seed: int, epoch: int) -> tf.data.Dataset:
+    """(positions, x) batches -> (positions, (y, M)): x is measured and dropped here.
+
+    Image at epoch position p gets its mask from the seed fold(fold((seed, 1), epoch), p),
+    so it depends on neither the batching, the sharding nor a resume.
+    """
+    base = tf.random.experimental.stateless_fold_in(
+        tf.constant([seed, _DATA_STREAM], tf.int64), epoch)
+
+    def measure(positions, x):                          # (B,), (B, S, S, C)
+        seeds = tf.map_fn(lambda p: tf.random.experimental.stateless_fold_in(base, p),
+                          positions, fn_output_signature=tf.TensorSpec((2,), tf.int64))
+        y, masks = measurement.measure_each(x, seeds)   # (B, S, S, C), (B, S, S, 1)
+        return positions, (y, masks)
+
+    return dataset.map(measure, num_parallel_calls=tf.data.AUTOTUNE,
+                       deterministic=True).prefetch(tf.data.AUTOTUNE)
+
+
+class CompletionTrainer(GANTrainer):
+    """Owns the completion net, the critic, both optimizers and the checkpointed counters.
+
+    ``checkpoint_dir`` receives config.json (kind "completion-net") and tf.train
+    checkpoints of ``completion_net``, ``critic``, both optimizers, step, epoch and
+    epoch_files_done. ``fit``, ``restore``, ``train_step`` are GANTrainer's.
+    """
+
+    def __init__(self, config: CompletionConfig, train_config: CompletionTrainConfig,
+                 checkpoint_dir: str, strategy: tf.distribute.Strategy | None = None):
+        self.train_config = train_config.resolved()
+        self.strategy = strategy or tf.distribute.get_strategy()
+        replicas = self.strategy.num_replicas_in_sync
+        if self.train_config.batch_size % replicas:
+            raise ValueError(f"batch_size {self.train_config.batch_size} is not divisible "
+                             f"by the {replicas} replicas")
+        self.config = config
+        self.measurement = config.make_measurement()
+        self.checkpoint_dir = checkpoint_dir
+        self._build()
+
+    def _build(self):
+        cfg = self.train_config
+        keras.utils.set_random_seed(cfg.seed)   # seeds the initialisers
+        with self.strategy.scope():
+            self.net = build_completion_net(
+                self.config, synchronized_bn=self.strategy.num_replicas_in_sync > 1)
+            self.critic = build_critic(self.config)
+            self.g_optimizer = make_optimizer(cfg, "g_optimizer")
+            self.d_optimizer = make_optimizer(cfg, "d_optimizer")
+            self.g_optimizer.build(self.net.trainable_variables)
+            self.d_optimizer.build(self.critic.trainable_variables)
+            self.step = tf.Variable(0, dtype=tf.int64, trainable=False, name="step")
+            self.epoch = tf.Variable(0, dtype=tf.int64, trainable=False, name="epoch")
+            self.epoch_files_done = tf.Variable(0, dtype=tf.int64, trainable=False,
+                                                name="epoch_files_done")
+        self.checkpoint = tf.train.Checkpoint(
+            completion_net=self.net, critic=self.critic,
+            g_optimizer=self.g_optimizer, d_optimizer=self.d_optimizer,
+            step=self.step, epoch=self.epoch, epoch_files_done=self.epoch_files_done)
+        self.manager = tf.train.CheckpointManager(
+            self.checkpoint, self._own_checkpoint_dir(), max_to_keep=cfg.max_checkpoints)
+        self._step_fn = None
+
+    def save(self) -> str:
+        if self.is_chief():
+            save_completion_config(self.config, self.checkpoint_dir,
+                                   {"train": dataclasses.asdict(self.train_config)})
+        return self.manager.save(checkpoint_number=int(self.step.numpy()))
+
+    # --- one step ------------------------------------------------------------------------
+
+    def _replica_step(self, real, step):
+        """real = (y, M): (d_steps * b, S, S, C) measured images and their (.., S, S, 1) masks.
+
+        Returns per-replica sums / global batch of d_loss, g_loss, gp, d_real, d_fake.
+        """
+        y_all, m_all = real
+        cfg, measure = self.train_config, self.measurement
+        net, critic = self.net, self.critic
+        objective = OBJECTIVES[cfg.loss]
+        window = self.config.window
+        replica = tf.cast(tf.distribute.get_replica_context().replica_id_in_sync_group, tf.int64)
+        seed = tf.random.experimental.stateless_fold_in(tf.constant([cfg.seed, 0], tf.int64), step)
+        seed = tf.random.experimental.stateless_fold_in(seed, replica)
+        b = tf.shape(y_all)[0] // cfg.d_steps
+
+        def fold(stream):
+            return tf.random.experimental.stateless_fold_in(seed, stream)
+
+        def per_example_mean(values):
+            return tf.reduce_sum(values) / cfg.batch_size
+
+        def remeasured_completion(y, m, stream):
+            x_hat = net([y, m], training=True)                          # (b, S, S, C)
+            return measure.apply(x_hat, measure.sample_masks(b, fold(stream)))
+
+        gp = tf.constant(0.0)
+        for k in range(cfg.d_steps):           # critic updates, each on its own measured batch
+            y, m = y_all[k * b:(k + 1) * b], m_all[k * b:(k + 1) * b]
+            fake = remeasured_completion(y, m, _REMEASURE + k)          # (b, S, S, C)
+            off_fake = hole_window_offsets(m, window)                   # (b, 2): the filled region
+            off_real = hole_window_offsets(measure.sample_masks(b, fold(_REAL_WINDOW + k)), window)
+            with tf.GradientTape() as tape:
+                real_scores = critic([y, off_real], training=True)      # (b, 1)
+                fake_scores = critic([fake, off_fake], training=True)
+                d_loss = per_example_mean(losses.discriminator_loss(objective, real_scores,
+                                                                    fake_scores))
+                total = d_loss
+                if cfg.gp_weight:
+                    eps = tf.random.stateless_uniform((b, 1, 1, 1), fold(_GP_MIX + k))
+                    # The interpolate's window: that of the end it is nearer to.
+                    off_mix = tf.where(eps[:, 0, 0] >= 0.5, off_real, off_fake)   # (b, 2)
+                    gp = per_example_mean(losses.gradient_penalty(
+                        lambda x, training: critic([x, off_mix], training=training), y, fake, eps))
+                    total = d_loss + cfg.gp_weight * gp
+            grads = tape.gradient(total, critic.trainable_variables)
+            self.d_optimizer.apply_gradients(zip(grads, critic.trainable_variables))
+
+        for j in range(cfg.g_steps):           # network updates on the last measured batch
+            with tf.GradientTape() as tape:
+                fake = remeasured_completion(y, m, _G_REMEASURE + j)
+                fake_scores = critic([fake, off_fake], training=True)
+                g_loss = per_example_mean(losses.generator_loss(objective, fake_scores))
+            grads = tape.gradient(g_loss, net.trainable_variables)
+            self.g_optimizer.apply_gradients(zip(grads, net.trainable_variables))
+
+        score = tf.sigmoid if cfg.loss == "gan" else tf.identity
+        return {"d_loss": d_loss, "g_loss": g_loss, "gp": gp,
+                "d_real": per_example_mean(score(real_scores)),
+                "d_fake": per_example_mean(score(fake_scores))}
+
+    # --- data ----------------------------------------------------------------------------
+
+    def epoch_dataset(self, paths, epoch: int, start_file: int, report):
+        """The distributed dataset of (positions, (y, M)) for (the rest of) one epoch."""
+        cfg, mc = self.train_config, self.config
+        per_step = cfg.batch_size * cfg.d_steps
+        remaining = (len(paths) - start_file) // per_step
+
+        def dataset_fn(ctx: tf.distribute.InputContext):
+            pipelines = ctx.num_input_pipelines
+            clean = data.make_epoch_dataset(
+                paths, image_size=mc.image_size, channels=mc.channels,
+                batch_size=ctx.get_per_replica_batch_size(per_step), seed=cfg.seed,
+                epoch=epoch, start_file=start_file, crop=cfg.crop, flip=cfg.flip,
+                num_shards=pipelines, shard_index=ctx.input_pipeline_id,
+                num_batches=remaining if pipelines > 1 else None, report=report)
+            return measured_batches(clean, self.measurement, cfg.seed, epoch)
+
+        return self.strategy.distribute_datasets_from_function(dataset_fn)
+
+    def complete(self, y, masks) -> tf.Tensor:
+        """net([y, M]) in inference mode: (B, S, S, C) in [-1, 1]."""
+        return self.net([tf.convert_to_tensor(y, tf.float32),
+                         tf.convert_to_tensor(masks, tf.float32)], training=False)
+
+
+def load_trainer_config(checkpoint_dir: str):
+    """(CompletionConfig, CompletionTrainConfig) a previous run saved, or None for a new run."""
+    try:
+        config, extra = load_completion_config(checkpoint_dir)
+    except FileNotFoundError:
+        return None
+    return config, CompletionTrainConfig(**extra.get("train", {}))
+
+
+# --- callbacks -------------------------------------------------------------------------------
+
+SAMPLE_SEED = 2016
+
+
+def sample_inputs(paths, config: CompletionConfig, count: int = 32, crop: bool = False):
+    """Fixed measured inputs for the sample grids: the first ``count`` files, image i measured
+    with the seed (2016, i). Returns (y, M) as numpy arrays; x goes no further."""
+    files = paths[:count]
+    x = images.to_float(np.stack([images.load_image(p, config.image_size, config.channels, crop)
+                                  for p in files]))
+    seeds = np.stack([np.full(len(files), SAMPLE_SEED), np.arange(len(files))], 1)
+    y, masks = config.make_measurement().measure_each(x, seeds)
+    return y.numpy(), masks.numpy()
+
+
+def side_by_side(trainer, y, masks) -> np.ndarray:
+    """uint8 (2N, S, S, C): measured input i, then its completion."""
+    out = trainer.complete(y, masks)
+    pairs = np.stack([images.to_uint8(y), images.to_uint8(out)], axis=1)   # (N, 2, S, S, C)
+    return pairs.reshape((-1,) + pairs.shape[2:])
+
+
+class CompletionSamples(callbacks.SampleGrid):
+    """``train_<step>.png``: pairs (measured input, completion) for fixed inputs, 4 pairs a row."""
+
+    def __init__(self, sample_dir: str, y, masks, every: int = 200):
+        super().__init__(sample_dir, every, count=len(y))
+        self.y, self.masks = y, masks
+
+    def write(self, trainer, step: int) -> str:
+        path = os.path.join(self.sample_dir, f"train_{step:08d}.png")
+        images.save_image(path, images.make_grid(side_by_side(trainer, self.y, self.masks), columns=8))
+        return path
+
+
+class CompletionTensorBoard(callbacks.TensorBoard):
+    """callbacks.TensorBoard's scalars (d_loss, g_loss, gp, d_real, d_fake, images/s);
+    its images are (measured input, completion) pairs."""
+
+    def __init__(self, log_dir: str, y, masks, every: int = 10, image_every: int = 200):
+        super().__init__(log_dir, every=every, image_every=image_every, count=2 * len(y))
+        self.y, self.masks = y, masks
+
+    def _images(self, trainer):
+        tf.summary.image("measured_and_completed", side_by_side(trainer, self.y, self.masks),
+                         max_outputs=self.count)
+
+
+# --- using a trained network -------------------------------------------------------------------
+
+WEIGHTS_CONFIG_KEY = checkpoints.CONFIG_KEY
+
+
+def save_completion_net_weights(config: CompletionConfig, net: keras.Model, path: str,
+                                dtype=np.float16) -> str:
+    """Write the network's weights (float16 by default) and its config to ``path`` (.npz).
+
+    Batch-norm statistics included; no critic, no optimizer. Loaded without pickle.
+    """
+    arrays = {w.path: np.asarray(w.numpy(), dtype) for w in net.weights}
+    arrays[WEIGHTS_CONFIG_KEY] = np.array(json.dumps({"kind": "completion-net", **config.to_dict()}))
+    tmp = path + ".tmp.npz"
+    np.savez_compressed(tmp, **arrays)
+    os.replace(tmp, path)
+    return path
+
+
+def _load_weights_file(path: str) -> tuple[CompletionConfig, keras.Model]:
+    try:
+        with np.load(path, allow_pickle=False) as f:
+            arrays = {k: f[k] for k in f.files}
+        meta = json.loads(str(arrays.pop(WEIGHTS_CONFIG_KEY)))
+        if meta.pop("kind", None) != "completion-net":
+            raise ValueError("it holds no completion network (a DCGAN weights file?)")
+        config = CompletionConfig.from_dict(meta)
+    except FileNotFoundError as e:
+        raise checkpoints.CheckpointError(f"weights file {path!r} not found") from e
+    except (OSError, ValueError, KeyError, TypeError) as e:
+        raise checkpoints.CheckpointError(f"{path} is not a completion-net weights file: {e}") from e
+    net = build_completion_net(config)
+    expected = {w.path: w for w in net.weights}
+    if set(expected) != set(arrays):
+        raise checkpoints.CheckpointError(
+            f"{path} does not match its own config: missing {sorted(set(expected) - set(arrays))[:5]}, "
+            f"unexpected {sorted(set(arrays) - set(expected))[:5]}")
+    for name, weight in expected.items():
+        if tuple(arrays[name].shape) != tuple(weight.shape):
+            raise checkpoints.CheckpointError(f"{path}: {name} has shape {arrays[name].shape}, "
+                                              f"the network needs {tuple(weight.shape)}")
+        weight.assign(arrays[name].astype(np.float32))
+    return config, net
+
+
+def _load_checkpoint_dir(directory: str) -> tuple[CompletionConfig, keras.Model]:
+    try:
+        config, _ = load_completion_config(directory)
+    except (FileNotFoundError, CompletionConfigError) as e:
+        raise checkpoints.CheckpointError(str(e)) from e
+    latest = tf.train.latest_checkpoint(directory)
+    if latest is None:
+        raise checkpoints.CheckpointError(f"no checkpoint found in {directory!r} (config.json is "
+                                          "there, but no weights: did training save at least once?)")
+    net = build_completion_net(config)
+    try:
+        tf.train.Checkpoint(completion_net=net).restore(latest).expect_partial() \
+            .assert_existing_objects_matched()
+    except (AssertionError, ValueError, tf.errors.OpError) as e:
+        raise checkpoints.CheckpointError(f"{latest} does not match {directory}/config.json: {e}") from e
+    return config, net
+
+
+def load_completion_net(path_or_dir: str) -> tuple[CompletionConfig, keras.Model]:
+    """(config, net) from a checkpoint folder (dcgan-train-completion's) or a weights .npz.
+
+    Raises checkpoints.CheckpointError with a message naming the file and the problem.
+    """
+    if os.path.isfile(path_or_dir):
+        return _load_weights_file(path_or_dir)
+    if not os.path.isdir(path_or_dir):
+        raise checkpoints.CheckpointError(f"{path_or_dir!r} is neither a checkpoint folder "
+                                          "nor a weights file")
+    return _load_checkpoint_dir(path_or_dir)
+
+
+_FORWARD = {}   # id(net) -> (net, compiled forward pass); one trace per net and batch shape
+
+
+def _forward(net: keras.Model):
+    cached = _FORWARD.get(id(net))
+    if cached is None or cached[0] is not net:
+        fn = tf.function(lambda x, m: net([x, m], training=False), reduce_retracing=True)
+        cached = _FORWARD[id(net)] = (net, fn)
+    return cached[1]
+
+
+def complete_with_network(images_uint8: np.ndarray, masks: np.ndarray, net: keras.Model,
+                          batch_size: int = 64) -> np.ndarray:
+    """uint8 (B, H, W, C) completions in one forward pass per batch of ``batch_size``.
+
+    masks (B, H, W, 1), 1 = known. Known pixels are the input's exactly (composite in
+    uint8: M x + (1 - M) round(net)); what lies under the hole is never read by the net.
+    """
+    images_uint8 = np.asarray(images_uint8)
+    masks = np.asarray(masks, np.float32)
+    if images_uint8.dtype != np.uint8 or images_uint8.ndim != 4:
+        raise ValueError(f"images must be uint8 (B, H, W, C), got {images_uint8.dtype} "
+                         f"{images_uint8.shape}")
+    want = tuple(net.output_shape[1:])
+    if images_uint8.shape[1:] != want:
+        raise ValueError(f"images are {'x'.join(map(str, images_uint8.shape[1:]))} but the "
+                         f"network completes {'x'.join(map(str, want))}")
+    if masks.shape != images_uint8.shape[:3] + (1,):
+        raise ValueError(f"masks must be (B, H, W, 1) = {images_uint8.shape[:3] + (1,)}, "
+                         f"got {masks.shape}")
+    if batch_size < 1:
+        raise ValueError(f"batch_size must be at least 1, got {batch_size}")
+    forward, parts = _forward(net), []
+    for start in range(0, len(images_uint8), batch_size):
+        x, m = images_uint8[start:start + batch_size], masks[start:start + batch_size]
+        generated = images.to_uint8(forward(images.to_float(x), tf.constant(m)))
+        parts.append(composite(x, m, generated))
+    return np.concatenate(parts) if parts else images_uint8.copy()

@@ -1,0 +1,239 @@
+"""The completion network learned from measured images only: measurements, the networks,
+the training step's inputs, learning, exact resume, completion, weights files and the CLI."""
+
+import json
+import os
+
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from dcgan_completion import checkpoints, data, images, measurements
+from dcgan_completion import masks as masks_lib
+from dcgan_completion.cli import train_completion as cli
+from dcgan_completion.completion_net import (CompletionConfig, build_completion_net,
+                                             build_critic, hole_window_offsets)
+from dcgan_completion.train_completion import (CompletionTrainConfig, CompletionTrainer,
+                                               complete_with_network, load_completion_net,
+                                               save_completion_net_weights)
+
+from conftest import write_toy_faces
+from test_train import Record
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+TINY = CompletionConfig(image_size=16, channels=3, width=4, critic_width=4)   # block-patch k = 7
+K = 7
+# 40 toy images, batch 4, 2 critic updates per step: 5 steps per epoch.
+RUN = CompletionTrainConfig(epochs=3, batch_size=4, d_steps=2, learning_rate=1e-3, seed=5)
+
+
+# --- measurements ----------------------------------------------------------------------------
+
+def test_block_patch_defaults_hole_and_fill():
+    m = measurements.make_measurement("block-patch", 64)
+    assert (m.patch_size, m.fill) == (28, 1.0)
+    assert measurements.make_measurement("block-patch", 16).patch_size == K
+    x = tf.random.stateless_uniform((6, 64, 64, 3), (1, 2), -0.9, 0.9)
+    y, masks = m(x, (3, 4))
+    assert masks.shape == (6, 64, 64, 1) and masks.dtype == tf.float32
+    y, masks, x = y.numpy(), masks.numpy(), x.numpy()
+    assert set(np.unique(masks)) == {0.0, 1.0}
+    for i in range(6):
+        hole = np.argwhere(masks[i, ..., 0] == 0)
+        assert len(hole) == 28 * 28                                          # one 28x28 square
+        assert (hole.max(0) - hole.min(0) == 27).all()
+    hole = np.broadcast_to(masks == 0, y.shape)
+    assert (y[hole] == 1.0).all() and (y[~hole] == x[~hole]).all()
+    corners = {tuple(np.argwhere(masks[i, ..., 0] == 0).min(0)) for i in range(6)}
+    assert len(corners) > 1                                                  # a position per image
+
+
+def test_block_pixels_and_keep_patch():
+    x = tf.zeros((8, 32, 32, 1)) + 0.5
+    y, masks = measurements.make_measurement("block-pixels", 32, drop_prob=0.25)(x, (0, 1))
+    assert abs(1.0 - float(tf.reduce_mean(masks)) - 0.25) < 0.03
+    assert float(tf.reduce_max(tf.abs(y - masks * 0.5))) == 0.0              # fill 0.0 default
+    keep = measurements.make_measurement("keep-patch", 32, fill=-1.0)
+    y, masks = keep(x, (0, 2))
+    assert keep.patch_size == 16 and (tf.reduce_sum(masks, [1, 2, 3]).numpy() == 256).all()
+    assert float(tf.reduce_min(y)) == -1.0
+
+
+def test_measurements_are_reproducible_per_image_and_checked():
+    m = measurements.make_measurement("block-patch", 16)
+    seeds = np.array([[7, i] for i in range(5)])
+    a = m.masks_each(seeds).numpy()
+    np.testing.assert_array_equal(a[2:], m.masks_each(seeds[2:]).numpy())   # image i from seeds[i]
+    np.testing.assert_array_equal(m.sample_masks(3, (1, 1)), m.sample_masks(3, (1, 1)))
+    assert not np.array_equal(m.sample_masks(3, (1, 1)), m.sample_masks(3, (1, 2)))
+    p = measurements.patch_masks(6, 64, seed=3)
+    assert p.shape == (6, 64, 64, 1) and ((1 - p).sum((1, 2, 3)) == 784).all()
+    np.testing.assert_array_equal(p[:4], measurements.patch_masks(4, 64, seed=3))
+    assert not np.array_equal(p, measurements.patch_masks(6, 64, seed=4))
+    assert ((1 - measurements.patch_masks(2, 32, k=5)).sum((1, 2, 3)) == 25).all()
+    for bad in [dict(name="nope"), dict(name="block-patch", patch_size=99),
+                dict(name="block-patch", drop_prob=0.5), dict(name="block-pixels", drop_prob=1.0),
+                dict(name="block-pixels", patch_size=3), dict(name="keep-patch", fill=2.0)]:
+        with pytest.raises(measurements.MeasurementError):
+            measurements.make_measurement(image_size=64, **bad)
+
+
+# --- the networks ------------------------------------------------------------------------------
+
+def test_networks_keep_known_pixels_and_never_read_the_hole():
+    net, critic = build_completion_net(TINY), build_critic(TINY)
+    x = tf.random.stateless_uniform((3, 16, 16, 3), (0, 0), -1, 1)
+    masks = TINY.make_measurement().sample_masks(3, (0, 1))
+    out = net([x, masks], training=False)
+    assert out.shape == (3, 16, 16, 3)
+    np.testing.assert_array_equal((masks * out).numpy(), (masks * x).numpy())
+    other = tf.where(masks > 0.5, x, -x)                        # different pixels under the hole
+    np.testing.assert_array_equal(out, net([other, masks], training=False))
+    offsets = hole_window_offsets(masks, TINY.window)
+    for i in range(3):                                          # the 8x8 window holds the 7x7 hole
+        top, left = np.argwhere(masks[i, ..., 0].numpy() == 0).min(0)
+        row, col = offsets[i].numpy()
+        assert row <= top and top + K <= row + 8 and col <= left and left + K <= col + 8
+    assert critic([x, offsets]).shape == (3, 1)
+    assert not any("batch_normalization" in type(layer).__name__.lower() for layer in critic.layers)
+
+
+# --- training ----------------------------------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def faces(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("faces")
+    write_toy_faces(str(folder), 40)
+    return data.find_training_images(str(folder))
+
+
+@pytest.fixture(scope="module")
+def straight_run(faces, tmp_path_factory):
+    """An uninterrupted run of RUN that records every step's inputs and metrics."""
+    ckpt = str(tmp_path_factory.mktemp("straight"))
+    trainer = CompletionTrainer(TINY, RUN, ckpt)
+    fed, step = [], trainer.train_step
+
+    def recording_step(positions, real):
+        fed.append((positions, real))
+        return step(positions, real)
+
+    trainer.train_step = recording_step
+    rec = Record()
+    trainer.fit(faces, [rec])
+    return trainer, rec, fed, ckpt
+
+
+def test_the_training_step_only_ever_receives_measured_images(straight_run, faces):
+    trainer, rec, fed, _ = straight_run
+    assert len(fed) == 15 == len(rec.steps)
+    # The clean batches the pipeline read, epoch by epoch, to compare with what was fed.
+    clean = [x.numpy() for epoch in range(3) for _, x in data.make_epoch_dataset(
+        faces, image_size=16, channels=3, batch_size=8, seed=RUN.seed, epoch=epoch)]
+    assert len(clean) == len(fed)
+    for (positions, real), x in zip(fed, clean):
+        assert isinstance(real, tuple) and len(real) == 2        # (y, M): nothing else is fed
+        y, masks = real[0].numpy(), real[1].numpy()
+        assert y.shape == x.shape == (8, 16, 16, 3) and masks.shape == (8, 16, 16, 1)
+        assert ((1 - masks).sum((1, 2, 3)) == K * K).all()       # every image has its hole
+        np.testing.assert_array_equal(y, np.where(masks == 1, x, 1.0))   # y = M x + (1 - M) 1
+        assert all((y[i] != x[i]).any() for i in range(8))      # ... and never the clean x
+
+
+def test_training_lowers_the_critic_loss(straight_run):
+    _, rec, _, _ = straight_run
+    steps = [rec.steps[s] for s in sorted(rec.steps)]
+    assert all(np.isfinite(list(m.values())).all() for m in steps)
+    # The critic's objective L_D + 10 GP: the untrained critic has gradient norm ~0 (GP ~1).
+    total = [m["d_loss"] + 10.0 * m["gp"] for m in steps]
+    assert np.mean(total[-3:]) < 0.3 * np.mean(total[:3]), total
+    assert steps[0]["gp"] > 0.5 > steps[-1]["gp"]               # the penalty does constrain it
+
+
+def test_interrupted_and_resumed_run_matches_an_uninterrupted_one(straight_run, faces, tmp_path):
+    straight_trainer, straight, _, _ = straight_run
+    first = Record(stop_at=7)                                    # in the middle of epoch 2
+    with pytest.raises(KeyboardInterrupt):
+        CompletionTrainer(TINY, RUN, str(tmp_path)).fit(faces, [first])
+    resumed_trainer = CompletionTrainer(TINY, RUN, str(tmp_path))
+    assert resumed_trainer.restore() and int(resumed_trainer.step.numpy()) == 7
+    resumed = Record()
+    resumed_trainer.fit(faces, [resumed])
+    assert sorted(resumed.steps) == list(range(8, 16))
+    for step in resumed.steps:
+        for name, value in straight.steps[step].items():
+            assert resumed.steps[step][name] == pytest.approx(value, rel=1e-4, abs=1e-5), (step, name)
+    y = TINY.make_measurement()(tf.zeros((2, 16, 16, 3)), (0, 0))
+    np.testing.assert_allclose(resumed_trainer.complete(*y), straight_trainer.complete(*y), atol=1e-5)
+
+
+def test_completion_keeps_known_pixels_and_weights_round_trip(straight_run, tmp_path):
+    trainer, _, _, ckpt = straight_run
+    rng = np.random.default_rng(0)
+    x = rng.integers(0, 256, (5, 16, 16, 3), dtype=np.uint8)
+    masks = measurements.patch_masks(5, 16, seed=1)
+    config, net = load_completion_net(ckpt)
+    assert config == TINY
+    out = complete_with_network(x, masks, net, batch_size=2)
+    assert out.dtype == np.uint8 and out.shape == x.shape
+    known = np.broadcast_to(masks == 1, x.shape)
+    assert (out[known] == x[known]).all() and (out[~known] != x[~known]).any()
+    np.testing.assert_array_equal(out, complete_with_network(x, masks, trainer.net))
+    path = save_completion_net_weights(config, net, str(tmp_path / "net.npz"))
+    config2, net2 = load_completion_net(path)
+    assert config2 == config
+    out2 = complete_with_network(x, masks, net2)
+    assert np.abs(out2.astype(int) - out.astype(int)).max() <= 2   # float16 weights
+    with pytest.raises(checkpoints.CheckpointError):
+        load_completion_net(str(tmp_path / "missing"))
+
+
+# --- the CLI -------------------------------------------------------------------------------------
+
+def cli_args(dataset, run, *extra):
+    return ["--dataset", dataset, "--image_size", "16", "--width", "4", "--critic_width", "4",
+            "--batch_size", "4", "--d_steps", "1", "--checkpoint_dir", str(run / "ckpt"),
+            "--sample_dir", str(run / "samples"), "--log_dir", str(run / "logs"),
+            "--no_progress", *extra]
+
+
+def test_cli_trains_writes_checkpoint_samples_logs_and_refuses_conflicts(faces, tmp_path, caplog):
+    dataset, run = os.path.dirname(faces[0]), tmp_path / "run"
+    assert cli.main(cli_args(dataset, run, "--epoch", "1", "--sample_every", "4",
+                             "--export_weights", str(run / "net.npz"))) == 0
+    assert sorted(os.listdir(run / "samples")) == [f"train_{s:08d}.png" for s in (4, 8, 10)]
+    assert os.listdir(run / "logs")
+    assert tf.train.latest_checkpoint(str(run / "ckpt")).endswith("ckpt-10")
+    saved = json.load(open(run / "ckpt" / "config.json"))
+    assert saved["kind"] == "completion-net" and saved["completion_net"]["width"] == 4
+    assert saved["train"]["loss"] == "wgan-gp" and saved["train"]["gp_weight"] == 10.0
+    assert load_completion_net(str(run / "net.npz"))[0].image_size == 16
+    assert cli.main(cli_args(dataset, run, "--measurement", "block-pixels")) == 2
+    assert "other settings" in caplog.text
+    assert cli.main(cli_args(dataset, tmp_path / "new", "--drop_prob", "0.3")) == 2
+    assert os.access(os.path.join(ROOT, "train-completion-net.py"), os.X_OK)
+
+
+def test_complete_and_evaluate_with_the_network(tmp_path):
+    # ./complete.py --method network and dcgan-evaluate's network method and patch mask.
+    from dcgan_completion.cli import complete as complete_cli
+    from dcgan_completion.cli import evaluate as evaluate_cli
+    from dcgan_completion.completion_net import build_completion_net
+    from dcgan_completion.train_completion import save_completion_net_weights
+    weights = save_completion_net_weights(TINY, build_completion_net(TINY), str(tmp_path / "n.npz"))
+    faces = write_toy_faces(str(tmp_path / "faces"), 3, size=(16, 16))
+    out = tmp_path / "out"
+    assert complete_cli.main(["--method", "network", "--checkpointDir", weights, "--maskType",
+                              "patch", "--outDir", str(out), "--batchSize", "2", *faces]) == 0
+    assert sorted(os.listdir(out / "completed")) == ["face000.png", "face001.png", "face002.png"]
+    assert sorted(os.listdir(out / "batch001")) == ["completed.png", "input.png", "masked.png"]
+    done = images.load_image(str(out / "completed" / "face000.png"))
+    m = masks_lib.make_masks("patch", 1, 16).values[0]
+    np.testing.assert_array_equal(done[m[..., 0] > 0], images.load_image(faces[0])[m[..., 0] > 0])
+    assert complete_cli.main(["--method", "network", "--outDir", str(tmp_path / "o2"), *faces]) == 2
+    ev = tmp_path / "eval"
+    assert evaluate_cli.main([str(tmp_path / "faces"), "--networkDir", weights, "--methods",
+                              "network", "telea", "--masks", "patch", "center", "--outDir",
+                              str(ev), "--noProgress"]) == 0
+    summary = json.load(open(ev / "results.json"))["summary"]
+    assert set(summary["patch"]) == {"network", "telea"}
