@@ -23,11 +23,57 @@ def test_demo_writes_before_after_pictures(tmp_path):
     assert demo.main(["--outDir", str(out), "--checkpointDir", weights]) == 2   # not empty
 
 
-@pytest.mark.skipif(not checkpoints.bundled_model_available(), reason="no bundled model")
+needs_bundled = pytest.mark.skipif(not checkpoints.bundled_model_available(),
+                                   reason="no bundled model installed")
+
+
+@needs_bundled
 def test_bundled_model_loads_and_makes_faces():
     config, G, D = checkpoints.load_model()
-    assert config.image_shape == (64, 64, 3)
-    x = images.to_uint8(G(sample_z(16, config.z_dim, (0, 0)), training=False))
+    assert config.image_shape == (64, 64, 3) and config.z_dim == 100
+    z = sample_z(16, config.z_dim, (0, 0))
+    x = images.to_uint8(G(z, training=False))
     assert x.shape == (16, 64, 64, 3)
     assert x.std() > 20                               # varied pictures, not a flat colour
-    assert np.isfinite(D(images.to_float(x), training=False).numpy()).all()
+    np.testing.assert_array_equal(images.to_uint8(G(z, training=False)), x)   # deterministic
+    _, G2, _ = checkpoints.load_model()
+    np.testing.assert_array_equal(images.to_uint8(G2(z, training=False)), x)
+    assert D(images.to_float(x), training=False).shape == (16, 1)
+
+
+@needs_bundled
+def test_demo_with_the_bundled_model_writes_every_promised_file(tmp_path):
+    out = tmp_path / "demo"
+    assert demo.main(["--outDir", str(out), "--nIter", "3"]) == 0
+    names = ["astronaut.png", "grace_hopper.png"]
+    assert sorted(os.listdir(out / "before_after")) == names
+    for folder in ("restored", "damaged", "completed", "input", "masked", "generated"):
+        assert sorted(os.listdir(out / "completion" / folder)) == names, folder
+    for name in ("completion.gif", "masked.png", "completed_0003.png"):
+        assert os.path.getsize(out / "completion" / "batch000" / name) > 0
+    assert len(open(out / "completion" / "losses.csv").readlines()) == 1 + 2 * 2   # it 0 and 3
+
+
+@needs_bundled
+def test_evaluate_on_the_packaged_photos(tmp_path):
+    import json
+
+    import matplotlib.cbook
+    from PIL import Image
+    from skimage import data as skdata
+
+    from dcgan_completion import align
+    from dcgan_completion.cli import evaluate as evaluate_cli
+    aligner = align.FaceAligner()
+    with Image.open(matplotlib.cbook.get_sample_data("grace_hopper.jpg")) as img:
+        hopper = np.asarray(img.convert("RGB"))
+    for name, photo in (("astronaut", skdata.astronaut()), ("hopper", hopper)):
+        images.save_image(str(tmp_path / "faces" / f"{name}.png"), aligner.align(photo, 64).image)
+    out = tmp_path / "eval"
+    assert evaluate_cli.main([str(tmp_path / "faces"), "--nIter", "3", "--masks", "center",
+                              "left", "--outDir", str(out), "--noProgress"]) == 0
+    results = json.load(open(out / "results.json"))
+    assert results["model"] == "bundled"
+    assert set(results["summary"]["left"]) == {"telea", "navier-stokes", "dcgan"}
+    assert all(len(v) == 2 for v in results["per_image"]["center"].values())
+    assert (out / "grid_center.png").exists() and (out / "table.txt").exists()

@@ -65,3 +65,14 @@ def test_cli_writes_table_json_and_grids(tmp_path, capsys):
     # Rerunning into the same folder is refused: nothing is overwritten.
     assert evaluate_cli.main([str(tmp_path / "faces"), "--checkpointDir", str(ckpt),
                               "--outDir", str(out)]) == 2
+
+
+def test_ssim_and_psnr_by_hand_on_a_constant_pair():
+    # Constant pictures 100 and 110: the SSIM's structure term is 1 and its luminance term
+    # is (2 mu_x mu_y + C1) / (mu_x^2 + mu_y^2 + C1) with C1 = (0.01 * 255)^2.
+    a, b = np.full((16, 16, 3), 100, np.uint8), np.full((16, 16, 3), 110, np.uint8)
+    c1 = (0.01 * 255) ** 2
+    m = evaluate.image_metrics(a, b, np.zeros((16, 16, 1), np.float32))   # all missing
+    assert m["ssim"] == pytest.approx((2 * 100 * 110 + c1) / (100 ** 2 + 110 ** 2 + c1))
+    assert m["psnr"] == pytest.approx(20 * np.log10(255 / 10)) == m["hole_psnr"]
+    assert m["hole_l1"] == pytest.approx(10 / 255)
