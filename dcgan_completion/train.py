@@ -161,16 +161,22 @@ class GANTrainer:
             # Build the slots now so that a restore fills them instead of deferring.
             self.g_optimizer.build(self.generator.trainable_variables)
             self.d_optimizer.build(self.discriminator.trainable_variables)
+        self._track(generator=self.generator, discriminator=self.discriminator,
+                    g_optimizer=self.g_optimizer, d_optimizer=self.d_optimizer)
+
+    def _track(self, **objects):
+        """The run's counters (step, epoch, files consumed in the epoch) and the checkpoint
+        that holds them with ``objects`` (networks and optimizers)."""
+        with self.strategy.scope():
             self.step = tf.Variable(0, dtype=tf.int64, trainable=False, name="step")
             self.epoch = tf.Variable(0, dtype=tf.int64, trainable=False, name="epoch")
             self.epoch_files_done = tf.Variable(0, dtype=tf.int64, trainable=False,
                                                 name="epoch_files_done")
         self.checkpoint = tf.train.Checkpoint(
-            generator=self.generator, discriminator=self.discriminator,
-            g_optimizer=self.g_optimizer, d_optimizer=self.d_optimizer,
-            step=self.step, epoch=self.epoch, epoch_files_done=self.epoch_files_done)
+            **objects, step=self.step, epoch=self.epoch, epoch_files_done=self.epoch_files_done)
         self.manager = tf.train.CheckpointManager(
-            self.checkpoint, self._own_checkpoint_dir(), max_to_keep=cfg.max_checkpoints)
+            self.checkpoint, self._own_checkpoint_dir(),
+            max_to_keep=self.train_config.max_checkpoints)
         self._step_fn = None
 
     def is_chief(self) -> bool:

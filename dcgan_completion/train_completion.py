@@ -142,17 +142,8 @@ class CompletionTrainer(GANTrainer):
             self.d_optimizer = make_optimizer(cfg, "d_optimizer")
             self.g_optimizer.build(self.net.trainable_variables)
             self.d_optimizer.build(self.critic.trainable_variables)
-            self.step = tf.Variable(0, dtype=tf.int64, trainable=False, name="step")
-            self.epoch = tf.Variable(0, dtype=tf.int64, trainable=False, name="epoch")
-            self.epoch_files_done = tf.Variable(0, dtype=tf.int64, trainable=False,
-                                                name="epoch_files_done")
-        self.checkpoint = tf.train.Checkpoint(
-            completion_net=self.net, critic=self.critic,
-            g_optimizer=self.g_optimizer, d_optimizer=self.d_optimizer,
-            step=self.step, epoch=self.epoch, epoch_files_done=self.epoch_files_done)
-        self.manager = tf.train.CheckpointManager(
-            self.checkpoint, self._own_checkpoint_dir(), max_to_keep=cfg.max_checkpoints)
-        self._step_fn = None
+        self._track(completion_net=self.net, critic=self.critic,
+                    g_optimizer=self.g_optimizer, d_optimizer=self.d_optimizer)
 
     def save(self) -> str:
         if self.is_chief():
