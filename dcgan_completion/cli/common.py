@@ -3,8 +3,12 @@
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import logging
 import signal
+
+# Settings a resumed training run may change; the others must match the run being resumed.
+RESUMABLE_CHANGES = ("epochs", "checkpoint_every", "train_size")
 
 
 def setup_logging(verbose: bool = False) -> None:
@@ -24,3 +28,31 @@ def sigterm_as_interrupt() -> None:
 class HelpFormatter(argparse.RawDescriptionHelpFormatter):
     """Keeps the description's line breaks. Each flag's help states its default itself:
     flags default to None ("not set") so that the library's defaults apply."""
+
+
+def add_strategy_flag(parser: argparse.ArgumentParser) -> None:
+    g = parser.add_argument_group("scale-out")
+    g.add_argument("--strategy", choices=("auto", "default", "mirrored", "multiworker"),
+                   default="auto", help="tf.distribute strategy: auto picks multiworker when "
+                   "TF_CONFIG is set, mirrored on several GPUs, else one device (default: auto)")
+
+
+def given(args, names) -> dict:
+    """The flags among ``names`` that the user set (flags default to None = not set)."""
+    return {k: getattr(args, k) for k in names if getattr(args, k) is not None}
+
+
+def resume_configs(checkpoint_dir: str, saved, model_flags: dict, train_flags: dict):
+    """(model config, train config) of the run saved in ``checkpoint_dir``, with the
+    resumable changes the flags ask for; ValueError when a flag contradicts the saved run."""
+    model, train = saved
+    conflicts = [f"--{k} {v} (saved: {getattr(model, k)})" for k, v in model_flags.items()
+                 if getattr(model, k) != v]
+    conflicts += [f"--{k} {v} (saved: {getattr(train, k)})" for k, v in train_flags.items()
+                  if k not in RESUMABLE_CHANGES and getattr(train, k) != v]
+    if conflicts:
+        raise ValueError(f"{checkpoint_dir} holds a run with other settings: "
+                         f"{'; '.join(conflicts)}. Use a new --checkpoint_dir for a new run, "
+                         "or drop these flags to resume.")
+    changes = {k: v for k, v in train_flags.items() if k in RESUMABLE_CHANGES}
+    return model, dataclasses.replace(train, **changes)

@@ -10,11 +10,11 @@ A rerun with the same --checkpoint_dir resumes exactly where the last run stoppe
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import logging
 import sys
 
-from .common import HelpFormatter, setup_logging, sigterm_as_interrupt
+from .common import (HelpFormatter, add_strategy_flag, given, resume_configs,
+                     setup_logging, sigterm_as_interrupt)
 
 log = logging.getLogger("dcgan-train")
 
@@ -23,8 +23,6 @@ MODEL_FLAGS = ("image_size", "channels", "z_dim", "gf_dim", "df_dim")
 TRAIN_FLAGS = ("loss", "epochs", "batch_size", "learning_rate", "beta1", "beta2", "d_steps",
                "g_steps", "clip_value", "gp_weight", "train_size", "seed", "flip", "crop",
                "checkpoint_every")
-# Settings a resumed run may change; the others must match the run being resumed.
-RESUMABLE_CHANGES = ("epochs", "checkpoint_every", "train_size")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -81,15 +79,8 @@ def build_parser() -> argparse.ArgumentParser:
                    "SavedModel to DIR (default: no export)")
     g.add_argument("--no_progress", action="store_true", help="no progress bar (for logs; default: shown)")
 
-    g = p.add_argument_group("scale-out")
-    g.add_argument("--strategy", choices=("auto", "default", "mirrored", "multiworker"),
-                   default="auto", help="tf.distribute strategy: auto picks multiworker when "
-                   "TF_CONFIG is set, mirrored on several GPUs, else one device (default: auto)")
+    add_strategy_flag(p)
     return p
-
-
-def _given(args, names) -> dict:
-    return {k: getattr(args, k) for k in names if getattr(args, k) is not None}
 
 
 def resolve_configs(args):
@@ -100,22 +91,13 @@ def resolve_configs(args):
     from ..config import ModelConfig
     from ..train import TrainConfig, load_trainer_config
 
-    model_flags, train_flags = _given(args, MODEL_FLAGS), _given(args, TRAIN_FLAGS)
+    model_flags, train_flags = given(args, MODEL_FLAGS), given(args, TRAIN_FLAGS)
     saved = load_trainer_config(args.checkpoint_dir)
     if saved is None:
         model = ModelConfig(**model_flags, dtype_policy=args.precision)
         return model, TrainConfig(**train_flags)
-    model, train = saved
-    conflicts = [f"--{k} {v} (saved: {getattr(model, k)})" for k, v in model_flags.items()
-                 if getattr(model, k) != v]
-    conflicts += [f"--{k} {v} (saved: {getattr(train, k)})" for k, v in train_flags.items()
-                  if k not in RESUMABLE_CHANGES and getattr(train, k) != v]
-    if conflicts:
-        raise ValueError(f"{args.checkpoint_dir} holds a run with other settings: "
-                         f"{'; '.join(conflicts)}. Use a new --checkpoint_dir for a new run, "
-                         "or drop these flags to resume.")
-    changes = {k: v for k, v in train_flags.items() if k in RESUMABLE_CHANGES}
-    return model.replace(dtype_policy=args.precision), dataclasses.replace(train, **changes)
+    model, train = resume_configs(args.checkpoint_dir, saved, model_flags, train_flags)
+    return model.replace(dtype_policy=args.precision), train
 
 
 def main(argv=None) -> int:
