@@ -42,6 +42,10 @@ DILATION_RATES = (2, 4, 8, 16)
 MIN_SIZE = 16
 CRITIC_BASE = 4            # both critic branches stop at 4x4
 CRITIC_FEATURES = 8        # each branch ends in 8 * critic_width features
+# The net's hidden layers may compute in bfloat16 (variables stay float32); the critic,
+# whose gradient penalty differentiates twice, and the composite stay float32. float16
+# would need loss scaling, which the completion trainer does not do.
+DTYPE_POLICIES = ("float32", "mixed_bfloat16")
 
 
 class CompletionConfigError(ValueError):
@@ -62,6 +66,7 @@ class CompletionConfig:
     patch_size: int | None = None
     fill: float | None = None
     drop_prob: float | None = None
+    dtype_policy: str = "float32"  # training precision of the net: or "mixed_bfloat16"
 
     def __post_init__(self):
         size = self.image_size
@@ -72,6 +77,9 @@ class CompletionConfig:
         for name in ("width", "critic_width"):
             if getattr(self, name) < 1:
                 raise CompletionConfigError(f"{name} must be positive, got {getattr(self, name)!r}")
+        if self.dtype_policy not in DTYPE_POLICIES:
+            raise CompletionConfigError(f"dtype_policy must be one of {', '.join(DTYPE_POLICIES)}, "
+                                        f"got {self.dtype_policy!r}")
         self.make_measurement()   # raises MeasurementError for bad measurement settings
 
     @property
@@ -181,12 +189,12 @@ def _init():
 
 
 def _conv_bn_relu(h, filters, kernel, name, *, strides=1, dilation=1, transpose=False,
-                  synchronized=False):
+                  synchronized=False, dtype=None):
     conv = layers.Conv2DTranspose if transpose else layers.Conv2D
     h = conv(filters, kernel, strides=strides, dilation_rate=dilation, padding="same",
-             kernel_initializer=_init(), name=name)(h)
-    h = ops.batch_norm(f"{name}_bn", synchronized)(h)
-    return layers.ReLU(name=f"{name}_relu")(h)
+             kernel_initializer=_init(), name=name, dtype=dtype)(h)
+    h = ops.batch_norm(f"{name}_bn", synchronized, dtype=dtype)(h)
+    return layers.ReLU(name=f"{name}_relu", dtype=dtype)(h)
 
 
 def dilation_rates(image_size: int) -> tuple[int, ...]:
@@ -195,16 +203,22 @@ def dilation_rates(image_size: int) -> tuple[int, ...]:
     return tuple(min(r, cap) for r in DILATION_RATES)
 
 
-def build_completion_net(config: CompletionConfig, synchronized_bn: bool = False) -> keras.Model:
-    """net([x, M]) -> completed images (B, S, S, C) in [-1, 1]; see the module docstring."""
+def build_completion_net(config: CompletionConfig, synchronized_bn: bool = False,
+                         dtype_policy: str | None = None) -> keras.Model:
+    """net([x, M]) -> completed images (B, S, S, C) in [-1, 1]; see the module docstring.
+
+    dtype_policy overrides config.dtype_policy (loaders build float32 nets for inference).
+    """
     w, C = config.width, config.channels
+    policy = dtype_policy or config.dtype_policy
     x = keras.Input(config.image_shape, name="image")
     mask = keras.Input((config.image_size, config.image_size, 1), name="mask")
     y = FillHole(config.make_measurement().fill, name="fill_hole")(x, mask)   # (B, S, S, C)
     h = layers.Concatenate(name="with_mask")([y, mask])                       # (B, S, S, C+1)
 
     def block(h, filters, kernel, name, **kw):
-        return _conv_bn_relu(h, filters, kernel, name, synchronized=synchronized_bn, **kw)
+        return _conv_bn_relu(h, filters, kernel, name, synchronized=synchronized_bn,
+                             dtype=policy, **kw)
 
     h = block(h, w, 5, "enc1")
     h = block(h, 2 * w, 3, "enc2", strides=2)                                  # (B, S/2, S/2, 2w)
@@ -220,8 +234,9 @@ def build_completion_net(config: CompletionConfig, synchronized_bn: bool = False
     h = block(h, 2 * w, 3, "dec2")
     h = block(h, w, 4, "dec3", strides=2, transpose=True)                     # (B, S, S, w)
     h = block(h, max(1, w // 2), 3, "dec4")
-    g = layers.Conv2D(C, 3, padding="same", kernel_initializer=_init(), name="out_conv")(h)
-    g = layers.Activation("tanh", name="out_tanh")(g)                         # (B, S, S, C)
+    g = layers.Conv2D(C, 3, padding="same", kernel_initializer=_init(), name="out_conv",
+                      dtype=policy)(h)
+    g = layers.Activation("tanh", name="out_tanh", dtype="float32")(g)        # (B, S, S, C)
     out = Composite(name="composite")(x, mask, g)
     return keras.Model([x, mask], out, name="completion_net")
 

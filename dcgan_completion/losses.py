@@ -60,6 +60,20 @@ def gradient_penalty(critic, real, fake, epsilon):
     return tf.square(norms - 1.0)
 
 
+def masked_l1(pred, target, weights):
+    """sum(W |pred - target|) / (C sum(W)) per example: the mean absolute error over the
+    pixels where W = 1.
+
+    pred, target (B, H, W, C); weights (B, H, W, 1) in {0, 1}. An example with no weighted
+    pixel has loss 0 (the denominator is clamped to 1).
+    """
+    pred, target, weights = (tf.cast(t, tf.float32) for t in (pred, target, weights))
+    channels = tf.cast(tf.shape(pred)[-1], tf.float32)
+    errors = tf.reduce_sum(weights * tf.abs(pred - target), axis=[1, 2, 3])      # (B,)
+    counts = channels * tf.reduce_sum(weights, axis=[1, 2, 3])                  # (B,)
+    return errors / tf.maximum(counts, 1.0)
+
+
 def generator_loss(loss: str, fake_logits):
     """The generator objective of ``loss`` (one of LOSSES), per example."""
     if loss == "dcgan":

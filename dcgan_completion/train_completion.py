@@ -12,7 +12,16 @@ batch (y, M) of measured images:
     WGAN-GP: L_D = mean(fake - real) + 10 mean((||grad critic(eps y + (1-eps) y_hat)|| - 1)^2)
     GAN:     L_D = mean(softplus(-real) + softplus(fake))
 
-and the network minimises -mean(fake) (WGAN-GP) or mean(softplus(-fake)) (GAN). The
+and the network minimises -mean(fake) (WGAN-GP) or mean(softplus(-fake)) (GAN), plus
+rec_weight x a self-supervised reconstruction term when rec_weight > 0 (the default):
+
+    M2     ~ the measurement, fresh            a second, artificial hole
+    x_hat  = net([y, M M2])                    the input misses both holes
+    L_rec  = mean |x_hat - y| over the pixels with M (1 - M2) = 1: known in y, hidden by M2
+
+so the network is also told what belongs in holes whose content the data does hold, and
+still never sees a clean image. With rec_weight > 0 the critic's fakes are completions of
+(y, M M2) as well, so that the critic judges what the network is trained on. The
 critic thus only ever compares measured with re-measured images (Bora et al., ICLR 2018):
 if the re-measured completions are distributed as the measured data, so are the
 completions as the clean data, for measurements like these. The local window of a real
@@ -50,10 +59,15 @@ LOSS_DEFAULTS = {
     "wgan-gp": dict(learning_rate=1e-4, beta1=0.0, beta2=0.9, d_steps=5, g_steps=1, gp_weight=10.0),
     "gan": dict(learning_rate=2e-4, beta1=0.5, beta2=0.999, d_steps=1, g_steps=1, gp_weight=None),
 }
+# Weight of the reconstruction term L_rec (a per-pixel mean absolute error) against the
+# adversarial loss. Chosen so that its gradient dominates: a 28x28x3 hole's L_rec has
+# gradient norm rec_weight / sqrt(2352) ~ rec_weight / 48 with respect to the completion,
+# against at most ~1 for a WGAN-GP critic kept 1-Lipschitz. See docs/completion-net-card.md.
+REC_WEIGHT = 100.0
 OBJECTIVES = {"wgan-gp": "wgan-gp", "gan": "dcgan"}    # the names in losses.py
 
 # Seed streams folded into each step's seed: one per use, per critic / generator update.
-_REMEASURE, _GP_MIX, _REAL_WINDOW, _G_REMEASURE = 0, 1000, 2000, 3000
+_REMEASURE, _GP_MIX, _REAL_WINDOW, _G_REMEASURE, _EXTRA_HOLE = 0, 1000, 2000, 3000, 4000
 _DATA_STREAM = 1                                        # (seed, 1): the pipeline's measurements
 
 
@@ -69,6 +83,7 @@ class CompletionTrainConfig:
     d_steps: int | None = None
     g_steps: int | None = None
     gp_weight: float | None = None
+    rec_weight: float = REC_WEIGHT      # 0: adversarial loss only
     train_size: int | None = None
     seed: int = 0
     flip: bool = True
@@ -84,6 +99,8 @@ class CompletionTrainConfig:
         for name in ("epochs", "batch_size", "checkpoint_every", "max_checkpoints"):
             if getattr(self, name) < 1:
                 raise ValueError(f"{name} must be at least 1, got {getattr(self, name)}")
+        if self.rec_weight < 0:
+            raise ValueError(f"rec_weight must be >= 0, got {self.rec_weight}")
 
     def resolved(self) -> "CompletionTrainConfig":
         defaults = LOSS_DEFAULTS[self.loss]
@@ -156,7 +173,7 @@ class CompletionTrainer(GANTrainer):
     def _replica_step(self, real, step):
         """real = (y, M): (d_steps * b, S, S, C) measured images and their (.., S, S, 1) masks.
 
-        Returns per-replica sums / global batch of d_loss, g_loss, gp, d_real, d_fake.
+        Returns per-replica sums / global batch of d_loss, g_loss, gp, rec, d_real, d_fake.
         """
         y_all, m_all = real
         cfg, measure = self.train_config, self.measurement
@@ -174,15 +191,19 @@ class CompletionTrainer(GANTrainer):
         def per_example_mean(values):
             return tf.reduce_sum(values) / cfg.batch_size
 
-        def remeasured_completion(y, m, stream):
-            x_hat = net([y, m], training=True)                          # (b, S, S, C)
+        def input_masks(m, stream):
+            """M, or M M2 with a fresh measurement's M2 when the reconstruction term is on."""
+            return m * measure.sample_masks(b, fold(stream)) if cfg.rec_weight else m
+
+        def remeasure(x_hat, stream):
             return measure.apply(x_hat, measure.sample_masks(b, fold(stream)))
 
         gp = tf.constant(0.0)
         for k in range(cfg.d_steps):           # critic updates, each on its own measured batch
             y, m = y_all[k * b:(k + 1) * b], m_all[k * b:(k + 1) * b]
-            fake = remeasured_completion(y, m, _REMEASURE + k)          # (b, S, S, C)
-            off_fake = hole_window_offsets(m, window)                   # (b, 2): the filled region
+            m_in = input_masks(m, _EXTRA_HOLE + k)                      # (b, S, S, 1)
+            fake = remeasure(net([y, m_in], training=True), _REMEASURE + k)   # (b, S, S, C)
+            off_fake = hole_window_offsets(m_in, window)                # (b, 2): the filled region
             off_real = hole_window_offsets(measure.sample_masks(b, fold(_REAL_WINDOW + k)), window)
             with tf.GradientTape() as tape:
                 real_scores = critic([y, off_real], training=True)      # (b, 1)
@@ -200,16 +221,23 @@ class CompletionTrainer(GANTrainer):
             grads = tape.gradient(total, critic.trainable_variables)
             self.d_optimizer.apply_gradients(zip(grads, critic.trainable_variables))
 
+        rec = tf.constant(0.0)
         for j in range(cfg.g_steps):           # network updates on the last measured batch
+            m_in = input_masks(m, _EXTRA_HOLE + cfg.d_steps + j)
+            off_fake = hole_window_offsets(m_in, window)
             with tf.GradientTape() as tape:
-                fake = remeasured_completion(y, m, _G_REMEASURE + j)
-                fake_scores = critic([fake, off_fake], training=True)
+                x_hat = net([y, m_in], training=True)                   # (b, S, S, C)
+                fake_scores = critic([remeasure(x_hat, _G_REMEASURE + j), off_fake], training=True)
                 g_loss = per_example_mean(losses.generator_loss(objective, fake_scores))
-            grads = tape.gradient(g_loss, net.trainable_variables)
+                total = g_loss
+                if cfg.rec_weight:             # known in y, hidden from the net by M2
+                    rec = per_example_mean(losses.masked_l1(x_hat, y, m - m_in))
+                    total = g_loss + cfg.rec_weight * rec
+            grads = tape.gradient(total, net.trainable_variables)
             self.g_optimizer.apply_gradients(zip(grads, net.trainable_variables))
 
         score = tf.sigmoid if cfg.loss == "gan" else tf.identity
-        return {"d_loss": d_loss, "g_loss": g_loss, "gp": gp,
+        return {"d_loss": d_loss, "g_loss": g_loss, "gp": gp, "rec": rec,
                 "d_real": per_example_mean(score(real_scores)),
                 "d_fake": per_example_mean(score(fake_scores))}
 
@@ -285,7 +313,7 @@ class CompletionSamples(callbacks.SampleGrid):
 
 
 class CompletionTensorBoard(callbacks.TensorBoard):
-    """callbacks.TensorBoard's scalars (d_loss, g_loss, gp, d_real, d_fake, images/s);
+    """callbacks.TensorBoard's scalars (d_loss, g_loss, gp, rec, d_real, d_fake, images/s);
     its images are (measured input, completion) pairs."""
 
     def __init__(self, log_dir: str, y, masks, every: int = 10, image_every: int = 200):
@@ -328,7 +356,7 @@ def _load_weights_file(path: str) -> tuple[CompletionConfig, keras.Model]:
         raise checkpoints.CheckpointError(f"weights file {path!r} not found") from e
     except (OSError, ValueError, KeyError, TypeError) as e:
         raise checkpoints.CheckpointError(f"{path} is not a completion-net weights file: {e}") from e
-    net = build_completion_net(config)
+    net = build_completion_net(config, dtype_policy="float32")
     expected = {w.path: w for w in net.weights}
     if set(expected) != set(arrays):
         raise checkpoints.CheckpointError(
@@ -351,7 +379,7 @@ def _load_checkpoint_dir(directory: str) -> tuple[CompletionConfig, keras.Model]
     if latest is None:
         raise checkpoints.CheckpointError(f"no checkpoint found in {directory!r} (config.json is "
                                           "there, but no weights: did training save at least once?)")
-    net = build_completion_net(config)
+    net = build_completion_net(config, dtype_policy="float32")
     try:
         tf.train.Checkpoint(completion_net=net).restore(latest).expect_partial() \
             .assert_existing_objects_matched()
@@ -360,11 +388,26 @@ def _load_checkpoint_dir(directory: str) -> tuple[CompletionConfig, keras.Model]
     return config, net
 
 
-def load_completion_net(path_or_dir: str) -> tuple[CompletionConfig, keras.Model]:
-    """(config, net) from a checkpoint folder (dcgan-train-completion's) or a weights .npz.
+BUNDLED_NETWORK = os.path.join(os.path.dirname(checkpoints.BUNDLED_WEIGHTS),
+                               "completion-net-celeba-64.npz")
+
+
+def bundled_network_available() -> bool:
+    return os.path.isfile(BUNDLED_NETWORK)
+
+
+def load_completion_net(path_or_dir: str | None = None) -> tuple[CompletionConfig, keras.Model]:
+    """(config, net) from a checkpoint folder (dcgan-train-completion's), a weights .npz,
+    or (None) the bundled face network. The net is float32 whatever it was trained in.
 
     Raises checkpoints.CheckpointError with a message naming the file and the problem.
     """
+    if path_or_dir is None:
+        if not bundled_network_available():
+            raise checkpoints.CheckpointError(
+                "no completion network given and none bundled: pass a folder written by "
+                "dcgan-train-completion, or its weights file")
+        path_or_dir = BUNDLED_NETWORK
     if os.path.isfile(path_or_dir):
         return _load_weights_file(path_or_dir)
     if not os.path.isdir(path_or_dir):

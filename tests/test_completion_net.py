@@ -150,6 +150,35 @@ def test_training_lowers_the_critic_loss(straight_run):
     assert steps[0]["gp"] > 0.5 > steps[-1]["gp"]               # the penalty does constrain it
 
 
+def test_the_reconstruction_term_is_learned_from_known_pixels_only(straight_run):
+    _, rec, _, _ = straight_run
+    values = [rec.steps[s]["rec"] for s in sorted(rec.steps)]
+    assert all(v > 0 for v in values)
+    assert np.mean(values[-3:]) < 0.8 * np.mean(values[:3]), values
+
+
+def test_adversarial_only_in_bfloat16_and_the_loaded_net_is_float32(faces, tmp_path):
+    config = TINY.replace(dtype_policy="mixed_bfloat16")
+    run = CompletionTrainConfig(epochs=1, batch_size=4, d_steps=2, rec_weight=0.0, seed=1)
+    trainer, record = CompletionTrainer(config, run, str(tmp_path)), Record()
+    assert trainer.net.get_layer("enc1").compute_dtype == "bfloat16"
+    trainer.fit(faces, [record])
+    assert len(record.steps) == 5
+    assert all(m["rec"] == 0.0 and np.isfinite(list(m.values())).all()
+               for m in record.steps.values())
+    loaded_config, net = load_completion_net(str(tmp_path))
+    assert loaded_config == config and net.get_layer("enc1").compute_dtype == "float32"
+    x = np.random.default_rng(1).integers(0, 256, (2, 16, 16, 3), dtype=np.uint8)
+    masks = measurements.patch_masks(2, 16)
+    out = complete_with_network(x, masks, net)
+    known = np.broadcast_to(masks == 1, x.shape)
+    assert (out[known] == x[known]).all()
+    with pytest.raises(ValueError, match="dtype_policy"):
+        TINY.replace(dtype_policy="mixed_float16")
+    with pytest.raises(ValueError, match="rec_weight"):
+        CompletionTrainConfig(rec_weight=-1.0)
+
+
 def test_interrupted_and_resumed_run_matches_an_uninterrupted_one(straight_run, faces, tmp_path):
     straight_trainer, straight, _, _ = straight_run
     first = Record(stop_at=7)                                    # in the middle of epoch 2
@@ -230,7 +259,8 @@ def test_complete_and_evaluate_with_the_network(tmp_path):
     done = images.load_image(str(out / "completed" / "face000.png"))
     m = masks_lib.make_masks("patch", 1, 16).values[0]
     np.testing.assert_array_equal(done[m[..., 0] > 0], images.load_image(faces[0])[m[..., 0] > 0])
-    assert complete_cli.main(["--method", "network", "--outDir", str(tmp_path / "o2"), *faces]) == 2
+    assert complete_cli.main(["--method", "network", "--checkpointDir", str(tmp_path / "none"),
+                              "--outDir", str(tmp_path / "o2"), *faces]) == 2
     ev = tmp_path / "eval"
     assert evaluate_cli.main([str(tmp_path / "faces"), "--networkDir", weights, "--methods",
                               "network", "telea", "--masks", "patch", "center", "--outDir",

@@ -43,6 +43,15 @@ def test_gradient_penalty_of_a_linear_critic():
     np.testing.assert_allclose(gp, [4.0] * 3, rtol=1e-5)
 
 
+def test_masked_l1_averages_over_the_weighted_pixels_only():
+    pred = tf.zeros((2, 2, 2, 3))
+    target = tf.constant(np.arange(24, dtype=np.float32).reshape(2, 2, 2, 3))
+    weights = tf.constant([[[[1.0], [0.0]], [[0.0], [1.0]]],
+                           [[[0.0], [0.0]], [[0.0], [0.0]]]])
+    # Example 0: pixels (0, 0) = 0, 1, 2 and (1, 1) = 9, 10, 11 -> 33 / 6; example 1: none.
+    np.testing.assert_allclose(losses.masked_l1(pred, target, weights), [5.5, 0.0])
+
+
 def test_dispatch_and_unknown_loss():
     fake = tf.constant([[1.0]])
     assert losses.generator_loss("wgan-gp", fake).numpy()[0] == -1.0

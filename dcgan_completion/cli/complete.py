@@ -68,8 +68,8 @@ def build_parser() -> argparse.ArgumentParser:
                    help="refuse images of another size instead of resizing them with a warning")
     g.add_argument("--method", choices=("dcgan", "network"), default="dcgan",
                    help="dcgan: optimise z of the DCGAN (the default); network: one forward pass "
-                   "of a completion network trained by dcgan-train-completion (needs "
-                   "--checkpointDir; no per-iteration frames)")
+                   "of a completion network (--checkpointDir: a dcgan-train-completion folder or "
+                   "weights file; default: the bundled face network); no per-iteration frames")
     g.add_argument("--photo", action="store_true", default=None,
                    help="inputs are photographs: align each one's face, complete it, and paste it "
                    "back into the full-resolution photo (restored/, damaged/)")
@@ -331,10 +331,7 @@ def load_completer(args):
     from ..checkpoints import CheckpointError, load_model
     if args.method == "network":
         from ..train_completion import load_completion_net
-        if not args.checkpoint_dir:
-            raise CheckpointError("--method network needs --checkpointDir: a folder written by "
-                                  "dcgan-train-completion, or its weights file")
-        config, net = load_completion_net(args.checkpoint_dir)
+        config, net = load_completion_net(args.checkpoint_dir)    # None: the bundled network
         return config.image_size, config.channels, (net,)
     config, G, D = load_model(args.checkpoint_dir, dtype_policy=args.precision or "float32")
     return config.image_size, config.channels, (G, D)

@@ -55,10 +55,10 @@ def build_parser() -> argparse.ArgumentParser:
                    default=list(DEFAULT_MASKS), help=f"mask types (default: {' '.join(DEFAULT_MASKS)})")
     g.add_argument("--methods", nargs="+", choices=METHODS, default=None,
                    help=f"methods (default: {' '.join(DEFAULT_METHODS)}, and network when "
-                   "--networkDir is given)")
+                   "--networkDir is given or a network is bundled)")
     _flag(g, "networkDir", "network-dir", dest="network_dir", metavar="PATH",
           help="a completion network (dcgan-train-completion folder or weights file) for the "
-          "network method")
+          "network method (default: the bundled face network)")
     g.add_argument("--fraction", type=float, help="random masks: fraction missing (default: 0.8)")
     _flag(g, "centerScale", "center-scale", dest="center_scale", type=float,
           help="center masks: hide [S*scale, S*(1-scale)) (default: 0.25)")
@@ -104,7 +104,9 @@ def main(argv=None) -> int:
     from ..images import save_image
 
     out_dir = args.out_dir or DEFAULT_OUT_DIR
-    chosen = args.methods or list(DEFAULT_METHODS) + (["network"] if args.network_dir else [])
+    from ..train_completion import bundled_network_available
+    with_network = args.network_dir or bundled_network_available()
+    chosen = args.methods or list(DEFAULT_METHODS) + (["network"] if with_network else [])
     try:
         settings = completion_settings(args)
         check_out_dir(out_dir)
@@ -113,9 +115,7 @@ def main(argv=None) -> int:
         net = None
         if "network" in chosen:
             from ..train_completion import complete_with_network, load_completion_net
-            if not args.network_dir:
-                raise ValueError("the network method needs --networkDir")
-            net_config, net = load_completion_net(args.network_dir)
+            net_config, net = load_completion_net(args.network_dir)   # None: the bundled one
             if config is not None and net_config.image_size != config.image_size:
                 raise ValueError(f"the DCGAN makes {config.image_size}x{config.image_size} images, "
                                  f"the network {net_config.image_size}x{net_config.image_size}")
