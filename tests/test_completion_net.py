@@ -231,12 +231,21 @@ def test_cli_trains_writes_checkpoint_samples_logs_and_refuses_conflicts(faces, 
     assert cli.main(cli_args(dataset, run, "--epoch", "1", "--sample_every", "4",
                              "--export_weights", str(run / "net.npz"))) == 0
     assert sorted(os.listdir(run / "samples")) == [f"train_{s:08d}.png" for s in (4, 8, 10)]
-    assert os.listdir(run / "logs")
+    from dcgan_completion.cli import plot_losses
+    assert {"d_loss", "g_loss", "rec", "gp"} <= set(plot_losses.read_scalars(str(run / "logs")))
+    assert plot_losses.main([str(run / "logs"), str(run / "losses.png"), "--smooth", "1"]) == 0
     assert tf.train.latest_checkpoint(str(run / "ckpt")).endswith("ckpt-10")
     saved = json.load(open(run / "ckpt" / "config.json"))
     assert saved["kind"] == "completion-net" and saved["completion_net"]["width"] == 4
     assert saved["train"]["loss"] == "wgan-gp" and saved["train"]["gp_weight"] == 10.0
     assert load_completion_net(str(run / "net.npz"))[0].image_size == 16
+    from dcgan_completion.cli import export
+    assert export.main(["--checkpoint_dir", str(run / "ckpt"), "--out", str(run / "e.npz"),
+                        "--weights"]) == 0
+    assert load_completion_net(str(run / "e.npz"))[0] == load_completion_net(str(run / "net.npz"))[0]
+    assert export.main(["--checkpoint_dir", str(run / "ckpt"), "--out", str(run / "e.npz"),
+                        "--weights"]) == 2                      # never overwrites
+    assert export.main(["--checkpoint_dir", str(run / "ckpt"), "--out", str(run / "sm")]) == 2
     assert cli.main(cli_args(dataset, run, "--measurement", "block-pixels")) == 2
     assert "other settings" in caplog.text
     assert cli.main(cli_args(dataset, tmp_path / "new", "--drop_prob", "0.3")) == 2
@@ -267,3 +276,23 @@ def test_complete_and_evaluate_with_the_network(tmp_path):
                               str(ev), "--noProgress"]) == 0
     summary = json.load(open(ev / "results.json"))["summary"]
     assert set(summary["patch"]) == {"network", "telea"}
+    # OpenCV alone takes the image size from the (bundled) model.
+    assert evaluate_cli.main([str(tmp_path / "faces"), "--methods", "navier-stokes", "--masks",
+                              "center", "--outDir", str(tmp_path / "ev2"), "--noProgress"]) == 0
+
+
+def test_the_bundled_network_is_the_default(tmp_path):
+    from dcgan_completion.cli import complete as complete_cli
+    from dcgan_completion.train_completion import BUNDLED_NETWORK, bundled_network_available
+    assert bundled_network_available() and os.path.getsize(BUNDLED_NETWORK) < 10 * 2**20
+    config, net = load_completion_net()
+    assert config.image_shape == (64, 64, 3) and config.measurement == "block-patch"
+    faces = write_toy_faces(str(tmp_path / "faces"), 2, size=(64, 64))
+    x = np.stack([images.load_image(f) for f in faces])
+    m = measurements.patch_masks(2, 64)
+    out = complete_with_network(x, m, net)
+    known = np.broadcast_to(m == 1, x.shape)
+    assert (out[known] == x[known]).all() and (out[~known] != 255).any()   # not the white fill
+    np.testing.assert_array_equal(out, complete_with_network(x, m, load_completion_net()[1]))
+    assert complete_cli.main(["--method", "network", "--outDir", str(tmp_path / "out"), *faces]) == 0
+    assert sorted(os.listdir(tmp_path / "out" / "completed")) == ["face000.png", "face001.png"]

@@ -110,8 +110,9 @@ def main(argv=None) -> int:
     try:
         settings = completion_settings(args)
         check_out_dir(out_dir)
+        # OpenCV alone still takes its image size from the model (--checkpointDir or bundled).
         config, G, D = checkpoints.load_model(args.checkpoint_dir, args.precision) \
-            if "dcgan" in chosen else (None, None, None)
+            if "dcgan" in chosen or "network" not in chosen else (None, None, None)
         net = None
         if "network" in chosen:
             from ..train_completion import complete_with_network, load_completion_net

@@ -2,9 +2,10 @@
 
     dcgan-plot-losses logs losses.png [--smooth 50]
 
-Reads the scalars d_loss, g_loss, d_real and d_fake that dcgan-train logs and writes one
-PNG with two panels: the losses, and D(x) / D(G(z)). A moving average over --smooth
-logged points is drawn over the raw values.
+Reads the scalars that dcgan-train and dcgan-train-completion log and writes one PNG with
+a panel per group found: the losses (d_loss, g_loss), the scores (d_real, d_fake), and
+for a completion network the reconstruction term and gradient penalty (rec, gp). A moving
+average over --smooth logged points is drawn over the raw values.
 """
 
 from __future__ import annotations
@@ -19,6 +20,10 @@ import numpy as np
 from .common import HelpFormatter, setup_logging
 
 log = logging.getLogger("dcgan-plot-losses")
+
+PANELS = ((("d_loss", "g_loss"), "losses"),
+          (("d_real", "d_fake"), "D(x) and D(G(z)) (critic scores for WGAN)"),
+          (("rec", "gp"), "reconstruction L1 and gradient penalty"))
 
 
 def read_scalars(log_dir: str) -> dict[str, tuple[np.ndarray, np.ndarray]]:
@@ -51,22 +56,22 @@ def smooth(values: np.ndarray, window: int) -> np.ndarray:
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(prog="dcgan-plot-losses", description=__doc__,
                                 formatter_class=HelpFormatter)
-    p.add_argument("log_dir", help="a --log_dir of dcgan-train")
+    p.add_argument("log_dir", help="a --log_dir of dcgan-train or dcgan-train-completion")
     p.add_argument("out", help="PNG file to write")
     p.add_argument("--smooth", type=int, default=50, help="moving-average window (default: 50)")
     args = p.parse_args(argv)
     setup_logging()
     scalars = read_scalars(args.log_dir)
-    wanted = [("d_loss", "g_loss"), ("d_real", "d_fake")]
-    if not any(tag in scalars for pair in wanted for tag in pair):
-        log.error("no dcgan-train scalars found under %s", args.log_dir)
+    panels = [(tags, title) for tags, title in PANELS if any(t in scalars for t in tags)]
+    if not panels:
+        log.error("no training scalars (%s) found under %s",
+                  ", ".join(t for tags, _ in PANELS for t in tags), args.log_dir)
         return 2
     import matplotlib
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
-    fig, axes = plt.subplots(1, 2, figsize=(11, 4))
-    titles = ("losses", "D(x) and D(G(z))")
-    for ax, tags, title in zip(axes, wanted, titles):
+    fig, axes = plt.subplots(1, len(panels), figsize=(5.5 * len(panels), 4), squeeze=False)
+    for ax, (tags, title) in zip(axes[0], panels):
         for tag in tags:
             if tag not in scalars:
                 continue
