@@ -74,6 +74,6 @@ def test_evaluate_on_the_packaged_photos(tmp_path):
                               "left", "--outDir", str(out), "--noProgress"]) == 0
     results = json.load(open(out / "results.json"))
     assert results["model"] == "bundled"
-    assert set(results["summary"]["left"]) == {"telea", "navier-stokes", "dcgan"}
+    assert set(results["summary"]["left"]) == {"telea", "navier-stokes", "dcgan", "network"}
     assert all(len(v) == 2 for v in results["per_image"]["center"].values())
     assert (out / "grid_center.png").exists() and (out / "table.txt").exists()

@@ -8,8 +8,9 @@ the original: hole PSNR, whole-image PSNR, SSIM, hole L1 (on the [0, 1] scale) a
 seconds per image (see dcgan_completion/evaluate.py for the definitions).
 
 Methods: dcgan (projected gradient descent on z with the model and the completion
-flags below), network (one pass of a completion network, --networkDir), telea and
-navier-stokes (cv2.inpaint, radius 3). The patch mask is the network's training hole.
+flags below), network (one pass of a completion network: --networkDir, or the bundled
+one), telea and navier-stokes (cv2.inpaint, radius 3). The patch mask is the network's
+training hole.
 
 Outputs (--outDir must be new or empty):
   results.json      settings, per-mask per-method means, and every image's metrics
@@ -55,7 +56,7 @@ def build_parser() -> argparse.ArgumentParser:
                    default=list(DEFAULT_MASKS), help=f"mask types (default: {' '.join(DEFAULT_MASKS)})")
     g.add_argument("--methods", nargs="+", choices=METHODS, default=None,
                    help=f"methods (default: {' '.join(DEFAULT_METHODS)}, and network when "
-                   "--networkDir is given or a network is bundled)")
+                   "--networkDir is given, or the bundled network when no --checkpointDir is)")
     _flag(g, "networkDir", "network-dir", dest="network_dir", metavar="PATH",
           help="a completion network (dcgan-train-completion folder or weights file) for the "
           "network method (default: the bundled face network)")
@@ -105,7 +106,8 @@ def main(argv=None) -> int:
 
     out_dir = args.out_dir or DEFAULT_OUT_DIR
     from ..train_completion import bundled_network_available
-    with_network = args.network_dir or bundled_network_available()
+    # The bundled network joins by default only beside the bundled DCGAN (same image size).
+    with_network = args.network_dir or (bundled_network_available() and not args.checkpoint_dir)
     chosen = args.methods or list(DEFAULT_METHODS) + (["network"] if with_network else [])
     try:
         settings = completion_settings(args)
