@@ -3,7 +3,9 @@ incomplete images only (AmbientGAN measurements + GLCIC networks).
 
 Every training image is measured (--measurement, default block-patch: one random 28x28
 square at 64x64 set to white) before the networks see it; the network learns to fill
-holes without ever seeing a complete face. Run folders (created on demand, never cleared):
+holes without ever seeing a complete face, from critics that compare its re-damaged
+completions with damaged faces and (--rec_weight) from known pixels hidden from it by a
+second, artificial hole. Run folders (created on demand, never cleared):
   --checkpoint_dir  config.json + ckpt-<step>.* (network, critic, both optimizers, counters)
   --sample_dir      train_<step>.png: pairs (measured input, completion) of fixed inputs
   --log_dir         TensorBoard event files (losses, gradient penalty, images/s, samples)
