@@ -56,3 +56,14 @@ def resume_configs(checkpoint_dir: str, saved, model_flags: dict, train_flags: d
                          "or drop these flags to resume.")
     changes = {k: v for k, v in train_flags.items() if k in RESUMABLE_CHANGES}
     return model, dataclasses.replace(train, **changes)
+
+
+def run_configs(args, saved, model_cls, train_cls, model_names, train_names):
+    """(model config, train config) for a training run: new ones from the flags among
+    ``model_names`` / ``train_names`` when ``saved`` is None, else the saved run's (see
+    resume_configs). --precision applies either way: it may change on resume."""
+    model_flags, train_flags = given(args, model_names), given(args, train_names)
+    if saved is None:
+        return model_cls(**model_flags, dtype_policy=args.precision), train_cls(**train_flags)
+    model, train = resume_configs(args.checkpoint_dir, saved, model_flags, train_flags)
+    return model.replace(dtype_policy=args.precision), train

@@ -328,7 +328,7 @@ def run_network(out_dir, names, pixels, mask_set, net, batch_size) -> np.ndarray
 
 def load_completer(args):
     """(image size, channels, the model(s)) of --method; raises CheckpointError / ConfigError."""
-    from ..checkpoints import CheckpointError, load_model
+    from ..checkpoints import load_model
     if args.method == "network":
         from ..train_completion import load_completion_net
         config, net = load_completion_net(args.checkpoint_dir)    # None: the bundled network

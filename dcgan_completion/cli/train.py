@@ -13,8 +13,8 @@ import argparse
 import logging
 import sys
 
-from .common import (HelpFormatter, add_strategy_flag, given, resume_configs,
-                     setup_logging, sigterm_as_interrupt)
+from .common import (HelpFormatter, add_strategy_flag, run_configs, setup_logging,
+                     sigterm_as_interrupt)
 
 log = logging.getLogger("dcgan-train")
 
@@ -90,14 +90,8 @@ def resolve_configs(args):
     """
     from ..config import ModelConfig
     from ..train import TrainConfig, load_trainer_config
-
-    model_flags, train_flags = given(args, MODEL_FLAGS), given(args, TRAIN_FLAGS)
-    saved = load_trainer_config(args.checkpoint_dir)
-    if saved is None:
-        model = ModelConfig(**model_flags, dtype_policy=args.precision)
-        return model, TrainConfig(**train_flags)
-    model, train = resume_configs(args.checkpoint_dir, saved, model_flags, train_flags)
-    return model.replace(dtype_policy=args.precision), train
+    return run_configs(args, load_trainer_config(args.checkpoint_dir), ModelConfig, TrainConfig,
+                       MODEL_FLAGS, TRAIN_FLAGS)
 
 
 def main(argv=None) -> int:

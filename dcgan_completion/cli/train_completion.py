@@ -18,8 +18,8 @@ import argparse
 import logging
 import sys
 
-from .common import (HelpFormatter, add_strategy_flag, given, resume_configs,
-                     setup_logging, sigterm_as_interrupt)
+from .common import (HelpFormatter, add_strategy_flag, run_configs, setup_logging,
+                     sigterm_as_interrupt)
 
 log = logging.getLogger("dcgan-train-completion")
 
@@ -112,14 +112,8 @@ def resolve_configs(args):
     """
     from ..completion_net import CompletionConfig
     from ..train_completion import CompletionTrainConfig, load_trainer_config
-
-    model_flags, train_flags = given(args, MODEL_FLAGS), given(args, TRAIN_FLAGS)
-    saved = load_trainer_config(args.checkpoint_dir)
-    if saved is None:
-        return (CompletionConfig(**model_flags, dtype_policy=args.precision),
-                CompletionTrainConfig(**train_flags))
-    config, train = resume_configs(args.checkpoint_dir, saved, model_flags, train_flags)
-    return config.replace(dtype_policy=args.precision), train
+    return run_configs(args, load_trainer_config(args.checkpoint_dir), CompletionConfig,
+                       CompletionTrainConfig, MODEL_FLAGS, TRAIN_FLAGS)
 
 
 def main(argv=None) -> int:
