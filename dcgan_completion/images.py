@@ -8,7 +8,9 @@ import os
 import imageio.v3 as iio
 import numpy as np
 import tensorflow as tf
-from PIL import Image, UnidentifiedImageError
+from PIL import Image, ImageOps, UnidentifiedImageError
+
+from .files import atomic_path
 
 IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".bmp", ".webp")
 
@@ -43,15 +45,22 @@ def list_images(root: str) -> list[str]:
     return found
 
 
+SIXTEEN_BIT_MODES = ("I;16", "I;16B", "I;16L", "I;16N", "I")   # PIL's modes of 16-bit gray
+
+
 def _to_mode(img: Image.Image, channels: int) -> Image.Image:
-    """Grayscale, palette, RGBA, CMYK, 16-bit... -> 'L' or 'RGB'. Transparency is put on white."""
+    """Grayscale, palette, RGBA, CMYK, 16-bit... -> 'L' or 'RGB'. Transparency is put on white.
+
+    16-bit images are scaled by their bit depth (65535 -> 255), never by their own
+    maximum: a dark 16-bit photo stays dark.
+    """
     if img.mode in ("RGBA", "LA", "PA") or (img.mode == "P" and "transparency" in img.info):
         img = img.convert("RGBA")
         background = Image.new("RGBA", img.size, (255, 255, 255, 255))
         img = Image.alpha_composite(background, img)
-    if img.mode == "I;16" or img.mode == "I":
+    if img.mode in SIXTEEN_BIT_MODES:
         arr = np.asarray(img, dtype=np.float64)
-        img = Image.fromarray(np.clip(arr / max(arr.max(), 1) * 255, 0, 255).astype(np.uint8))
+        img = Image.fromarray(np.clip(np.round(arr * (255.0 / 65535.0)), 0, 255).astype(np.uint8))
     return img.convert("L" if channels == 1 else "RGB")
 
 
@@ -66,12 +75,14 @@ def load_image(path: str, size: int | None = None, channels: int = 3,
     """Read ``path`` as uint8 (H, W, channels); resize to size x size if given.
 
     ``crop`` takes the centre square before resizing (for unaligned photos); without it
-    the whole image is resized. Raises ImageReadError naming the file on any failure.
+    the whole image is resized. The EXIF orientation is applied (a phone portrait stored
+    sideways is read upright), and the whole file is decoded, so a truncated file is
+    detected here. Raises ImageReadError naming the file on any failure.
     """
     try:
         with Image.open(path) as img:
             img.load()
-            img = _to_mode(img, channels)
+            img = _to_mode(ImageOps.exif_transpose(img), channels)
     except FileNotFoundError as e:
         raise ImageReadError(f"{path}: no such file") from e
     except IsADirectoryError as e:
@@ -88,23 +99,28 @@ def load_image(path: str, size: int | None = None, channels: int = 3,
     return arr[..., None] if arr.ndim == 2 else arr
 
 
+ORIENTATION_TAG = 0x0112   # EXIF orientation; 5-8 swap width and height
+
+
 def image_size_of(path: str) -> tuple[int, int]:
-    """(width, height) from the header alone."""
+    """(width, height) as displayed (EXIF orientation applied), from the header alone."""
     with Image.open(path) as img:
-        return img.size
+        width, height = img.size
+        orientation = img.getexif().get(ORIENTATION_TAG, 1)
+    return (height, width) if orientation in (5, 6, 7, 8) else (width, height)
 
 
 # --- writing ---------------------------------------------------------------------------
 
 def save_image(path: str, pixels: np.ndarray) -> None:
-    """Write a uint8 (H, W, C) array; C = 1 is written as grayscale."""
+    """Write a uint8 (H, W, C) array atomically; C = 1 is written as grayscale."""
     pixels = np.asarray(pixels)
     if pixels.dtype != np.uint8:
         raise TypeError(f"save_image wants uint8 pixels, got {pixels.dtype}")
     if pixels.ndim == 3 and pixels.shape[-1] == 1:
         pixels = pixels[..., 0]
-    os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
-    iio.imwrite(path, pixels)
+    with atomic_path(path) as tmp:
+        iio.imwrite(tmp, pixels)
 
 
 def make_grid(pixels: np.ndarray, columns: int | None = None, pad: int = 2,
@@ -123,10 +139,10 @@ def make_grid(pixels: np.ndarray, columns: int | None = None, pad: int = 2,
 
 
 def save_gif(path: str, frames, duration_s: float = 0.1, loop: int = 0) -> None:
-    """Write uint8 frames (N, H, W, C) as an animated GIF; loop=0 repeats forever."""
+    """Write uint8 frames (N, H, W, C) as an animated GIF atomically; loop=0 repeats forever."""
     frames = [np.asarray(f)[..., 0] if np.asarray(f).shape[-1] == 1 else np.asarray(f)
               for f in frames]
     if not frames:
         raise ValueError("save_gif needs at least one frame")
-    os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
-    iio.imwrite(path, np.stack(frames), extension=".gif", duration=duration_s * 1000, loop=loop)
+    with atomic_path(path) as tmp:
+        iio.imwrite(tmp, np.stack(frames), extension=".gif", duration=duration_s * 1000, loop=loop)

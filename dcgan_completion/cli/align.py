@@ -18,20 +18,9 @@ import argparse
 import logging
 import sys
 
-from .common import HelpFormatter, setup_logging
+from .common import HelpFormatter, add_verbose_flag, positive_int, setup_logging
 
 log = logging.getLogger("align-dlib")
-
-
-def positive_int(text: str) -> int:
-    """argparse type: a whole number of at least 1."""
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
-    return value
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -52,12 +41,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--workers", type=positive_int,
                    help="parallel processes (default: one per core; 1 = no extra processes)")
     p.add_argument("--noProgress", action="store_true", help="no progress bar")
+    add_verbose_flag(p)
     return p
 
 
 def main(argv=None) -> int:
     args = build_parser().parse_args(argv)
-    setup_logging()
+    setup_logging(args.verbose)
     from ..align import AlignError, align_directory
     if args.size < 8:
         log.error("--size must be at least 8, got %d", args.size)

@@ -1,21 +1,83 @@
-"""Small pieces shared by the command-line front ends."""
+"""Small pieces shared by the command-line front ends.
+
+Exit status, the same for every command (the README's "Exit status" section):
+  0    everything asked for was done
+  1    done, but some inputs were skipped (each is named, and listed in the run's files)
+  2    nothing done: a usage error, or a missing or invalid input, model or output folder
+  130  interrupted (Ctrl-C or SIGTERM); what was finished is kept and said
+"""
 
 from __future__ import annotations
 
 import argparse
 import dataclasses
 import logging
+import math
 import signal
+
+EXIT_OK, EXIT_PARTIAL, EXIT_FAILED, EXIT_INTERRUPTED = 0, 1, 2, 130
 
 # Settings a resumed training run may change; the others must match the run being resumed.
 RESUMABLE_CHANGES = ("epochs", "checkpoint_every", "train_size")
 
 
 def setup_logging(verbose: bool = False) -> None:
+    """Our messages as ``LEVEL: text``; TensorFlow started quietly unless ``verbose``."""
+    from ..runtime import start_tensorflow
     logging.basicConfig(level=logging.DEBUG if verbose else logging.INFO,
                         format="%(levelname)s: %(message)s")
     for noisy in ("tensorflow", "absl"):   # TensorFlow's own INFO lines are not for users
         logging.getLogger(noisy).setLevel(logging.WARNING)
+    start_tensorflow(verbose)
+
+
+def add_verbose_flag(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--verbose", action="store_true",
+                        help="debug messages, and TensorFlow's own start-up messages (default: off)")
+
+
+# --- argparse types: bad numbers are refused at parse time, with the flag named -----------
+
+def _number(text: str, kind, what: str, ok) -> int | float:
+    try:
+        value = kind(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not {what}") from None
+    if kind is float and not math.isfinite(value):
+        raise argparse.ArgumentTypeError(f"must be a finite number, got {text!r}")
+    if not ok(value):
+        raise argparse.ArgumentTypeError(f"must be {what}, got {text!r}")
+    return value
+
+
+def positive_int(text: str) -> int:
+    """argparse type: a whole number of at least 1."""
+    return _number(text, int, "a whole number of at least 1", lambda v: v >= 1)
+
+
+def nonnegative_int(text: str) -> int:
+    """argparse type: a whole number of at least 0."""
+    return _number(text, int, "a whole number of at least 0", lambda v: v >= 0)
+
+
+def finite_float(text: str) -> float:
+    """argparse type: any finite number (no nan, no inf)."""
+    return _number(text, float, "a finite number", lambda v: True)
+
+
+def nonnegative_float(text: str) -> float:
+    """argparse type: a finite number >= 0."""
+    return _number(text, float, "a finite number >= 0", lambda v: v >= 0)
+
+
+def positive_float(text: str) -> float:
+    """argparse type: a finite number > 0."""
+    return _number(text, float, "a finite number > 0", lambda v: v > 0)
+
+
+def fraction(text: str) -> float:
+    """argparse type: a number in [0, 1]."""
+    return _number(text, float, "a number between 0 and 1", lambda v: 0 <= v <= 1)
 
 
 def sigterm_as_interrupt() -> None:

@@ -35,7 +35,7 @@ import sys
 
 import numpy as np
 
-from .common import HelpFormatter, setup_logging
+from .common import HelpFormatter, add_verbose_flag, setup_logging
 
 log = logging.getLogger("dcgan-complete")
 
@@ -108,6 +108,7 @@ def build_parser() -> argparse.ArgumentParser:
           help=f"iterations between logged completions (default: {S['out_interval']})")
     _flag(g, "noProgress", "no-progress", dest="no_progress", action="store_true", default=None,
           help="no progress bar (for logs)")
+    add_verbose_flag(p)
     return p
 
 
@@ -398,7 +399,7 @@ def write_photos(out_dir, names, photos, aligned_masks, completed, blend) -> Non
 
 def main(argv=None) -> int:
     args = build_parser().parse_args(argv)
-    setup_logging()
+    setup_logging(args.verbose)
     from .. import masks
     from ..checkpoints import CheckpointError
     from ..config import ConfigError

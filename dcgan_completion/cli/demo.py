@@ -22,7 +22,7 @@ import sys
 
 import numpy as np
 
-from .common import HelpFormatter, setup_logging
+from .common import HelpFormatter, add_verbose_flag, setup_logging
 
 log = logging.getLogger("dcgan-demo")
 
@@ -49,8 +49,9 @@ def main(argv=None) -> int:
                    help="another model: checkpoint folder or weights file (default: the bundled one)")
     p.add_argument("--nIter", "--n-iter", dest="n_iter", type=int,
                    help="iterations (default: complete's default)")
+    add_verbose_flag(p)
     args = p.parse_args(argv)
-    setup_logging()
+    setup_logging(args.verbose)
     from . import complete as complete_cli
     try:
         complete_cli.check_out_dir(args.out_dir)

@@ -18,7 +18,7 @@ import sys
 
 import numpy as np
 
-from .common import HelpFormatter, setup_logging
+from .common import HelpFormatter, add_verbose_flag, setup_logging
 
 log = logging.getLogger("simple-distributions")
 FILES = ("normal-pdf.png", "normal-samples.png", "normal-2d.png")
@@ -63,8 +63,9 @@ def main(argv=None) -> int:
                                 formatter_class=HelpFormatter)
     p.add_argument("out_dir", metavar="OUT_DIR", help="folder for the PNG files")
     p.add_argument("--seed", type=int, default=0, help="seed of the samples (default: 0)")
+    add_verbose_flag(p)
     args = p.parse_args(argv)
-    setup_logging()
+    setup_logging(args.verbose)
     for path in draw(args.out_dir, args.seed):
         log.info("wrote %s", path)
     return 0

@@ -28,7 +28,7 @@ import sys
 
 import numpy as np
 
-from .common import HelpFormatter, setup_logging
+from .common import HelpFormatter, add_verbose_flag, setup_logging
 from .complete import _flag, add_completion_flags, check_out_dir, completion_settings
 
 log = logging.getLogger("dcgan-evaluate")
@@ -70,6 +70,7 @@ def build_parser() -> argparse.ArgumentParser:
           help=f"images shown in each picture grid (default: {GRID_ROWS})")
     _flag(g, "noProgress", "no-progress", dest="no_progress", action="store_true",
           help="no progress bar")
+    add_verbose_flag(p)
     return p
 
 
@@ -96,7 +97,7 @@ def comparison_grid(original, known, completions: dict, rows: int) -> np.ndarray
 
 def main(argv=None) -> int:
     args = build_parser().parse_args(argv)
-    setup_logging()
+    setup_logging(args.verbose)
     from tqdm import tqdm
 
     from .. import checkpoints, evaluate, masks

@@ -21,7 +21,7 @@ import logging
 import os
 import sys
 
-from .common import HelpFormatter, setup_logging
+from .common import HelpFormatter, add_verbose_flag, setup_logging
 
 log = logging.getLogger("dcgan-export")
 
@@ -34,8 +34,9 @@ def main(argv=None) -> int:
                    "be empty), or with --weights a new .npz file; required")
     p.add_argument("--weights", action="store_true",
                    help="write a compact weights file instead of a SavedModel")
+    add_verbose_flag(p)
     args = p.parse_args(argv)
-    setup_logging()
+    setup_logging(args.verbose)
     from ..checkpoints import CheckpointError, export_generator, load_models, save_weights_file
     from ..config import ConfigError
     try:

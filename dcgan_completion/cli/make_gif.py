@@ -19,7 +19,7 @@ import sys
 import numpy as np
 from PIL import Image
 
-from .common import HelpFormatter, setup_logging
+from .common import HelpFormatter, add_verbose_flag, setup_logging
 
 log = logging.getLogger("make-gif")
 
@@ -35,8 +35,9 @@ def main(argv=None) -> int:
     p.add_argument("out", metavar="OUT.gif", help="the GIF to write (an existing file is refused)")
     p.add_argument("--delay", type=float, default=10, help="hundredths of a second per frame (default: 10)")
     p.add_argument("--loop", type=int, default=0, help="times to play, 0 = forever (default: 0)")
+    add_verbose_flag(p)
     args = p.parse_args(argv)
-    setup_logging()
+    setup_logging(args.verbose)
     from ..images import IMAGE_EXTENSIONS, ImageReadError, load_image, save_gif
     if not os.path.isdir(args.frames):
         log.error("%s is not a folder", args.frames)

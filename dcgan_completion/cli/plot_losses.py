@@ -17,7 +17,7 @@ import sys
 
 import numpy as np
 
-from .common import HelpFormatter, setup_logging
+from .common import HelpFormatter, add_verbose_flag, setup_logging
 
 log = logging.getLogger("dcgan-plot-losses")
 
@@ -59,8 +59,9 @@ def main(argv=None) -> int:
     p.add_argument("log_dir", help="a --log_dir of dcgan-train or dcgan-train-completion")
     p.add_argument("out", help="PNG file to write")
     p.add_argument("--smooth", type=int, default=50, help="moving-average window (default: 50)")
+    add_verbose_flag(p)
     args = p.parse_args(argv)
-    setup_logging()
+    setup_logging(args.verbose)
     scalars = read_scalars(args.log_dir)
     panels = [(tags, title) for tags, title in PANELS if any(t in scalars for t in tags)]
     if not panels:

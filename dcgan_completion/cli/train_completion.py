@@ -18,8 +18,8 @@ import argparse
 import logging
 import sys
 
-from .common import (HelpFormatter, add_strategy_flag, run_configs, setup_logging,
-                     sigterm_as_interrupt)
+from .common import (HelpFormatter, add_strategy_flag, add_verbose_flag, run_configs,
+                     setup_logging, sigterm_as_interrupt)
 
 log = logging.getLogger("dcgan-train-completion")
 
@@ -102,6 +102,7 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("--no_progress", action="store_true", help="no progress bar (default: shown)")
 
     add_strategy_flag(p)
+    add_verbose_flag(p)
     return p
 
 
@@ -118,7 +119,7 @@ def resolve_configs(args):
 
 def main(argv=None) -> int:
     args = build_parser().parse_args(argv)
-    setup_logging()
+    setup_logging(args.verbose)
     sigterm_as_interrupt()
 
     from .. import callbacks, data
