@@ -1,0 +1,56 @@
+"""What every command shares: a quiet start, numbers checked at parse time."""
+
+import argparse
+import os
+import subprocess
+import sys
+
+import pytest
+
+from dcgan_completion.cli import common
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+# Lines TensorFlow 2.21 prints when it starts (absl pre-init, oneDNN, CUDA stubs, CPU flags).
+STARTUP_NOISE = ("absl::InitializeLog", "oneDNN", "cuda", "cuInit", "cpu_feature_guard",
+                 "rebuild TensorFlow")
+
+
+def run_command(module, *args):
+    env = {k: v for k, v in os.environ.items() if k != "TF_CPP_MIN_LOG_LEVEL"}   # as a user has it
+    return subprocess.run([sys.executable, "-m", f"dcgan_completion.cli.{module}", *args],
+                          capture_output=True, text=True, cwd=ROOT, env=env, timeout=300)
+
+
+def test_commands_start_without_tensorflow_noise(tmp_path):
+    run = run_command("make_gif", str(tmp_path / "no-such-folder"), str(tmp_path / "x.gif"))
+    assert run.returncode == 2
+    noise = [line for line in run.stderr.splitlines()
+             if any(word.lower() in line.lower() for word in STARTUP_NOISE)]
+    assert noise == [], run.stderr
+    assert "no-such-folder" in run.stderr               # our own message still shows
+    assert "Traceback" not in run.stderr
+
+
+@pytest.mark.parametrize("kind, good, bad", [
+    (common.positive_int, ("1", "64"), ("0", "-1", "2.5", "x")),
+    (common.nonnegative_int, ("0", "7"), ("-1", "nan")),
+    (common.finite_float, ("-3", "0", "1e-3"), ("nan", "inf", "-inf", "x")),
+    (common.nonnegative_float, ("0", "0.003"), ("-0.1", "nan", "inf")),
+    (common.positive_float, ("0.01",), ("0", "-1", "nan", "inf")),
+    (common.fraction, ("0", "0.5", "1"), ("-0.1", "1.5", "nan")),
+])
+def test_argparse_number_types(kind, good, bad):
+    for text in good:
+        kind(text)
+    for text in bad:
+        with pytest.raises(argparse.ArgumentTypeError):
+            kind(text)
+
+
+def test_a_bad_number_is_refused_with_the_flag_named(capsys):
+    p = argparse.ArgumentParser(prog="x")
+    p.add_argument("--lam", type=common.nonnegative_float)
+    with pytest.raises(SystemExit) as exit_:
+        p.parse_args(["--lam", "nan"])
+    assert exit_.value.code == 2
+    assert "argument --lam: must be a finite number, got 'nan'" in capsys.readouterr().err
