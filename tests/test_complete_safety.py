@@ -116,6 +116,28 @@ def test_interrupt_keeps_exactly_the_completed_batches(tmp_path, weights, caplog
     assert len(losses) == 2 * 3 and {r["image"] for r in losses} == set(done)
 
 
+def test_a_full_disk_stops_the_run_with_the_completed_batches_listed(tmp_path, weights, caplog,
+                                                                      monkeypatch):
+    faces = write_toy_faces(str(tmp_path / "faces"), 3, size=(S, S))
+    real, calls = images.save_image, []
+
+    def save_image(path, pixels):
+        calls.append(path)
+        if len(calls) > 13:                 # everything after batch 0
+            raise OSError(28, "No space left on device")
+        real(path, pixels)
+    monkeypatch.setattr(images, "save_image", save_image)
+    out = tmp_path / "out"
+    with caplog.at_level(logging.ERROR):
+        assert run(weights, out, faces, "--batchSize", "2") == 1     # some completed
+    assert "No space left on device" in caplog.text
+    assert "2 of 3 image(s) completed" in caplog.text
+    rows = read_csv(out / "inputs.csv")
+    assert [r["status"] for r in rows] == ["completed", "completed", "failed"]
+    assert sorted(os.listdir(out / "completed")) == ["face000.png", "face001.png"]
+    assert not os.path.exists(out / "batch001")
+
+
 def test_interrupt_before_any_completion_leaves_nothing(tmp_path, weights, caplog, monkeypatch):
     faces = write_toy_faces(str(tmp_path / "faces"), 2, size=(S, S))
 
@@ -170,6 +192,14 @@ def test_output_folder_below_a_file_exits_2(tmp_path, weights, caplog):
     assert "output folder" in caplog.text and "is a file, not a folder" in caplog.text
     assert "Traceback" not in caplog.text
     assert (tmp_path / "file").read_text() == "mine"
+
+
+def test_demo_refuses_an_output_folder_below_a_file(tmp_path, caplog):
+    from dcgan_completion.cli import demo
+    (tmp_path / "file").write_text("mine")
+    with caplog.at_level(logging.ERROR):
+        assert demo.main(["--outDir", str(tmp_path / "file" / "demo")]) == 2
+    assert "is a file, not a folder" in caplog.text
 
 
 # --- 6. masks of another size ----------------------------------------------------------------
