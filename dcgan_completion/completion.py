@@ -47,6 +47,7 @@ from __future__ import annotations
 
 import dataclasses
 import inspect
+import math
 from typing import Callable
 
 import cv2
@@ -245,11 +246,27 @@ def default_settings() -> dict:
 
 
 def check_settings(*, n_iter: int, out_interval: int, restarts: int, optimizer: str,
-                   blend: str, weighted_context: int, **other) -> None:
-    """Raise ValueError for settings ``complete`` cannot use (callers may check before loading data)."""
+                   blend: str, weighted_context: int, lr: float | None = None,
+                   momentum: float | None = None, lam: float | None = None, **other) -> None:
+    """Raise ValueError for settings ``complete`` cannot use (callers may check before loading data).
+
+    A NaN or infinite number is refused: it would not fail, but make black G(z), NaN
+    losses and completions written as if fine.
+    """
+    numbers = dict(n_iter=n_iter, out_interval=out_interval, restarts=restarts,
+                   weighted_context=weighted_context, lr=lr, momentum=momentum, lam=lam)
+    for name, value in numbers.items():
+        if value is not None and not math.isfinite(value):
+            raise ValueError(f"{name} must be a finite number, got {value!r}")
     if n_iter < 0 or out_interval < 1 or restarts < 1:
         raise ValueError(f"need n_iter >= 0, out_interval >= 1 and restarts >= 1; got {n_iter}, "
                          f"{out_interval} and {restarts}")
+    if lr is not None and lr <= 0:
+        raise ValueError(f"lr must be > 0, got {lr!r}")
+    if momentum is not None and not 0 <= momentum < 1:
+        raise ValueError(f"momentum must be in [0, 1), got {momentum!r}")
+    if lam is not None and lam < 0:
+        raise ValueError(f"lam must be >= 0, got {lam!r}")
     if optimizer not in OPTIMIZERS:
         raise ValueError(f"unknown optimizer {optimizer!r}; choose from {', '.join(OPTIMIZERS)}")
     if blend not in BLENDS:
@@ -290,7 +307,8 @@ def complete(images: np.ndarray, masks: np.ndarray, generator: keras.Model,
     """
     masks = np.asarray(masks, np.float32)
     check_settings(n_iter=n_iter, out_interval=out_interval, restarts=restarts,
-                   optimizer=optimizer, blend=blend, weighted_context=weighted_context)
+                   optimizer=optimizer, blend=blend, weighted_context=weighted_context,
+                   lr=lr, momentum=momentum, lam=lam)
     _check_inputs(images, masks, generator, lowres_factor)
     B, K = len(images), restarts
     z_dim = generator.input_shape[-1]

@@ -27,13 +27,22 @@ Kinds (``make_masks``), for an image of side S:
             missing** (the same convention as the mask values, so a mask written with
             ``images.save_image(path, (mask * 255).astype(np.uint8))`` reads back
             unchanged); ``invert=True`` reads the opposite convention (white = hole, as in
-            OpenCV's inpaint and LaMa). Read as grayscale, resized to the image size with
-            nearest-neighbour sampling and thresholded at 50% (>= 128 is white).
+            OpenCV's inpaint and LaMa). Read as grayscale (EXIF orientation applied) and
+            thresholded at 50% (>= 128 is white).
+
+Mask files of another size than the image (``fit_mask``): a mask for the model's
+aligned S x S images is resized (nearest neighbour) with a warning, since aligned masks
+are often drawn at another resolution. A mask drawn on a photograph (``photo=True``,
+--photoMask) must match the photo: it is resized with a warning only when its aspect
+ratio is the photo's within 1% (the same drawing at another resolution), and refused
+otherwise (stretched, it would hide another region than the one drawn). Each warning is
+given once per mask file and size, not once per image sharing the mask.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import logging
 import os
 
 import numpy as np
@@ -47,6 +56,9 @@ CENTER_SCALE = 0.25       # center: hide [S*scale, S*(1-scale)) in rows and colu
 RANDOM_FRACTION = 0.8     # random: fraction of pixels missing (Yeh et al.'s experiment)
 GRID_STEP = 4             # grid: keep every 4th pixel in both directions
 LOWRES_FACTOR = 8         # lowres: 8x8 block averages are known
+ASPECT_TOLERANCE = 0.01   # photo masks: the largest relative aspect-ratio difference resized
+
+log = logging.getLogger(__name__)
 
 
 class MaskError(ValueError):
@@ -145,22 +157,49 @@ def make_masks(kind: str, count: int, size: int, *, scale: float = CENTER_SCALE,
 
 # --- mask files ------------------------------------------------------------------------
 
-def read_mask(path: str, size, *, invert: bool = False) -> np.ndarray:
-    """(H, W, 1) float32 from a mask image: white (>= 128) = known unless ``invert``.
-
-    ``size`` is S for S x S, or (H, W); the mask is resized (nearest) when it differs.
-    """
-    h, w = (size, size) if isinstance(size, int) else size
+def read_gray(path: str) -> np.ndarray:
+    """A mask file as uint8 (h, w) grayscale at its own size; MaskError naming the file."""
     try:
-        gray = images.load_image(path, size=None, channels=1)[..., 0]     # (h, w) uint8
+        return images.load_image(path, size=None, channels=1)[..., 0]
     except images.ImageReadError as e:
         raise MaskError(f"mask {e}") from e
-    if gray.shape != (h, w):
+
+
+def fit_mask(gray: np.ndarray, path: str, size, *, invert: bool = False, photo: bool = False,
+             warned: set | None = None) -> np.ndarray:
+    """(H, W, 1) float32 from the uint8 grayscale ``gray`` read from ``path``: white (>= 128)
+    = known unless ``invert``.
+
+    ``size`` is S for S x S, or (H, W). A mask of another size is resized (nearest) with a
+    warning; with ``photo`` (a mask drawn on a photo of that size) only if the aspect
+    ratios agree within ASPECT_TOLERANCE, else MaskError. ``warned``: a set of warnings
+    already given, so that a shared mask is reported once, not once per image.
+    """
+    h, w = (size, size) if isinstance(size, int) else size
+    mh, mw = gray.shape
+    if (mh, mw) != (h, w):
+        target = f"the photo's {w}x{h}" if photo else f"the model's {w}x{h}"
+        if photo and abs((mw / mh) / (w / h) - 1.0) > ASPECT_TOLERANCE:
+            raise MaskError(f"mask {path} is {mw}x{mh}, but the photo is {w}x{h} (another "
+                            "shape): draw the mask on the photo itself")
+        key = (path, (mh, mw), (h, w))
+        if warned is None or key not in warned:
+            log.warning("mask %s is %dx%d; resizing it to %s", path, mw, mh, target)
+            if warned is not None:
+                warned.add(key)
         gray = np.asarray(Image.fromarray(gray).resize((w, h), Image.Resampling.NEAREST))
     known = gray >= 128
     if invert:
         known = ~known
     return known.astype(np.float32)[..., None]
+
+
+def read_mask(path: str, size, *, invert: bool = False, photo: bool = False) -> np.ndarray:
+    """(H, W, 1) float32 from a mask image: white (>= 128) = known unless ``invert``.
+
+    ``size`` is S for S x S, or (H, W); a mask of another size is fitted by ``fit_mask``.
+    """
+    return fit_mask(read_gray(path), path, size, invert=invert, photo=photo)
 
 
 def _stem(path: str) -> str:
@@ -172,30 +211,37 @@ class MaskFile:
 
     In a folder (searched recursively) the mask of ``photos/face01.jpg`` is the image file
     whose stem is ``face01``. The single file is read once; a folder is listed once.
+    ``size`` S: the model's image side, for masks of aligned images; masks drawn on
+    photos are fitted to each photo's size instead (``for_image(path, (H, W))``).
     """
 
-    def __init__(self, path: str, size: int, *, invert: bool = False):
+    def __init__(self, path: str, size: int | None = None, *, invert: bool = False):
         self.path, self.size, self.invert = path, size, invert
-        self.shared = None
+        self.shared = None                         # the single file's uint8 pixels
         self.by_stem: dict[str, list[str]] = {}
+        self.warned: set = set()                   # resize warnings already given
         if os.path.isdir(path):
             for found in images.list_images(path):
                 self.by_stem.setdefault(_stem(found), []).append(found)
             if not self.by_stem:
                 raise MaskError(f"mask folder {path!r} holds no images")
         elif os.path.exists(path):
-            self.shared = read_mask(path, size, invert=invert)
+            self.shared = read_gray(path)
         else:
             raise MaskError(f"mask file {path!r} does not exist")
 
     def for_image(self, image_path: str, size=None) -> np.ndarray:
-        """(S, S, 1) mask of ``image_path`` (or of ``size`` S or (H, W) where given);
-        MaskError naming both files if there is none."""
-        if size is not None:
-            return read_mask(self._source(image_path), size, invert=self.invert)
-        if self.shared is not None:
-            return self.shared.copy()
-        return read_mask(self._source(image_path), self.size, invert=self.invert)
+        """(S, S, 1) mask of ``image_path``; with ``size`` (H, W), the mask of a photo of
+        that size (see fit_mask, photo=True). MaskError naming the image if there is none,
+        or if it does not fit the photo."""
+        source = self._source(image_path)
+        gray = self.shared if self.shared is not None else read_gray(source)
+        if size is None:
+            return fit_mask(gray, source, self.size, invert=self.invert, warned=self.warned)
+        try:
+            return fit_mask(gray, source, size, invert=self.invert, photo=True, warned=self.warned)
+        except MaskError as e:
+            raise MaskError(f"{image_path}: {e}") from e
 
     def _source(self, image_path: str) -> str:
         """The mask file that belongs to ``image_path``."""

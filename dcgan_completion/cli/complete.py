@@ -17,16 +17,27 @@ Output layout (--outDir must be new or empty: nothing already there is overwritt
   batch<kkk>/completion.gif         those grids animated (a bar at the bottom shows progress)
   losses.csv   image, batch, iteration, contextual, perceptual, total: each image at each
                logged iteration
+  inputs.csv   name, input, status, reason: one row per input, mapping each output <name>
+               to its input file; status completed, skipped (with the reason), pending
+               (while the run goes on), interrupted, or failed (the outputs could not be
+               written, e.g. a full disk)
 <name> is the input's file stem (photos/face01.jpg -> face01.png), with _2, _3... added
-when two inputs share a stem.
+when two inputs share a stem (inputs.csv says which is which).
 
-Exit status: 0 all completed, 1 some input could not be read (the rest completed), 2 bad
-flags, checkpoint or output folder (nothing completed).
+A batch's files are all written before losses.csv and inputs.csv list it, and the files
+of a batch cut short are removed: after an interrupt (Ctrl-C, SIGTERM), every file in
+--outDir is complete and listed, and the message says how many images were completed.
+
+Exit status: 0 all completed; 1 some inputs skipped (each named, and listed in
+inputs.csv), the rest completed; 2 nothing completed: bad flags, checkpoint or output
+folder, or no usable input; 130 interrupted (Ctrl-C or SIGTERM). Outputs that cannot be
+written (a full disk) stop the run with 1 if some images were completed, else 2.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import csv
 import glob
 import logging
@@ -35,7 +46,9 @@ import sys
 
 import numpy as np
 
-from .common import HelpFormatter, add_verbose_flag, setup_logging
+from .common import (EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK, EXIT_PARTIAL, HelpFormatter,
+                     add_verbose_flag, finite_float, fraction, nonnegative_float, nonnegative_int,
+                     positive_float, positive_int, setup_logging, sigterm_as_interrupt)
 
 log = logging.getLogger("dcgan-complete")
 
@@ -50,6 +63,22 @@ def _flag(group, camel: str, kebab: str | None, **kw):
     return group.add_argument(*names, **kw)
 
 
+def center_scale(text: str) -> float:
+    """argparse type of --centerScale: a number in [0, 0.5]."""
+    value = finite_float(text)
+    if not 0 <= value <= 0.5:
+        raise argparse.ArgumentTypeError(f"must be a number between 0 and 0.5, got {text!r}")
+    return value
+
+
+def momentum_value(text: str) -> float:
+    """argparse type of --momentum: a number in [0, 1) (1 and more diverge)."""
+    value = finite_float(text)
+    if not 0 <= value < 1:
+        raise argparse.ArgumentTypeError(f"must be a number >= 0 and < 1, got {text!r}")
+    return value
+
+
 def build_parser() -> argparse.ArgumentParser:
     from ..completion import default_settings
     from ..masks import CENTER_SCALE, DEFAULT_KIND, MASK_TYPES, RANDOM_FRACTION
@@ -62,7 +91,7 @@ def build_parser() -> argparse.ArgumentParser:
     _flag(g, "checkpointDir", "checkpoint-dir", dest="checkpoint_dir", metavar="DIR",
           help="a checkpoint folder written by dcgan-train, or a weights file (.npz) "
           "(default: the bundled face model, where one is installed)")
-    _flag(g, "imgSize", "img-size", dest="img_size", type=int,
+    _flag(g, "imgSize", "img-size", dest="img_size", type=positive_int,
           help="image side; must match the checkpoint (default: the checkpoint's)")
     g.add_argument("--strict", action="store_true", default=None,
                    help="refuse images of another size instead of resizing them with a warning")
@@ -88,10 +117,10 @@ def build_parser() -> argparse.ArgumentParser:
     _flag(g, "maskType", "mask-type", dest="mask_type", choices=MASK_TYPES, metavar="TYPE",
           help=f"which pixels are missing: {', '.join(MASK_TYPES)} "
           f"(default: {DEFAULT_KIND}, or file with --maskFile)")
-    _flag(g, "centerScale", "center-scale", dest="center_scale", type=float,
+    _flag(g, "centerScale", "center-scale", dest="center_scale", type=center_scale,
           help="center: hide rows and columns [S*scale, S*(1-scale)) "
           f"(default: {CENTER_SCALE}, a centre square of half the side)")
-    g.add_argument("--fraction", type=float,
+    g.add_argument("--fraction", type=fraction,
                    help=f"random: fraction of pixels missing (default: {RANDOM_FRACTION})")
     _flag(g, "maskFile", "mask-file", dest="mask_file", metavar="PATH",
           help="a mask image for all images, or a folder of masks named like the images "
@@ -104,7 +133,7 @@ def build_parser() -> argparse.ArgumentParser:
     g = p.add_argument_group("outputs")
     _flag(g, "outDir", "out-dir", dest="out_dir",
           help=f"output folder, new or empty (default: {DEFAULT_OUT_DIR})")
-    _flag(g, "outInterval", "out-interval", dest="out_interval", type=int,
+    _flag(g, "outInterval", "out-interval", dest="out_interval", type=positive_int,
           help=f"iterations between logged completions (default: {S['out_interval']})")
     _flag(g, "noProgress", "no-progress", dest="no_progress", action="store_true", default=None,
           help="no progress bar (for logs)")
@@ -117,19 +146,20 @@ def add_completion_flags(p: argparse.ArgumentParser) -> None:
     from ..completion import BLENDS, OPTIMIZERS, default_settings
     S = default_settings()
     g = p.add_argument_group("optimisation of z")
-    _flag(g, "nIter", "n-iter", dest="n_iter", type=int,
+    _flag(g, "nIter", "n-iter", dest="n_iter", type=positive_int,
           help=f"iterations (default: {S['n_iter']})")
     g.add_argument("--optimizer", choices=OPTIMIZERS, help=f"(default: {S['optimizer']})")
-    g.add_argument("--lr", type=float, help=f"step size (default: {S['lr']})")
-    g.add_argument("--momentum", type=float, help=f"for --optimizer momentum (default: {S['momentum']})")
-    g.add_argument("--lam", type=float,
+    g.add_argument("--lr", type=positive_float, help=f"step size (default: {S['lr']})")
+    g.add_argument("--momentum", type=momentum_value, help=f"for --optimizer momentum (default: {S['momentum']})")
+    g.add_argument("--lam", type=nonnegative_float,
                    help=f"weight of the perceptual loss, per image (default: {S['lam']})")
-    _flag(g, "weightedContext", "weighted-context", dest="weighted_context", type=int, metavar="N",
+    _flag(g, "weightedContext", "weighted-context", dest="weighted_context", type=nonnegative_int,
+          metavar="N",
           help="weight known pixels by the share of missing pixels in their N x N window "
           f"(paper: 7; default: {S['weighted_context']} = off)")
-    g.add_argument("--restarts", type=int,
+    g.add_argument("--restarts", type=positive_int,
                    help=f"independent starting z per image, the best is kept (default: {S['restarts']})")
-    _flag(g, "batchSize", "batch-size", dest="batch_size", type=int,
+    _flag(g, "batchSize", "batch-size", dest="batch_size", type=positive_int,
           help=f"images completed together (default: {DEFAULT_BATCH_SIZE})")
     g.add_argument("--seed", type=int, help=f"seed of the starting z and random masks (default: {S['seed']})")
     g.add_argument("--blend", choices=BLENDS,
@@ -164,9 +194,10 @@ def mask_kind(args) -> str:
 
 
 def check_out_dir(out_dir: str) -> None:
-    if os.path.exists(out_dir) and (not os.path.isdir(out_dir) or os.listdir(out_dir)):
-        raise FileExistsError(f"output folder {out_dir!r} exists and is not empty; pass a new "
-                              "--outDir (nothing already there is overwritten)")
+    """Create ``out_dir`` (new or empty) and check it is writable; files.OutputError
+    (a ValueError) naming it and saying why not, before any work starts."""
+    from ..files import ensure_output_dir
+    ensure_output_dir(out_dir, must_be_empty=True, what="output folder")
 
 
 # --- inputs ------------------------------------------------------------------------------
@@ -222,6 +253,78 @@ def unique_names(paths: list[str]) -> list[str]:
 
 # --- outputs -----------------------------------------------------------------------------
 
+class BatchFiles:
+    """The files of one batch, written through ``save`` / ``save_gif``. ``discard`` removes
+    them all again, so that a batch cut short (interrupt, full disk) leaves no file that
+    inputs.csv does not list."""
+
+    def __init__(self, out_dir: str):
+        self.out_dir, self.paths = out_dir, []
+
+    def save(self, relpath: str, pixels: np.ndarray) -> None:
+        from ..images import save_image
+        self.paths.append(os.path.join(self.out_dir, relpath))
+        save_image(self.paths[-1], pixels)
+
+    def save_gif(self, relpath: str, frames) -> None:
+        from ..images import save_gif
+        self.paths.append(os.path.join(self.out_dir, relpath))
+        save_gif(self.paths[-1], frames)
+
+    def discard(self) -> None:
+        for path in self.paths:
+            with contextlib.suppress(OSError):
+                os.remove(path)
+        for folder in {os.path.dirname(p) for p in self.paths}:
+            with contextlib.suppress(OSError):        # only if empty: other batches' files stay
+                os.rmdir(folder)
+
+
+class RunRecord:
+    """inputs.csv and losses.csv of a run.
+
+    Both are rewritten atomically (files.atomic_write) after each batch whose files are
+    all written, so that at any moment -- an interrupt included -- they list exactly the
+    completed images on disk. ``done`` images (the first ones of ``paths``) are completed.
+    """
+
+    HEADER = ["name", "input", "status", "reason"]
+    LOSSES_HEADER = ["image", "batch", "iteration", "contextual", "perceptual", "total"]
+
+    def __init__(self, out_dir: str, paths: list[str], names: list[str], failed: dict,
+                 with_losses: bool):
+        self.out_dir, self.paths, self.names, self.failed = out_dir, paths, names, failed
+        self.done = 0
+        self.loss_rows = [] if with_losses else None
+        self.write()
+
+    def commit(self, count: int, loss_rows=()) -> None:
+        """The next ``count`` images are completed (all their files written)."""
+        rows = None if self.loss_rows is None else self.loss_rows + list(loss_rows)
+        self.write(self.done + count, rows)
+        self.done, self.loss_rows = self.done + count, rows    # only once both files say so
+
+    def write(self, done: int | None = None, loss_rows=None, stopped=None) -> None:
+        """Rewrite both files for ``done`` completed images (default: the committed ones).
+        ``stopped``: (status, reason) of the images not completed, once the run has ended."""
+        from ..files import atomic_write
+        done = self.done if done is None else done
+        loss_rows = self.loss_rows if loss_rows is None else loss_rows
+        rest = stopped or ("pending", "not completed yet")
+        with atomic_write(os.path.join(self.out_dir, "inputs.csv"), newline="") as f:
+            rows = csv.writer(f)
+            rows.writerow(self.HEADER)
+            for i, (name, path) in enumerate(zip(self.names, self.paths)):
+                rows.writerow([name, path, "completed", ""] if i < done else [name, path, *rest])
+            for item, reason in self.failed.items():
+                rows.writerow(["", item, "skipped", reason])
+        if loss_rows is not None:
+            with atomic_write(os.path.join(self.out_dir, "losses.csv"), newline="") as f:
+                rows = csv.writer(f)
+                rows.writerow(self.LOSSES_HEADER)
+                rows.writerows(loss_rows)
+
+
 def with_progress_bar(grid: np.ndarray, fraction: float) -> np.ndarray:
     """The grid with a bar below it, filled to ``fraction``: GIF frames stay distinct
     (the GIF writer merges identical consecutive frames)."""
@@ -230,29 +333,32 @@ def with_progress_bar(grid: np.ndarray, fraction: float) -> np.ndarray:
     return np.concatenate([grid, bar], axis=0)
 
 
-def write_batch(out_dir: str, k: int, names: list[str], pixels: np.ndarray, known: np.ndarray,
-                result, n_iter: int, losses_csv) -> None:
-    """All files of batch ``k``: per-image pictures, grids, the GIF and its losses.csv rows."""
-    from ..images import make_grid, save_gif, save_image
+def write_batch(files: BatchFiles, k: int, names: list[str], pixels: np.ndarray,
+                known: np.ndarray, result, n_iter: int) -> list[list]:
+    """All files of batch ``k``: per-image pictures, grids and the GIF; returns its
+    losses.csv rows."""
+    from ..images import make_grid
     for i, name in enumerate(names):
-        save_image(os.path.join(out_dir, "completed", name), result.completed[i])
-        save_image(os.path.join(out_dir, "input", name), pixels[i])
-        save_image(os.path.join(out_dir, "masked", name), known[i])
-        save_image(os.path.join(out_dir, "generated", name), result.generated[i])
-    batch_dir = os.path.join(out_dir, f"batch{k:03d}")
-    save_image(os.path.join(batch_dir, "input.png"), make_grid(pixels))
-    save_image(os.path.join(batch_dir, "masked.png"), make_grid(known))
+        files.save(os.path.join("completed", name), result.completed[i])
+        files.save(os.path.join("input", name), pixels[i])
+        files.save(os.path.join("masked", name), known[i])
+        files.save(os.path.join("generated", name), result.generated[i])
+    batch_dir = f"batch{k:03d}"
+    files.save(os.path.join(batch_dir, "input.png"), make_grid(pixels))
+    files.save(os.path.join(batch_dir, "masked.png"), make_grid(known))
     digits = max(4, len(str(n_iter)))
     frames = []
     for j, it in enumerate(result.iterations):
         grid = make_grid(result.trajectory[j])
-        save_image(os.path.join(batch_dir, f"completed_{it:0{digits}d}.png"), grid)
+        files.save(os.path.join(batch_dir, f"completed_{it:0{digits}d}.png"), grid)
         frames.append(with_progress_bar(grid, j / max(1, len(result.iterations) - 1)))
-    save_gif(os.path.join(batch_dir, "completion.gif"), frames)
+    files.save_gif(os.path.join(batch_dir, "completion.gif"), frames)
+    loss_rows = []
     for j, it in enumerate(result.iterations):
         for i, name in enumerate(names):
             c, p, t = result.trajectory_losses[j, i]
-            losses_csv.writerow([name, k, int(it), f"{c:.6g}", f"{p:.6g}", f"{t:.6g}"])
+            loss_rows.append([name, k, int(it), f"{c:.6g}", f"{p:.6g}", f"{t:.6g}"])
+    return loss_rows
 
 
 def load_inputs(items, size, channels, strict, mask_source):
@@ -274,20 +380,31 @@ def load_inputs(items, size, channels, strict, mask_source):
     return good, pixels, file_masks, failed
 
 
-def run_batches(out_dir, names, pixels, mask_set, G, D, settings, batch_size, quiet) -> np.ndarray:
-    """Complete ``pixels`` batch by batch and write each batch's files (see the module doc);
-    returns the completions, uint8 (N, S, S, C)."""
+def commit_batch(record: RunRecord, count: int, write) -> None:
+    """Run ``write(files)`` (it writes a batch of ``count`` images through a BatchFiles
+    and returns its losses.csv rows, or None), then record the batch in ``record``; if
+    anything stops it, remove the batch's files again."""
+    files = BatchFiles(record.out_dir)
+    try:
+        loss_rows = write(files)
+        record.commit(count, loss_rows or ())
+    except BaseException:       # KeyboardInterrupt too: no half batch is ever left behind
+        files.discard()
+        raise
+
+
+def run_batches(record, names, pixels, mask_set, G, D, settings, batch_size, quiet,
+                photos=None) -> None:
+    """Complete ``pixels`` batch by batch and write each batch's files (see the module doc),
+    and with ``photos`` its restored/ and damaged/ photos; ``record`` lists each batch once
+    all its files are written."""
     from tqdm import tqdm
 
     from ..completion import complete, visible_input
     n_batches = -(-len(pixels) // batch_size)
-    os.makedirs(out_dir, exist_ok=True)
     bar = tqdm(total=n_batches * settings["n_iter"], unit="it", dynamic_ncols=True,
                disable=quiet, desc="complete")
-    completed = []
-    with bar, open(os.path.join(out_dir, "losses.csv"), "w", newline="") as f:
-        losses_csv = csv.writer(f)
-        losses_csv.writerow(["image", "batch", "iteration", "contextual", "perceptual", "total"])
+    with bar:
         for k in range(n_batches):
             lo, hi = k * batch_size, min((k + 1) * batch_size, len(pixels))
             done = [0]
@@ -300,31 +417,44 @@ def run_batches(out_dir, names, pixels, mask_set, G, D, settings, batch_size, qu
             result = complete(pixels[lo:hi], mask_set.batch(lo, hi), G, D, first_index=lo,
                               lowres_factor=mask_set.lowres_factor, progress=progress, **settings)
             known = visible_input(pixels[lo:hi], mask_set.batch(lo, hi), mask_set.lowres_factor)
-            write_batch(out_dir, k, names[lo:hi], pixels[lo:hi], known, result,
-                        settings["n_iter"], losses_csv)
-            f.flush()
-            completed.append(result.completed)
-    return np.concatenate(completed)
+
+            def write(files):
+                rows = write_batch(files, k, names[lo:hi], pixels[lo:hi], known, result,
+                                   settings["n_iter"])
+                if photos is not None:
+                    write_photos(files, names[lo:hi], photos[lo:hi], mask_set.batch(lo, hi),
+                                 result.completed, settings["blend"])
+                return rows
+
+            commit_batch(record, hi - lo, write)
 
 
-def run_network(out_dir, names, pixels, mask_set, net, batch_size) -> np.ndarray:
+def run_network(record, names, pixels, mask_set, net, batch_size, photos=None,
+                blend="poisson") -> None:
     """--method network: one forward pass per batch; the per-image files and the batch
-    grids of run_batches, without per-iteration frames, GIF or losses. Returns the completions."""
+    grids of run_batches, without per-iteration frames, GIF or losses."""
     from ..completion import visible_input
-    from ..images import make_grid, save_image
+    from ..images import make_grid
     from ..train_completion import complete_with_network
-    completed = complete_with_network(pixels, mask_set.values, net, batch_size)
-    known = visible_input(pixels, mask_set.values)
-    for i, name in enumerate(names):
-        save_image(os.path.join(out_dir, "completed", name), completed[i])
-        save_image(os.path.join(out_dir, "input", name), pixels[i])
-        save_image(os.path.join(out_dir, "masked", name), known[i])
     for k, lo in enumerate(range(0, len(pixels), batch_size)):
-        batch_dir, hi = os.path.join(out_dir, f"batch{k:03d}"), lo + batch_size
-        save_image(os.path.join(batch_dir, "input.png"), make_grid(pixels[lo:hi]))
-        save_image(os.path.join(batch_dir, "masked.png"), make_grid(known[lo:hi]))
-        save_image(os.path.join(batch_dir, "completed.png"), make_grid(completed[lo:hi]))
-    return completed
+        hi = min(lo + batch_size, len(pixels))
+        x, m = pixels[lo:hi], mask_set.batch(lo, hi)
+        completed = complete_with_network(x, m, net, batch_size)
+        known = visible_input(x, m)
+
+        def write(files):
+            for i, name in enumerate(names[lo:hi]):
+                files.save(os.path.join("completed", name), completed[i])
+                files.save(os.path.join("input", name), x[i])
+                files.save(os.path.join("masked", name), known[i])
+            batch_dir = f"batch{k:03d}"
+            files.save(os.path.join(batch_dir, "input.png"), make_grid(x))
+            files.save(os.path.join(batch_dir, "masked.png"), make_grid(known))
+            files.save(os.path.join(batch_dir, "completed.png"), make_grid(completed))
+            if photos is not None:
+                write_photos(files, names[lo:hi], photos[lo:hi], m, completed, blend)
+
+        commit_batch(record, hi - lo, write)
 
 
 def load_completer(args):
@@ -369,7 +499,7 @@ def photo_mask_source(args, kind, size, mask_source, mask_options, seed):
     face (--photoMask), an aligned-space mask file (--maskFile), or a --maskType mask."""
     from .. import align, masks
     if args.photo_mask:
-        photo_masks = masks.MaskFile(args.photo_mask, size, invert=bool(args.invert_mask))
+        photo_masks = masks.MaskFile(args.photo_mask, invert=bool(args.invert_mask))
         return lambda path, photo, face: align.warp_mask_to_aligned(
             photo_masks.for_image(path, photo.shape[:2]), face.affine, size)
     if mask_source is not None:
@@ -382,17 +512,17 @@ def photo_mask_source(args, kind, size, mask_source, mask_options, seed):
     return lambda path, photo, face: one
 
 
-def write_photos(out_dir, names, photos, aligned_masks, completed, blend) -> None:
+def write_photos(files: BatchFiles, names, photos, aligned_masks, completed, blend) -> None:
     """restored/<name>.png: each photo with its face's hole filled; damaged/<name>.png: the
     photo as the completion saw it (missing pixels gray)."""
-    from .. import align, images
+    from .. import align
     from ..completion import MISSING_GRAY
     for name, (photo, face), mask, done in zip(names, photos, aligned_masks, completed):
         restored = align.paste_face(photo, done, face.inverse, mask, blend=blend)
         gray = np.full_like(done, MISSING_GRAY)
         damaged = align.paste_face(photo, gray, face.inverse, mask, blend="none")
-        images.save_image(os.path.join(out_dir, "restored", name), restored)
-        images.save_image(os.path.join(out_dir, "damaged", name), damaged)
+        files.save(os.path.join("restored", name), restored)
+        files.save(os.path.join("damaged", name), damaged)
 
 
 # --- main --------------------------------------------------------------------------------
@@ -400,36 +530,49 @@ def write_photos(out_dir, names, photos, aligned_masks, completed, blend) -> Non
 def main(argv=None) -> int:
     args = build_parser().parse_args(argv)
     setup_logging(args.verbose)
+    sigterm_as_interrupt()
+    out_dir = args.out_dir or DEFAULT_OUT_DIR
+    existed = os.path.exists(out_dir)
+    try:
+        return run(args, out_dir)
+    except KeyboardInterrupt:
+        log.warning("interrupted before any image was completed")
+        return EXIT_INTERRUPTED
+    finally:
+        if not existed:     # a run that wrote nothing leaves no empty output folder behind
+            with contextlib.suppress(OSError):
+                os.rmdir(out_dir)
+
+
+def run(args, out_dir: str) -> int:
+    """main() after parsing: the exit status (see the module doc)."""
     from .. import masks
     from ..checkpoints import CheckpointError
     from ..config import ConfigError
 
-    out_dir = args.out_dir or DEFAULT_OUT_DIR
     batch_size = args.batch_size or DEFAULT_BATCH_SIZE
     try:
         settings = completion_settings(args)
         kind = mask_kind(args)
-        if batch_size < 1:
-            raise ValueError(f"--batchSize must be >= 1, got {batch_size}")
         check_out_dir(out_dir)
-    except (ValueError, FileExistsError) as e:
+    except ValueError as e:              # files.OutputError included
         log.error("%s", e)
-        return 2
+        return EXIT_FAILED
 
     # The model, checked against --imgSize.
     try:
         size, channels, models = load_completer(args)
     except (CheckpointError, ConfigError, FileNotFoundError) as e:
         log.error("%s", e)
-        return 2
+        return EXIT_FAILED
     if args.method == "network" and kind == "lowres":
         log.error("--method network completes holes; lowres masks hide every pixel")
-        return 2
+        return EXIT_FAILED
     if args.img_size is not None and args.img_size != size:
         log.error("the model in %s makes %dx%dx%d images, but --imgSize %d asks for %dx%dx%d",
                   args.checkpoint_dir or "the bundled weights", size, size, channels, args.img_size, args.img_size,
                   args.img_size, channels)
-        return 2
+        return EXIT_FAILED
 
     # Masks: made (and their settings checked) now, or read per image from --maskFile.
     mask_options = {k: v for k, v in (("scale", args.center_scale), ("fraction", args.fraction))
@@ -442,7 +585,7 @@ def main(argv=None) -> int:
             masks.make_masks(kind, 1, size, seed=settings["seed"], **mask_options)
     except masks.MaskError as e:
         log.error("%s", e)
-        return 2
+        return EXIT_FAILED
 
     # Inputs; a bad one is reported and skipped.
     photos = None
@@ -450,7 +593,7 @@ def main(argv=None) -> int:
         from ..align import AlignError
         if channels != 3:
             log.error("--photo needs an RGB model; this one has %d channel(s)", channels)
-            return 2
+            return EXIT_FAILED
         try:
             mask_for = photo_mask_source(args, kind, size, mask_source, mask_options,
                                          settings["seed"])
@@ -458,7 +601,7 @@ def main(argv=None) -> int:
                 args.images, size, mask_for, args.dlib_face_predictor)
         except (AlignError, masks.MaskError) as e:
             log.error("%s", e)
-            return 2
+            return EXIT_FAILED
         kind = "file" if args.photo_mask else kind
     else:
         good, pixels, file_masks, failed = load_inputs(args.images, size, channels,
@@ -467,7 +610,7 @@ def main(argv=None) -> int:
         log.error("skipping %s", reason)
     if not good:
         log.error("no image to complete")
-        return 1
+        return EXIT_FAILED
     pixels = np.stack(pixels)                                                    # (N, S, S, C)
     if kind == "file" or photos is not None:
         lowres = masks.LOWRES_FACTOR if kind == "lowres" else None
@@ -482,23 +625,35 @@ def main(argv=None) -> int:
              len(good), batch_size, kind, how, out_dir)
     names = unique_names(good)
     try:
+        record = RunRecord(out_dir, good, names, failed, with_losses=args.method != "network")
+    except OSError as e:
+        log.error("cannot write in %s: %s", out_dir, e)
+        return EXIT_FAILED
+    try:
         if args.method == "network":
-            completed = run_network(out_dir, names, pixels, mask_set, *models, batch_size)
+            run_network(record, names, pixels, mask_set, *models, batch_size, photos,
+                        settings["blend"])
         else:
-            completed = run_batches(out_dir, names, pixels, mask_set, *models, settings,
-                                    batch_size, bool(args.no_progress))
-        if photos is not None:
-            write_photos(out_dir, names, photos, mask_set.values, completed, settings["blend"])
-        status = 0
-    except KeyboardInterrupt:
-        log.warning("interrupted: the batches finished so far are in %s", out_dir)
-        status = 130
+            run_batches(record, names, pixels, mask_set, *models, settings, batch_size,
+                        bool(args.no_progress), photos)
+    except (KeyboardInterrupt, OSError) as e:
+        # The batch cut short was removed; say exactly what is there.
+        stopped = ("interrupted", "the run was interrupted before this image was completed") \
+            if isinstance(e, KeyboardInterrupt) else ("failed", f"cannot write the outputs: {e}")
+        with contextlib.suppress(OSError):
+            record.write(stopped=stopped)
+        what = f"{record.done} of {len(good)} image(s) completed (listed in " \
+               f"{os.path.join(out_dir, 'inputs.csv')}) in {out_dir}; the rest were not"
+        if isinstance(e, KeyboardInterrupt):
+            log.warning("interrupted: %s", what)
+            return EXIT_INTERRUPTED
+        log.error("cannot write the outputs (%s): %s", e, what)
+        return EXIT_PARTIAL if record.done else EXIT_FAILED
     if failed:
-        log.error("%d input(s) could not be completed:\n  %s", len(failed), "\n  ".join(failed.values()))
-        status = status or 1
-    if status in (0, 1):
-        log.info("done: %d completion(s) in %s", len(good), os.path.join(out_dir, "completed"))
-    return status
+        log.error("%d input(s) could not be completed (listed in %s):\n  %s", len(failed),
+                  os.path.join(out_dir, "inputs.csv"), "\n  ".join(failed.values()))
+    log.info("done: %d completion(s) in %s", len(good), os.path.join(out_dir, "completed"))
+    return EXIT_PARTIAL if failed else EXIT_OK
 
 
 if __name__ == "__main__":

@@ -8,7 +8,8 @@ completes it with the bundled face model and pastes it back into the photo. Writ
   demo/photos/                    the two photographs
   demo/before_after/<name>.png    the damaged photo beside the restored one
   demo/completion/                everything ./complete.py --photo writes: restored/,
-                                  damaged/, the aligned faces, grids, completion.gif, losses.csv
+                                  damaged/, the aligned faces, grids, completion.gif, losses.csv,
+                                  inputs.csv
 A few minutes on a 2-core CPU (1000 iterations for two faces).
 """
 
@@ -22,7 +23,8 @@ import sys
 
 import numpy as np
 
-from .common import HelpFormatter, add_verbose_flag, setup_logging
+from .common import (EXIT_FAILED, EXIT_OK, HelpFormatter, add_verbose_flag, positive_int,
+                     setup_logging)
 
 log = logging.getLogger("dcgan-demo")
 
@@ -47,7 +49,7 @@ def main(argv=None) -> int:
                    help="new or empty output folder (default: demo)")
     p.add_argument("--checkpointDir", "--checkpoint-dir", dest="checkpoint_dir",
                    help="another model: checkpoint folder or weights file (default: the bundled one)")
-    p.add_argument("--nIter", "--n-iter", dest="n_iter", type=int,
+    p.add_argument("--nIter", "--n-iter", dest="n_iter", type=positive_int,
                    help="iterations (default: complete's default)")
     add_verbose_flag(p)
     args = p.parse_args(argv)
@@ -55,9 +57,9 @@ def main(argv=None) -> int:
     from . import complete as complete_cli
     try:
         complete_cli.check_out_dir(args.out_dir)
-    except FileExistsError as e:
+    except ValueError as e:                 # files.OutputError: not empty, a file, read-only
         log.error("%s", e)
-        return 2
+        return EXIT_FAILED
     photos = demo_photos(os.path.join(args.out_dir, "photos"))
     completion_dir = os.path.join(args.out_dir, "completion")
     argv = ["--photo", "--outDir", completion_dir, *photos]
@@ -66,7 +68,7 @@ def main(argv=None) -> int:
     if args.n_iter:
         argv += ["--nIter", str(args.n_iter)]
     status = complete_cli.main(argv)
-    if status != 0:
+    if status != EXIT_OK:
         return status
 
     from ..images import load_image, save_image
@@ -79,7 +81,7 @@ def main(argv=None) -> int:
     log.info("before/after pictures in %s, the completion GIF in %s",
              os.path.join(args.out_dir, "before_after"),
              os.path.join(completion_dir, "batch000", "completion.gif"))
-    return 0
+    return EXIT_OK
 
 
 if __name__ == "__main__":
