@@ -4,7 +4,8 @@ Modules, one concept each: config (model settings saved beside weights), ops (la
 model (G and D), losses, data (input pipeline), train (training loop), callbacks,
 checkpoints (loading and export), images (I/O and the uint8 <-> [-1, 1] converter),
 files (atomic writes, output locations checked before work), runtime (TensorFlow's
-quiet start-up), masks, completion (projection onto the DCGAN prior), align (dlib face
+quiet start-up), masks, completion (projection onto the DCGAN prior), outputs (a
+completion run's files, inputs.csv and losses.csv), align (dlib face
 alignment and paste-back), evaluate (metrics and OpenCV baselines), measurements,
 completion_net and train_completion (the completion network and its training);
 cli/ holds the command-line front ends.

@@ -38,7 +38,6 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import csv
 import glob
 import logging
 import os
@@ -253,78 +252,6 @@ def unique_names(paths: list[str]) -> list[str]:
 
 # --- outputs -----------------------------------------------------------------------------
 
-class BatchFiles:
-    """The files of one batch, written through ``save`` / ``save_gif``. ``discard`` removes
-    them all again, so that a batch cut short (interrupt, full disk) leaves no file that
-    inputs.csv does not list."""
-
-    def __init__(self, out_dir: str):
-        self.out_dir, self.paths = out_dir, []
-
-    def save(self, relpath: str, pixels: np.ndarray) -> None:
-        from ..images import save_image
-        self.paths.append(os.path.join(self.out_dir, relpath))
-        save_image(self.paths[-1], pixels)
-
-    def save_gif(self, relpath: str, frames) -> None:
-        from ..images import save_gif
-        self.paths.append(os.path.join(self.out_dir, relpath))
-        save_gif(self.paths[-1], frames)
-
-    def discard(self) -> None:
-        for path in self.paths:
-            with contextlib.suppress(OSError):
-                os.remove(path)
-        for folder in {os.path.dirname(p) for p in self.paths}:
-            with contextlib.suppress(OSError):        # only if empty: other batches' files stay
-                os.rmdir(folder)
-
-
-class RunRecord:
-    """inputs.csv and losses.csv of a run.
-
-    Both are rewritten atomically (files.atomic_write) after each batch whose files are
-    all written, so that at any moment -- an interrupt included -- they list exactly the
-    completed images on disk. ``done`` images (the first ones of ``paths``) are completed.
-    """
-
-    HEADER = ["name", "input", "status", "reason"]
-    LOSSES_HEADER = ["image", "batch", "iteration", "contextual", "perceptual", "total"]
-
-    def __init__(self, out_dir: str, paths: list[str], names: list[str], failed: dict,
-                 with_losses: bool):
-        self.out_dir, self.paths, self.names, self.failed = out_dir, paths, names, failed
-        self.done = 0
-        self.loss_rows = [] if with_losses else None
-        self.write()
-
-    def commit(self, count: int, loss_rows=()) -> None:
-        """The next ``count`` images are completed (all their files written)."""
-        rows = None if self.loss_rows is None else self.loss_rows + list(loss_rows)
-        self.write(self.done + count, rows)
-        self.done, self.loss_rows = self.done + count, rows    # only once both files say so
-
-    def write(self, done: int | None = None, loss_rows=None, stopped=None) -> None:
-        """Rewrite both files for ``done`` completed images (default: the committed ones).
-        ``stopped``: (status, reason) of the images not completed, once the run has ended."""
-        from ..files import atomic_write
-        done = self.done if done is None else done
-        loss_rows = self.loss_rows if loss_rows is None else loss_rows
-        rest = stopped or ("pending", "not completed yet")
-        with atomic_write(os.path.join(self.out_dir, "inputs.csv"), newline="") as f:
-            rows = csv.writer(f)
-            rows.writerow(self.HEADER)
-            for i, (name, path) in enumerate(zip(self.names, self.paths)):
-                rows.writerow([name, path, "completed", ""] if i < done else [name, path, *rest])
-            for item, reason in self.failed.items():
-                rows.writerow(["", item, "skipped", reason])
-        if loss_rows is not None:
-            with atomic_write(os.path.join(self.out_dir, "losses.csv"), newline="") as f:
-                rows = csv.writer(f)
-                rows.writerow(self.LOSSES_HEADER)
-                rows.writerows(loss_rows)
-
-
 def with_progress_bar(grid: np.ndarray, fraction: float) -> np.ndarray:
     """The grid with a bar below it, filled to ``fraction``: GIF frames stay distinct
     (the GIF writer merges identical consecutive frames)."""
@@ -333,7 +260,7 @@ def with_progress_bar(grid: np.ndarray, fraction: float) -> np.ndarray:
     return np.concatenate([grid, bar], axis=0)
 
 
-def write_batch(files: BatchFiles, k: int, names: list[str], pixels: np.ndarray,
+def write_batch(files, k: int, names: list[str], pixels: np.ndarray,
                 known: np.ndarray, result, n_iter: int) -> list[list]:
     """All files of batch ``k``: per-image pictures, grids and the GIF; returns its
     losses.csv rows."""
@@ -380,19 +307,6 @@ def load_inputs(items, size, channels, strict, mask_source):
     return good, pixels, file_masks, failed
 
 
-def commit_batch(record: RunRecord, count: int, write) -> None:
-    """Run ``write(files)`` (it writes a batch of ``count`` images through a BatchFiles
-    and returns its losses.csv rows, or None), then record the batch in ``record``; if
-    anything stops it, remove the batch's files again."""
-    files = BatchFiles(record.out_dir)
-    try:
-        loss_rows = write(files)
-        record.commit(count, loss_rows or ())
-    except BaseException:       # KeyboardInterrupt too: no half batch is ever left behind
-        files.discard()
-        raise
-
-
 def run_batches(record, names, pixels, mask_set, G, D, settings, batch_size, quiet,
                 photos=None) -> None:
     """Complete ``pixels`` batch by batch and write each batch's files (see the module doc),
@@ -426,7 +340,7 @@ def run_batches(record, names, pixels, mask_set, G, D, settings, batch_size, qui
                                  result.completed, settings["blend"])
                 return rows
 
-            commit_batch(record, hi - lo, write)
+            record.commit_batch(hi - lo, write)
 
 
 def run_network(record, names, pixels, mask_set, net, batch_size, photos=None,
@@ -454,7 +368,7 @@ def run_network(record, names, pixels, mask_set, net, batch_size, photos=None,
             if photos is not None:
                 write_photos(files, names[lo:hi], photos[lo:hi], m, completed, blend)
 
-        commit_batch(record, hi - lo, write)
+        record.commit_batch(hi - lo, write)
 
 
 def load_completer(args):
@@ -512,7 +426,7 @@ def photo_mask_source(args, kind, size, mask_source, mask_options, seed):
     return lambda path, photo, face: one
 
 
-def write_photos(files: BatchFiles, names, photos, aligned_masks, completed, blend) -> None:
+def write_photos(files, names, photos, aligned_masks, completed, blend) -> None:
     """restored/<name>.png: each photo with its face's hole filled; damaged/<name>.png: the
     photo as the completion saw it (missing pixels gray)."""
     from .. import align
@@ -624,6 +538,7 @@ def run(args, out_dir: str) -> int:
     log.info("completing %d image(s) in batches of up to %d: %s masks, %s; outputs in %s",
              len(good), batch_size, kind, how, out_dir)
     names = unique_names(good)
+    from ..outputs import RunRecord
     try:
         record = RunRecord(out_dir, good, names, failed, with_losses=args.method != "network")
     except OSError as e:
