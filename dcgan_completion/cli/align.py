@@ -68,6 +68,9 @@ def main(argv=None) -> int:
     except AlignError as e:
         log.error("%s", e)
         return EXIT_FAILED
+    except KeyboardInterrupt:                 # while loading the model, before any photo
+        log.warning("interrupted before any photo was aligned: nothing written")
+        return EXIT_INTERRUPTED
     log.info("%s", ", ".join(f"{k}: {v}" for k, v in summary.counts().items()))
     for path in summary.no_face:
         log.warning("no face: %s", path)

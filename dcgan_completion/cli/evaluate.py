@@ -35,7 +35,8 @@ import numpy as np
 
 from .. import files
 from .common import (EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK, EXIT_PARTIAL, HelpFormatter,
-                     add_verbose_flag, fraction, nonnegative_int, positive_int, setup_logging)
+                     add_verbose_flag, fraction, nonnegative_int, positive_int, setup_logging,
+                     sigterm_as_interrupt)
 from .complete import _flag, add_completion_flags, check_out_dir, completion_settings
 
 log = logging.getLogger("dcgan-evaluate")
@@ -108,6 +109,7 @@ def comparison_grid(original, known, completions: dict, rows: int) -> np.ndarray
 def main(argv=None) -> int:
     args = build_parser().parse_args(argv)
     setup_logging(args.verbose)
+    sigterm_as_interrupt()
     from .. import checkpoints, evaluate, masks
     from ..config import ConfigError
 
@@ -144,6 +146,9 @@ def main(argv=None) -> int:
     except (ValueError, OSError, checkpoints.CheckpointError, ConfigError) as e:
         log.error("%s", e)
         return EXIT_FAILED
+    except KeyboardInterrupt:                 # while loading the model(s)
+        log.warning("interrupted before the evaluation started: nothing written")
+        return EXIT_INTERRUPTED
     written = []
     try:
         paths, faces, skipped = load_faces(args.data, config.image_size, config.channels,
