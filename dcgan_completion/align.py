@@ -31,7 +31,7 @@ import os
 import cv2
 import numpy as np
 
-from . import images
+from . import files, images
 
 log = logging.getLogger(__name__)
 
@@ -211,11 +211,26 @@ class AlignSummary:
     no_face: list = dataclasses.field(default_factory=list)
     multiple: list = dataclasses.field(default_factory=list)
     failed: dict = dataclasses.field(default_factory=dict)     # path -> reason
+    not_started: int = 0          # photos left undone by an interrupt (Ctrl-C, SIGTERM)
 
     def counts(self) -> dict:
         return {"aligned": len(self.aligned), "already done": len(self.existing),
                 "skipped, no face": len(self.no_face),
                 "skipped, several faces": len(self.multiple), "failed": len(self.failed)}
+
+    @property
+    def interrupted(self) -> bool:
+        return self.not_started > 0
+
+    @property
+    def skipped(self) -> int:
+        """Photos that gave no face this run: no face, several faces, or unreadable."""
+        return len(self.no_face) + len(self.multiple) + len(self.failed)
+
+    @property
+    def done(self) -> int:
+        """Photos with an aligned face in the output folder: this run's and earlier ones'."""
+        return len(self.aligned) + len(self.existing)
 
 
 MANIFEST = "manifest.jsonl"
@@ -288,12 +303,9 @@ def _init_worker(predictor_path):
 
 
 def _save_atomically(path: str, pixels: np.ndarray) -> None:
-    """Write via a hidden temporary file, so that a stopped run never leaves a cut-off
-    PNG that the next run would take for a finished face."""
-    folder, name = os.path.split(path)
-    partial = os.path.join(folder, f".{name}.partial.png")
-    images.save_image(partial, pixels)
-    os.replace(partial, path)
+    """save_image writes via a hidden temporary file, so that a stopped run never leaves
+    a cut-off PNG that the next run would take for a finished face."""
+    images.save_image(path, pixels)
 
 
 def _align_one(job):
@@ -324,12 +336,9 @@ def _align_one(job):
 
 def _check_output_dir(output_dir: str) -> None:
     try:
-        os.makedirs(output_dir, exist_ok=True)
-        probe = os.path.join(output_dir, ".write-test")
-        open(probe, "w").close()
-        os.remove(probe)
-    except OSError as e:
-        raise AlignError(f"cannot write to output folder {output_dir!r}: {e}") from e
+        files.ensure_output_dir(output_dir)
+    except files.OutputError as e:
+        raise AlignError(f"cannot write the aligned faces: {e}") from e
 
 
 def _default_workers() -> int:
@@ -366,7 +375,11 @@ def align_directory(input_dir: str, output_dir: str, *, size: int = 64,
     Existing outputs are skipped, so a stopped run resumes. ``manifest.jsonl`` gains one
     line per aligned face (source, output, box, score, landmarks, affine) and
     ``align-log.txt`` names the skipped and failed inputs. ``workers`` processes (default:
-    one per core; 1 = in this process) share the work.
+    one per core; 1 = in this process) share the work. On KeyboardInterrupt the summary
+    of what was finished is returned, with ``not_started`` photos left for a rerun.
+
+    Raises AlignError, before any work, for a missing input folder, one without images,
+    an unusable output folder or landmark model.
     """
     from tqdm import tqdm
     if landmarks not in LANDMARK_SETS:
@@ -374,11 +387,15 @@ def align_directory(input_dir: str, output_dir: str, *, size: int = 64,
     if workers is not None and workers < 1:
         raise ValueError(f"workers must be at least 1, got {workers}")
     if not os.path.isdir(input_dir):
-        raise AlignError(f"input folder {input_dir!r} does not exist")
+        raise AlignError(f"input folder {input_dir!r} does not exist" if not
+                         os.path.exists(input_dir) else f"{input_dir!r} is a file, not a folder")
+    inputs = images.list_images(input_dir)
+    if not inputs:
+        raise AlignError(f"no image in {input_dir!r} (looked for "
+                         f"{', '.join(images.IMAGE_EXTENSIONS)} files, in subfolders too)")
     _check_output_dir(output_dir)
     aligner = FaceAligner(predictor_path)        # fail at once on a missing or corrupt model
 
-    inputs = images.list_images(input_dir)
     outputs = output_paths(inputs, input_dir, output_dir, flat, read_manifest(output_dir))
     summary = AlignSummary()
     jobs = []
@@ -394,20 +411,40 @@ def align_directory(input_dir: str, output_dir: str, *, size: int = 64,
     workers = max(1, min(workers, len(jobs)))
     # The manifest is written here, line by line as faces arrive, so that a stopped run
     # keeps the rows of every face it saved.
-    with open(os.path.join(output_dir, MANIFEST), "a") as manifest:
+    manifest_path = os.path.join(output_dir, MANIFEST)
+    finished = 0
+    with open(manifest_path, "a") as manifest:
+        if _ends_mid_line(manifest_path):      # a crashed run's last row: keep ours apart
+            manifest.write("\n")
         results = _run_jobs(jobs, workers, aligner, predictor_path)
-        for status, src, dst, info in tqdm(results, total=len(jobs), unit="img",
-                                           disable=not progress, desc="align"):
-            if status == "aligned":
-                summary.aligned.append(src)
-                manifest.write(json.dumps(info) + "\n")
-                manifest.flush()
-            elif status == "failed":
-                summary.failed[src] = info
-            else:
-                getattr(summary, status).append(src)
+        try:
+            for status, src, dst, info in tqdm(results, total=len(jobs), unit="img",
+                                               disable=not progress, desc="align"):
+                finished += 1
+                if status == "aligned":
+                    summary.aligned.append(src)
+                    manifest.write(json.dumps(info) + "\n")
+                    manifest.flush()
+                elif status == "failed":
+                    summary.failed[src] = info
+                else:
+                    getattr(summary, status).append(src)
+        except KeyboardInterrupt:
+            # Every face saved so far is complete and in the manifest: say so and stop;
+            # a rerun does the rest.
+            results.close()                    # stops the worker processes at once
+            summary.not_started = len(jobs) - finished
     _write_log(output_dir, summary)
     return summary
+
+
+def _ends_mid_line(path: str) -> bool:
+    with open(path, "rb") as f:
+        f.seek(0, os.SEEK_END)
+        if f.tell() == 0:
+            return False
+        f.seek(-1, os.SEEK_END)
+        return f.read(1) != b"\n"
 
 
 def _write_log(output_dir: str, summary: AlignSummary) -> None:
@@ -419,3 +456,5 @@ def _write_log(output_dir: str, summary: AlignSummary) -> None:
             f.write(f"several faces: {path}\n")
         for path, reason in summary.failed.items():
             f.write(f"failed: {reason}\n")
+        if summary.interrupted:
+            f.write(f"interrupted: {summary.not_started} photo(s) not done; rerun to do them\n")

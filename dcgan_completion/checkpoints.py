@@ -9,11 +9,16 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
+import uuid
+import zipfile
+import zlib
 
 import keras
 import numpy as np
 import tensorflow as tf
 
+from . import files
 from .config import ModelConfig, load_config
 from .model import build_discriminator, build_generator
 
@@ -22,12 +27,28 @@ class CheckpointError(ValueError):
     """A checkpoint folder that cannot be loaded; the message says which and why."""
 
 
+# What restoring a cut-off or corrupt .index / .data file raises: TensorFlow's read errors,
+# and IndexError ("Read less bytes than requested") from a short .data file.
+CHECKPOINT_DAMAGED = (tf.errors.OpError, IndexError, EOFError)
+
+
+def damaged_checkpoint(latest: str, error: Exception) -> str:
+    """The message for a checkpoint whose files cannot be read."""
+    reason = getattr(error, "message", None) or str(error)
+    return f"checkpoint {latest} is truncated or damaged ({reason}); copy the folder again"
+
+
 def load_models(checkpoint_dir: str, dtype_policy: str = "float32"
                 ) -> tuple[ModelConfig, keras.Model, keras.Model]:
     """(config, generator, discriminator) from the newest checkpoint in ``checkpoint_dir``."""
+    if os.path.isfile(checkpoint_dir):
+        raise CheckpointError(f"{checkpoint_dir!r} is a file, not a checkpoint folder")
     if not os.path.isdir(checkpoint_dir):
         raise CheckpointError(f"checkpoint folder {checkpoint_dir!r} does not exist")
-    config, _ = load_config(checkpoint_dir)
+    try:
+        config, _ = load_config(checkpoint_dir)
+    except FileNotFoundError as e:             # an empty or unrelated folder
+        raise CheckpointError(str(e)) from e
     # Inference needs no cross-replica statistics; keep the same variables otherwise.
     config = config.replace(synchronized_bn=False, dtype_policy=dtype_policy)
     latest = tf.train.latest_checkpoint(checkpoint_dir)
@@ -38,10 +59,12 @@ def load_models(checkpoint_dir: str, dtype_policy: str = "float32"
     ckpt = tf.train.Checkpoint(generator=generator, discriminator=discriminator)
     try:
         ckpt.restore(latest).expect_partial().assert_existing_objects_matched()
-    except (AssertionError, ValueError, tf.errors.OpError) as e:
+    except (AssertionError, ValueError) as e:
         raise CheckpointError(f"{latest} does not match the model in {checkpoint_dir}/config.json "
                               f"({config.image_size}x{config.image_size}x{config.channels}, "
                               f"z_dim {config.z_dim}): {e}") from e
+    except CHECKPOINT_DAMAGED as e:
+        raise CheckpointError(damaged_checkpoint(latest, e)) from e
     return config, generator, discriminator
 
 
@@ -52,6 +75,87 @@ def load_models(checkpoint_dir: str, dtype_policy: str = "float32"
 # model config as JSON text. Loading never unpickles: np.load(allow_pickle=False).
 
 CONFIG_KEY = "__config__"
+# An .npz is a zip archive: it starts with a local file header, or (no arrays at all)
+# with the end-of-archive record. Anything else is refused before numpy guesses at it:
+# np.load would read other bytes as a pickle and advise loading it unsafely.
+ZIP_SIGNATURES = (b"PK\x03\x04", b"PK\x05\x06")
+# What a damaged archive raises from np.load: a cut-off file (BadZipFile, EOFError), a
+# corrupt stream (zlib.error, BadZipFile "Bad CRC-32"), a bad array header (ValueError),
+# an unsupported or encrypted member (NotImplementedError, RuntimeError).
+_DAMAGED = (zipfile.BadZipFile, zlib.error, EOFError, OSError, ValueError, KeyError,
+            NotImplementedError, RuntimeError)
+
+
+def read_weights_file(path: str) -> tuple[dict, dict]:
+    """({name: array}, config dict) of a weights file (.npz), the config key removed.
+
+    The one reader of both kinds of weights file (the DCGAN's and the completion
+    network's): every failure is a CheckpointError naming the file and saying what is
+    wrong (missing, not a weights file, truncated or damaged); nothing is unpickled.
+    """
+    try:
+        with open(path, "rb") as f:
+            head = f.read(4)
+    except FileNotFoundError as e:
+        raise CheckpointError(f"weights file {path!r} not found") from e
+    except IsADirectoryError as e:
+        raise CheckpointError(f"weights file {path!r} is a folder") from e
+    except OSError as e:
+        raise CheckpointError(f"weights file {path} cannot be read: {e.strerror or e}") from e
+    not_ours = f"{path} is not a dcgan-completion weights file"
+    if head not in ZIP_SIGNATURES:
+        raise CheckpointError(f"{not_ours}: it is not an .npz archive (weights files are "
+                              "written by dcgan-export --weights)")
+    try:
+        with np.load(path, allow_pickle=False) as f:
+            arrays = {k: f[k] for k in f.files}
+    except ValueError as e:
+        if "pickle" in str(e):       # numpy's advice to load it unsafely is not for us
+            raise CheckpointError(f"{not_ours}: it holds Python objects, which are never "
+                                  "loaded (only plain arrays are)") from e
+        raise CheckpointError(f"{path} is truncated or damaged ({e}); copy or download it "
+                              "again") from e
+    except _DAMAGED as e:
+        raise CheckpointError(f"{path} is truncated or damaged ({type(e).__name__}: {e}); "
+                              "copy or download it again") from e
+    text = arrays.pop(CONFIG_KEY, None)
+    try:
+        if text is None or text.shape != () or text.dtype.kind != "U":
+            raise ValueError("no model config inside")
+        meta = json.loads(str(text))
+        if not isinstance(meta, dict):
+            raise ValueError("its model config is not a JSON object")
+    except ValueError as e:
+        raise CheckpointError(f"{not_ours}: {e}") from e
+    odd = sorted(k for k, a in arrays.items() if a.dtype.kind not in "fiu")
+    if odd:
+        raise CheckpointError(f"{not_ours}: {odd[0]} is not numbers ({arrays[odd[0]].dtype})")
+    return arrays, meta
+
+
+def restore_weights(path: str, arrays: dict, weights: dict) -> None:
+    """Assign ``arrays`` (from read_weights_file) to ``weights`` ({name: variable}) after
+    checking that the names and every shape match; CheckpointError otherwise."""
+    missing, extra = sorted(set(weights) - set(arrays)), sorted(set(arrays) - set(weights))
+    if missing or extra:
+        raise CheckpointError(f"{path} does not match its own config: missing {missing[:5]}, "
+                              f"unexpected {extra[:5]}")
+    for name, weight in weights.items():
+        if tuple(arrays[name].shape) != tuple(weight.shape):
+            raise CheckpointError(f"{path}: {name} has shape {arrays[name].shape}, "
+                                  f"the model needs {tuple(weight.shape)}")
+    for name, weight in weights.items():    # only once all are known to fit
+        weight.assign(arrays[name].astype(np.float32))
+
+
+def write_weights_file(path: str, arrays: dict, meta: dict) -> str:
+    """Write ``arrays`` and ``meta`` (the config, as JSON) to ``path`` atomically: an
+    interrupted write never leaves a cut-off weights file under the real name."""
+    arrays = {**arrays, CONFIG_KEY: np.array(json.dumps(meta))}
+    # A file object, not a name: numpy would append .npz to a name without it.
+    with files.atomic_write(path, "wb") as f:
+        np.savez_compressed(f, **arrays)
+    return path
 
 
 def save_weights_file(config: ModelConfig, generator: keras.Model, discriminator: keras.Model,
@@ -59,36 +163,24 @@ def save_weights_file(config: ModelConfig, generator: keras.Model, discriminator
     """Write G's and D's weights and the config to ``path`` (.npz)."""
     arrays = {f"{net.name}/{w.path}": np.asarray(w.numpy(), dtype)
               for net in (generator, discriminator) for w in net.weights}
-    arrays[CONFIG_KEY] = np.array(json.dumps(config.to_dict()))
-    tmp = path + ".tmp.npz"
-    np.savez_compressed(tmp, **arrays)
-    os.replace(tmp, path)
-    return path
+    return write_weights_file(path, arrays, config.to_dict())
 
 
 def load_weights_file(path: str, dtype_policy: str = "float32"
                       ) -> tuple[ModelConfig, keras.Model, keras.Model]:
     """(config, generator, discriminator) from a weights file, every shape checked."""
+    arrays, meta = read_weights_file(path)
+    if meta.get("kind") == "completion-net":
+        raise CheckpointError(f"{path} holds a completion network, not a DCGAN: use it with "
+                              "--method network (dcgan-complete) or --networkDir (dcgan-evaluate)")
     try:
-        with np.load(path, allow_pickle=False) as f:
-            arrays = {k: f[k] for k in f.files}
-        config = ModelConfig.from_dict(json.loads(str(arrays.pop(CONFIG_KEY))))
-    except FileNotFoundError as e:
-        raise CheckpointError(f"weights file {path!r} not found") from e
-    except (OSError, ValueError, KeyError) as e:
-        raise CheckpointError(f"{path} is not a dcgan-completion weights file: {e}") from e
+        config = ModelConfig.from_dict(meta)
+    except (ValueError, TypeError) as e:      # ConfigError is a ValueError
+        raise CheckpointError(f"{path} holds no valid DCGAN config: {e}") from e
     config = config.replace(synchronized_bn=False, dtype_policy=dtype_policy)
     generator, discriminator = build_generator(config), build_discriminator(config)
-    expected = {f"{net.name}/{w.path}": w for net in (generator, discriminator) for w in net.weights}
-    missing, extra = sorted(set(expected) - set(arrays)), sorted(set(arrays) - set(expected))
-    if missing or extra:
-        raise CheckpointError(f"{path} does not match its own config: missing {missing[:5]}, "
-                              f"unexpected {extra[:5]}")
-    for name, weight in expected.items():
-        if tuple(arrays[name].shape) != tuple(weight.shape):
-            raise CheckpointError(f"{path}: {name} has shape {arrays[name].shape}, "
-                                  f"the model needs {tuple(weight.shape)}")
-        weight.assign(arrays[name].astype(np.float32))
+    restore_weights(path, arrays, {f"{net.name}/{w.path}": w
+                                   for net in (generator, discriminator) for w in net.weights})
     return config, generator, discriminator
 
 
@@ -112,6 +204,9 @@ def load_model(source: str | None = None, dtype_policy: str = "float32"
         source = BUNDLED_WEIGHTS
     if os.path.isfile(source):
         return load_weights_file(source, dtype_policy)
+    if not os.path.exists(source):
+        raise CheckpointError(f"{source!r} does not exist: give a checkpoint folder written by "
+                              "dcgan-train, or a weights file (.npz)")
     return load_models(source, dtype_policy)
 
 
@@ -129,15 +224,37 @@ class _GeneratorModule(tf.Module):
         self.generate = generate
 
 
+def check_export_dir(export_dir: str) -> str:
+    """Refuse ``export_dir`` unless it is new or an empty folder whose parent is writable
+    (FileExistsError for a folder holding files, files.OutputError otherwise)."""
+    if os.path.isdir(export_dir) and os.listdir(export_dir):
+        raise FileExistsError(f"export folder {export_dir!r} exists and is not empty; "
+                              "choose a new one (nothing is overwritten)")
+    if os.path.lexists(export_dir) and not os.path.isdir(export_dir):
+        raise files.OutputError(f"export folder {export_dir!r} is a file, not a folder")
+    files.ensure_output_dir(os.path.dirname(os.path.abspath(export_dir)),
+                            what="the folder of export folder")
+    return export_dir
+
+
 def export_generator(generator: keras.Model, export_dir: str) -> str:
     """Write the generator as a SavedModel with a ``serving_default`` signature.
 
     Load it with plain TensorFlow: ``m = tf.saved_model.load(dir); m.generate(z)`` or
-    ``m.signatures['serving_default'](z=z)['images']``.
+    ``m.signatures['serving_default'](z=z)['images']``. ``export_dir`` must be new or
+    empty (see check_export_dir). The SavedModel is written into a hidden folder beside
+    it and renamed once complete, so a stopped export leaves no half model behind.
     """
-    if os.path.exists(export_dir) and os.listdir(export_dir):
-        raise FileExistsError(f"export folder {export_dir!r} exists and is not empty; "
-                              "choose a new one (nothing is overwritten)")
+    check_export_dir(export_dir)
     module = _GeneratorModule(generator, generator.input_shape[-1])
-    tf.saved_model.save(module, export_dir, signatures={"serving_default": module.generate})
+    parent, name = os.path.split(os.path.abspath(export_dir))
+    tmp = os.path.join(parent, f".{name}.{uuid.uuid4().hex[:8]}.partial")
+    try:
+        tf.saved_model.save(module, tmp, signatures={"serving_default": module.generate})
+        if os.path.isdir(export_dir):
+            os.rmdir(export_dir)          # empty (checked above): renaming onto it needs that
+        os.replace(tmp, export_dir)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
     return export_dir

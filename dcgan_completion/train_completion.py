@@ -334,41 +334,29 @@ WEIGHTS_CONFIG_KEY = checkpoints.CONFIG_KEY
 
 def save_completion_net_weights(config: CompletionConfig, net: keras.Model, path: str,
                                 dtype=np.float16) -> str:
-    """Write the network's weights (float16 by default) and its config to ``path`` (.npz).
+    """Write the network's weights (float16 by default) and its config to ``path`` (.npz),
+    atomically (checkpoints.write_weights_file).
 
     Batch-norm statistics included; no critic, no optimizer. Loaded without pickle.
     """
     arrays = {w.path: np.asarray(w.numpy(), dtype) for w in net.weights}
-    arrays[WEIGHTS_CONFIG_KEY] = np.array(json.dumps({"kind": "completion-net", **config.to_dict()}))
-    tmp = path + ".tmp.npz"
-    np.savez_compressed(tmp, **arrays)
-    os.replace(tmp, path)
-    return path
+    return checkpoints.write_weights_file(path, arrays, {"kind": "completion-net",
+                                                         **config.to_dict()})
 
 
 def _load_weights_file(path: str) -> tuple[CompletionConfig, keras.Model]:
-    try:
-        with np.load(path, allow_pickle=False) as f:
-            arrays = {k: f[k] for k in f.files}
-        meta = json.loads(str(arrays.pop(WEIGHTS_CONFIG_KEY)))
-        if meta.pop("kind", None) != "completion-net":
-            raise ValueError("it holds no completion network (a DCGAN weights file?)")
-        config = CompletionConfig.from_dict(meta)
-    except FileNotFoundError as e:
-        raise checkpoints.CheckpointError(f"weights file {path!r} not found") from e
-    except (OSError, ValueError, KeyError, TypeError) as e:
-        raise checkpoints.CheckpointError(f"{path} is not a completion-net weights file: {e}") from e
-    net = build_completion_net(config, dtype_policy="float32")
-    expected = {w.path: w for w in net.weights}
-    if set(expected) != set(arrays):
+    arrays, meta = checkpoints.read_weights_file(path)    # CheckpointError for a bad file
+    if meta.pop("kind", None) != "completion-net":
         raise checkpoints.CheckpointError(
-            f"{path} does not match its own config: missing {sorted(set(expected) - set(arrays))[:5]}, "
-            f"unexpected {sorted(set(arrays) - set(expected))[:5]}")
-    for name, weight in expected.items():
-        if tuple(arrays[name].shape) != tuple(weight.shape):
-            raise checkpoints.CheckpointError(f"{path}: {name} has shape {arrays[name].shape}, "
-                                              f"the network needs {tuple(weight.shape)}")
-        weight.assign(arrays[name].astype(np.float32))
+            f"{path} holds no completion network (a DCGAN weights file? use it with "
+            "--method dcgan)")
+    try:
+        config = CompletionConfig.from_dict(meta)
+    except (ValueError, TypeError) as e:      # CompletionConfigError is a ValueError
+        raise checkpoints.CheckpointError(f"{path} holds no valid completion-net config: "
+                                          f"{e}") from e
+    net = build_completion_net(config, dtype_policy="float32")
+    checkpoints.restore_weights(path, arrays, {w.path: w for w in net.weights})
     return config, net
 
 
@@ -385,8 +373,10 @@ def _load_checkpoint_dir(directory: str) -> tuple[CompletionConfig, keras.Model]
     try:
         tf.train.Checkpoint(completion_net=net).restore(latest).expect_partial() \
             .assert_existing_objects_matched()
-    except (AssertionError, ValueError, tf.errors.OpError) as e:
+    except (AssertionError, ValueError) as e:
         raise checkpoints.CheckpointError(f"{latest} does not match {directory}/config.json: {e}") from e
+    except checkpoints.CHECKPOINT_DAMAGED as e:
+        raise checkpoints.CheckpointError(checkpoints.damaged_checkpoint(latest, e)) from e
     return config, net
 
 

