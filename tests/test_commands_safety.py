@@ -3,7 +3,6 @@ plot-losses and distributions, and damaged weights files: a message naming the f
 what is wrong, never a traceback; nothing half-written under a real name."""
 
 import json
-import logging
 import os
 import subprocess
 import sys
@@ -213,7 +212,8 @@ def test_evaluate_names_skipped_images_and_exits_1(weights, tmp_path, caplog):
     assert "broken.png" in caplog.text
 
 
-def test_evaluate_refuses_bad_settings_before_the_run(weights, tmp_path, caplog):
+def test_evaluate_refuses_bad_settings_before_the_run(weights, tmp_path, caplog, monkeypatch):
+    monkeypatch.chdir(tmp_path)           # a setting let through would write ./evaluation here
     faces = tmp_path / "faces"
     write_toy_faces(str(faces), 2, size=(16, 16))
     base = [str(faces), "--checkpointDir", weights, "--methods", "telea", "--noProgress"]
@@ -232,7 +232,9 @@ def test_evaluate_refuses_bad_settings_before_the_run(weights, tmp_path, caplog)
     assert evaluate_cli.main(base + ["--masks", "center", "--centerScale", "0.7", "--outDir",
                                      str(tmp_path / "e3")]) == 2
     assert "center scale must be in [0, 0.5]" in caplog.text
-    assert evaluate_cli.main(base + ["--batchSize", "-3", "--outDir", str(tmp_path / "e4")]) == 2
+    with pytest.raises(SystemExit) as e:                      # refused at parse time
+        evaluate_cli.main(base + ["--batchSize", "-3", "--outDir", str(tmp_path / "e4")])
+    assert e.value.code == 2
     assert "Traceback" not in caplog.text
 
 

@@ -237,7 +237,7 @@ def test_photo_masks_must_have_the_photos_shape(tmp_path, weights, caplog):
     with caplog.at_level(logging.WARNING):
         assert run(weights, out, [tmp_path / "photos"], "--photo", "--photoMask",
                    tmp_path / "masks", "--blend", "none") == 1
-    mask_same, mask_other = tmp_path / "masks" / "same.png", tmp_path / "masks" / "other.png"
+    mask_same = tmp_path / "masks" / "same.png"
     assert f"mask {mask_same} is 200x256; resizing it to the photo's 400x512" in caplog.text
     refused = [r.getMessage() for r in caplog.records if r.levelno == logging.ERROR]
     assert any(str(tmp_path / "photos" / "other.png") in m and "300x300" in m and "400x512" in m

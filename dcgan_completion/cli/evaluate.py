@@ -123,13 +123,9 @@ def main(argv=None) -> int:
     # Everything that can be checked is checked before the (long) run.
     try:
         settings = completion_settings(args)
-        if args.batch_size is not None and args.batch_size < 1:
-            raise ValueError(f"--batchSize must be at least 1, got {args.batch_size}")
         if not os.path.isdir(args.data):
             raise ValueError(f"data folder {args.data!r} " + ("is a file, not a folder"
                              if os.path.exists(args.data) else "does not exist"))
-        check_out_dir(out_dir)
-        files.ensure_output_dir(out_dir)       # made now, and writable: not after the run
         # OpenCV alone still takes its image size from the model (--checkpointDir or bundled).
         config, G, D = checkpoints.load_model(args.checkpoint_dir, args.precision) \
             if "dcgan" in chosen or "network" not in chosen else (None, None, None)
@@ -143,6 +139,7 @@ def main(argv=None) -> int:
             config = config or net_config
         for kind in args.masks:        # mask settings (e.g. lowres and the size) checked now
             masks.make_masks(kind, 1, config.image_size, seed=settings["seed"], **mask_options)
+        check_out_dir(out_dir)         # made now, and writable: not after the run
     except (ValueError, OSError, checkpoints.CheckpointError, ConfigError) as e:
         log.error("%s", e)
         return EXIT_FAILED
