@@ -7,7 +7,6 @@ import os
 
 import imageio.v3 as iio
 import numpy as np
-import tensorflow as tf
 from PIL import Image, ImageOps, UnidentifiedImageError
 
 from .files import atomic_path
@@ -21,13 +20,18 @@ class ImageReadError(ValueError):
 
 # --- the one converter between uint8 pixels and the networks' [-1, 1] ------------------
 
+# TensorFlow is imported inside the two converters, not at the top: processes that only
+# read and write images (the aligner's worker processes) then never start it.
+
 def to_float(pixels):
     """uint8 [0, 255] (numpy or tensor) -> float32 tensor in [-1, 1]."""
+    import tensorflow as tf
     return tf.cast(pixels, tf.float32) / 127.5 - 1.0
 
 
 def to_uint8(images) -> np.ndarray:
     """[-1, 1] floats (numpy or tensor) -> uint8 numpy array, rounded and clipped."""
+    import tensorflow as tf
     x = tf.clip_by_value((tf.cast(images, tf.float32) + 1.0) * 127.5, 0.0, 255.0)
     return tf.cast(tf.round(x), tf.uint8).numpy()
 

@@ -5,7 +5,7 @@ oneDNN notice, CUDA stubs, cpu_feature_guard, a cuInit error on machines without
 ``TF_CPP_MIN_LOG_LEVEL`` does not hide the first of them in TF 2.21: they are written
 before logging is initialised. So file descriptor 2 is sent to /dev/null around the
 import and the first device query, then restored: Python warnings and later errors
-still show, and TensorFlow's later C++ messages below ERROR are hidden by the level.
+still show; TensorFlow's later C++ messages are hidden by the level below.
 """
 
 from __future__ import annotations
@@ -14,7 +14,9 @@ import contextlib
 import os
 import sys
 
-QUIET_CPP_LEVEL = "2"     # TF_CPP_MIN_LOG_LEVEL: C++ errors still show, info and warnings not
+# TF_CPP_MIN_LOG_LEVEL while quiet: 3 also hides a spurious grappler "remapper failed"
+# error line that TF 2.21 prints on CPU; --verbose (or TF_CPP_MIN_LOG_LEVEL=0) shows all.
+QUIET_CPP_LEVEL = "3"
 
 
 @contextlib.contextmanager

@@ -9,6 +9,8 @@ import pytest
 
 from dcgan_completion.cli import common
 
+from conftest import write_toy_faces
+
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 # Lines TensorFlow 2.21 prints when it starts (absl pre-init, oneDNN, CUDA stubs, CPU flags).
 STARTUP_NOISE = ("absl::InitializeLog", "oneDNN", "cuda", "cuInit", "cpu_feature_guard",
@@ -21,14 +23,27 @@ def run_command(module, *args):
                           capture_output=True, text=True, cwd=ROOT, env=env, timeout=300)
 
 
+def noise_in(stderr):
+    return [line for line in stderr.splitlines()
+            if any(word.lower() in line.lower() for word in STARTUP_NOISE)]
+
+
 def test_commands_start_without_tensorflow_noise(tmp_path):
     run = run_command("make_gif", str(tmp_path / "no-such-folder"), str(tmp_path / "x.gif"))
     assert run.returncode == 2
-    noise = [line for line in run.stderr.splitlines()
-             if any(word.lower() in line.lower() for word in STARTUP_NOISE)]
-    assert noise == [], run.stderr
+    assert noise_in(run.stderr) == [], run.stderr
     assert "no-such-folder" in run.stderr               # our own message still shows
     assert "Traceback" not in run.stderr
+
+
+def test_worker_processes_start_quietly_too(tmp_path):
+    photos = tmp_path / "photos"
+    write_toy_faces(str(photos), 2)                       # no real face: nothing aligned
+    run = run_command("align", str(photos), "align", str(tmp_path / "out"), "--workers", "2",
+                      "--noProgress")
+    assert run.returncode == 2
+    assert noise_in(run.stderr) == [], run.stderr
+    assert "no face" in run.stderr
 
 
 @pytest.mark.parametrize("kind, good, bad", [

@@ -1,7 +1,11 @@
 """Command-line front ends: argument parsing, run folders and messages; no algorithms."""
 
-import os
+import sys
 
-# Quiet TensorFlow's C++ start-up chatter (CUDA probing, oneDNN notices, a spurious grappler
-# "remapper failed" line); set TF_CPP_MIN_LOG_LEVEL=0 to see it all again.
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+from ..runtime import start_tensorflow
+
+# Every command imports TensorFlow, most while building their parser (the defaults they
+# show live in modules that use it), and the aligner's worker processes import this
+# package again: start TensorFlow here, once per process, without its start-up lines
+# unless --verbose is on the command line.
+start_tensorflow(verbose="--verbose" in sys.argv[1:])
