@@ -331,7 +331,7 @@ class GANTrainer:
             problem = self._try_restore(path)
             if problem is None:
                 break
-            log.warning("cannot resume from %s: %s", path, problem)
+            log.warning("skipping checkpoint %s, it is damaged: %s", path, problem)
             problems.append(f"{os.path.basename(path)}: {problem}")
         else:
             raise CheckpointRestoreError(
@@ -556,7 +556,7 @@ class GANTrainer:
         values = {name: float(value) for name, value in metrics.items()}
         bad = [f"{name} = {value}" for name, value in values.items() if not math.isfinite(value)]
         if bad:
-            raise TrainingDiverged(step, f"{', '.join(bad)}", self.last_checkpoint)
+            raise TrainingDiverged(step, ", ".join(bad), self.last_checkpoint)
 
     def sample(self, z) -> tf.Tensor:
         """G(z) in inference mode (batch norm uses its moving averages)."""

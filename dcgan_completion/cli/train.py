@@ -120,7 +120,15 @@ def main(argv=None) -> int:
     args = build_parser().parse_args(argv)
     setup_logging(args.verbose)
     sigterm_as_interrupt()
+    try:
+        return train(args)
+    except KeyboardInterrupt:    # training itself handles its own interrupts
+        log.warning("interrupted before training started; nothing was trained")
+        return EXIT_INTERRUPTED
 
+
+def train(args) -> int:
+    """The command, once its flags are parsed; returns the exit status."""
     from .. import callbacks, checkpoints, data, files
     from ..config import ConfigError
     from ..train import (CheckpointRestoreError, GANTrainer, TrainingDiverged, is_chief,
@@ -189,6 +197,11 @@ def main(argv=None) -> int:
         except FileExistsError as e:
             log.error("%s", e)
             status = EXIT_FAILED
+        except KeyboardInterrupt:
+            log.warning("interrupted during the export: training is complete (%s), but %s may "
+                        "be incomplete; remove it and run dcgan-export", trainer.last_checkpoint,
+                        args.export)
+            return EXIT_INTERRUPTED
     if status == EXIT_OK and report.reasons:
         status = EXIT_PARTIAL
     return status

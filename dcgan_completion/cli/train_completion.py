@@ -134,7 +134,15 @@ def main(argv=None) -> int:
     args = build_parser().parse_args(argv)
     setup_logging(args.verbose)
     sigterm_as_interrupt()
+    try:
+        return train(args)
+    except KeyboardInterrupt:    # training itself handles its own interrupts
+        log.warning("interrupted before training started; nothing was trained")
+        return EXIT_INTERRUPTED
 
+
+def train(args) -> int:
+    """The command, once its flags are parsed; returns the exit status."""
     from .. import callbacks, data, files
     from ..train import (CheckpointRestoreError, TrainingDiverged, is_chief, pick_strategy,
                          record_skipped)
@@ -201,7 +209,13 @@ def main(argv=None) -> int:
         log.warning("%d file(s) could not be used and were skipped%s:\n  %s", len(report),
                     f" (listed in {listed})" if listed else "", "\n  ".join(report.reasons.values()))
     if args.export_weights and status == EXIT_OK and chief:
-        save_completion_net_weights(config, trainer.net, args.export_weights)
+        try:
+            save_completion_net_weights(config, trainer.net, args.export_weights)
+        except KeyboardInterrupt:
+            log.warning("interrupted while writing %s: training is complete (%s); write the "
+                        "weights file with dcgan-export --weights", args.export_weights,
+                        trainer.last_checkpoint)
+            return EXIT_INTERRUPTED
         log.info("network weights written to %s", args.export_weights)
     if status == EXIT_OK and report.reasons:
         status = EXIT_PARTIAL
