@@ -34,6 +34,7 @@ import tensorflow as tf
 from keras import layers
 
 from . import ops
+from .files import atomic_write
 from .measurements import Measurement, make_measurement
 
 CONFIG_FILE = "config.json"
@@ -115,10 +116,8 @@ def save_completion_config(config: CompletionConfig, directory: str, extra: dict
     os.makedirs(directory, exist_ok=True)
     path = os.path.join(directory, CONFIG_FILE)
     payload = {"kind": CONFIG_KIND, "completion_net": config.to_dict(), **(extra or {})}
-    tmp = path + ".tmp"
-    with open(tmp, "w") as f:
+    with atomic_write(path) as f:   # atomic, as config.save_config
         json.dump(payload, f, indent=2, sort_keys=True)
-    os.replace(tmp, path)      # atomic, as config.save_config
     return path
 
 
@@ -138,8 +137,11 @@ def load_completion_config(directory: str) -> tuple[CompletionConfig, dict]:
         if payload.pop("kind", None) != CONFIG_KIND:
             raise CompletionConfigError("it is not a completion network's config (a DCGAN run?)")
         config = CompletionConfig.from_dict(payload.pop("completion_net"))
-    except (json.JSONDecodeError, KeyError, TypeError, ValueError) as e:
+    # AttributeError: JSON that is not an object; ValueError includes UnicodeDecodeError.
+    except (KeyError, TypeError, ValueError, AttributeError) as e:
         raise CompletionConfigError(f"{path} is not a valid completion-net config: {e}") from e
+    except OSError as e:
+        raise CompletionConfigError(f"{path} cannot be read: {e.strerror or e}") from e
     return config, payload
 
 

@@ -11,6 +11,8 @@ import dataclasses
 import json
 import os
 
+from .files import atomic_write
+
 CONFIG_FILE = "config.json"
 
 
@@ -67,10 +69,8 @@ def save_config(config: ModelConfig, directory: str, extra: dict | None = None) 
     payload = {"model": config.to_dict()}
     if extra:
         payload.update(extra)
-    tmp = path + ".tmp"
-    with open(tmp, "w") as f:
+    with atomic_write(path) as f:   # an interrupted write never leaves half a config
         json.dump(payload, f, indent=2, sort_keys=True)
-    os.replace(tmp, path)  # atomic: an interrupted write never leaves half a config
     return path
 
 
@@ -84,6 +84,10 @@ def load_config(directory: str) -> tuple[ModelConfig, dict]:
         with open(path) as f:
             payload = json.load(f)
         model = ModelConfig.from_dict(payload.pop("model"))
-    except (json.JSONDecodeError, KeyError, TypeError, ConfigError) as e:
-        raise ConfigError(f"{path} is not a valid model config: {e}") from e
+    # ValueError: not JSON, not text (UnicodeDecodeError), or bad values (ConfigError);
+    # AttributeError: JSON that is not an object.
+    except (ValueError, KeyError, TypeError, AttributeError) as e:
+        raise ConfigError(f"{path} is not a valid model config: {type(e).__name__}: {e}") from e
+    except OSError as e:
+        raise ConfigError(f"{path} cannot be read: {e.strerror or e}") from e
     return model, payload

@@ -21,6 +21,7 @@ import tensorflow as tf
 from PIL import Image
 
 from . import images
+from .files import atomic_write
 
 log = logging.getLogger(__name__)
 
@@ -43,6 +44,23 @@ class BadFileReport:
 
     def __len__(self) -> int:
         return len(self.reasons)
+
+    def write(self, path: str) -> str:
+        """Write the list to ``path`` atomically: one ``file<TAB>reason`` line per file."""
+        with self._lock:
+            lines = [f"{file}\t{reason.removeprefix(file + ': ')}"
+                     for file, reason in self.reasons.items()]
+        with atomic_write(path) as f:
+            f.writelines(_one_line(line) + "\n" for line in lines)
+        return path
+
+
+SKIPPED_FILES = "skipped_files.txt"     # a run's list of the files it could not use
+
+
+def _one_line(text: str) -> str:
+    """Line breaks in a file name or a reason would split its entry."""
+    return text.replace("\r", " ").replace("\n", " ")
 
 
 def _header_ok(path: str) -> str | None:

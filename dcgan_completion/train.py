@@ -16,13 +16,17 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+import math
+import numbers
 import os
+import re
 
 import keras
+import numpy as np
 import tensorflow as tf
 
 from . import data, losses
-from .config import ModelConfig, load_config, save_config
+from .config import ConfigError, ModelConfig, load_config, save_config
 from .model import build_discriminator, build_generator, sample_z
 
 log = logging.getLogger(__name__)
@@ -40,6 +44,33 @@ LOSS_DEFAULTS = {
     "wgan-gp": dict(optimizer="adam", learning_rate=1e-4, beta1=0.0, beta2=0.9,
                     d_steps=5, g_steps=1, clip_value=None, gp_weight=10.0),
 }
+
+
+def check_settings(config, *, whole=(), counts=(), positive=(), nonnegative=(), betas=()) -> None:
+    """ValueError naming the first setting of ``config`` out of range; None means unset.
+
+    whole: any whole number; counts: whole numbers >= 1; positive: finite > 0;
+    nonnegative: finite >= 0; betas: Adam's decay rates, in [0, 1). NaN and inf are
+    refused everywhere: one NaN setting turns every weight into NaN at the first step.
+    """
+    for name in (*whole, *counts):
+        value = getattr(config, name)
+        if value is None:
+            continue
+        if isinstance(value, bool) or not isinstance(value, numbers.Integral):
+            raise ValueError(f"{name} must be a whole number, got {value!r}")
+        if name in counts and value < 1:
+            raise ValueError(f"{name} must be a whole number of at least 1, got {value!r}")
+    ranges = ([(n, "> 0", lambda v: v > 0) for n in positive]
+              + [(n, ">= 0", lambda v: v >= 0) for n in nonnegative]
+              + [(n, "in [0, 1)", lambda v: 0 <= v < 1) for n in betas])
+    for name, what, ok in ranges:
+        value = getattr(config, name)
+        if value is None:
+            continue
+        if (isinstance(value, bool) or not isinstance(value, numbers.Real)
+                or not math.isfinite(value) or not ok(value)):
+            raise ValueError(f"{name} must be a finite number {what}, got {value!r}")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -65,9 +96,10 @@ class TrainConfig:
     def __post_init__(self):
         if self.loss not in LOSS_DEFAULTS:
             raise ValueError(f"unknown loss {self.loss!r}; choose from {', '.join(LOSS_DEFAULTS)}")
-        for name in ("epochs", "batch_size", "checkpoint_every", "max_checkpoints"):
-            if getattr(self, name) < 1:
-                raise ValueError(f"{name} must be at least 1, got {getattr(self, name)}")
+        check_settings(self, counts=("epochs", "batch_size", "checkpoint_every", "max_checkpoints",
+                                     "d_steps", "g_steps", "train_size"),
+                       positive=("learning_rate",), nonnegative=("clip_value", "gp_weight"),
+                       betas=("beta1", "beta2"), whole=("seed",))
 
     def resolved(self) -> "TrainConfig":
         """A copy with every unset setting filled from the loss's defaults."""
@@ -122,6 +154,76 @@ def _clip_weights(variables, value):
     tf.distribute.get_replica_context().merge_call(clip_all)
 
 
+class TrainingDiverged(RuntimeError):
+    """The losses or the weights stopped being finite (NaN or inf). Nothing non-finite was
+    saved: ``last_checkpoint`` (None if none was written) holds the last good weights."""
+
+    def __init__(self, step: int, what: str, last_checkpoint: str | None):
+        self.step, self.what, self.last_checkpoint = step, what, last_checkpoint
+        kept = (f"the newest checkpoint, {last_checkpoint}, holds the last good weights"
+                if last_checkpoint else "no checkpoint had been written yet")
+        super().__init__(f"training diverged at step {step}: {what}. Nothing from that step "
+                         f"on was saved; {kept}")
+
+
+class CheckpointRestoreError(ValueError):
+    """A run folder holds checkpoints, none of which can be restored; nothing was written."""
+
+
+CHECKPOINT_INDEX = "checkpoint"      # TF's CheckpointManager state: the list of checkpoints
+_CHECKPOINT_NAME = re.compile(r"ckpt-(\d+)\.index")
+
+
+def _checkpoint_step(prefix: str) -> int:
+    return int(os.path.basename(prefix).rsplit("-", 1)[1])
+
+
+def saved_checkpoints(directory: str) -> list[str]:
+    """The checkpoints in ``directory`` (paths without suffix), newest first, found from
+    their ``ckpt-<step>.index`` files, whatever TF's index file says."""
+    if not os.path.isdir(directory):
+        return []
+    found = [m for m in map(_CHECKPOINT_NAME.fullmatch, os.listdir(directory)) if m]
+    steps = sorted((int(m.group(1)) for m in found), reverse=True)
+    return [os.path.join(directory, f"ckpt-{step}") for step in steps]
+
+
+def _listed_checkpoint(directory: str) -> tuple[str | None, str | None]:
+    """(the newest checkpoint TF's index file lists, None) when it lists one that is there,
+    else (None, why not, in words)."""
+    path = os.path.join(directory, CHECKPOINT_INDEX)
+    if not os.path.exists(path):
+        return None, f"its index file {path} is missing"
+    try:
+        state = tf.train.get_checkpoint_state(directory)
+        listed = tf.train.latest_checkpoint(directory)
+    # TF returns None for text it cannot parse, but raises on bytes that are not UTF-8.
+    except (ValueError, tf.errors.OpError, OSError):
+        state = listed = None
+    if state is None or not state.model_checkpoint_path:
+        return None, f"its index file {path} is unreadable"
+    if listed is None:
+        return None, f"its index file {path} names {state.model_checkpoint_path}, which is not there"
+    return listed, None
+
+
+def _first_line(error: BaseException, limit: int = 200) -> str:
+    text = (str(error).strip().splitlines() or [""])[0]
+    text = text if len(text) <= limit else text[:limit] + "..."
+    return f"{type(error).__name__}: {text}" if text else type(error).__name__
+
+
+def is_chief(strategy: tf.distribute.Strategy) -> bool:
+    """True unless ``strategy`` is a cluster's and this process is not its chief (the
+    worker that writes the run's files)."""
+    resolver = getattr(strategy, "cluster_resolver", None)
+    if resolver is None or not resolver.cluster_spec().as_dict():
+        return True
+    task_type, task_id = resolver.task_type, resolver.task_id
+    return task_type == "chief" or (task_type == "worker" and task_id == 0
+                                    and "chief" not in resolver.cluster_spec().as_dict())
+
+
 class GANTrainer:
     """Owns the networks, optimizers and the checkpointed state of one training run.
 
@@ -167,6 +269,9 @@ class GANTrainer:
     def _track(self, **objects):
         """The run's counters (step, epoch, files consumed in the epoch) and the checkpoint
         that holds them with ``objects`` (networks and optimizers)."""
+        self._objects = objects
+        self.last_checkpoint = None      # the newest checkpoint restored or written
+        self._saved_counters = None      # (step, epoch, files) of last_checkpoint
         with self.strategy.scope():
             self.step = tf.Variable(0, dtype=tf.int64, trainable=False, name="step")
             self.epoch = tf.Variable(0, dtype=tf.int64, trainable=False, name="epoch")
@@ -174,18 +279,26 @@ class GANTrainer:
                                                 name="epoch_files_done")
         self.checkpoint = tf.train.Checkpoint(
             **objects, step=self.step, epoch=self.epoch, epoch_files_done=self.epoch_files_done)
-        self.manager = tf.train.CheckpointManager(
-            self.checkpoint, self._own_checkpoint_dir(),
-            max_to_keep=self.train_config.max_checkpoints)
+        self._manager = None
         self._step_fn = None
 
+    @property
+    def manager(self) -> tf.train.CheckpointManager:
+        """TF's manager of the checkpoint files, made at the first save: restoring and a
+        refused run never write. An index file that is not even text would crash TF's
+        constructor; the manager rewrites the index at every save anyway, so such a file
+        is removed first (restore has already named it, and the checkpoints it listed stay)."""
+        if self._manager is None:
+            directory = self._own_checkpoint_dir()
+            index = os.path.join(directory, CHECKPOINT_INDEX)
+            if os.path.exists(index) and _listed_checkpoint(directory)[0] is None:
+                os.remove(index)
+            self._manager = tf.train.CheckpointManager(
+                self.checkpoint, directory, max_to_keep=self.train_config.max_checkpoints)
+        return self._manager
+
     def is_chief(self) -> bool:
-        resolver = getattr(self.strategy, "cluster_resolver", None)
-        if resolver is None or not resolver.cluster_spec().as_dict():
-            return True
-        task_type, task_id = resolver.task_type, resolver.task_id
-        return task_type == "chief" or (task_type == "worker" and task_id == 0
-                                        and "chief" not in resolver.cluster_spec().as_dict())
+        return is_chief(self.strategy)
 
     def _own_checkpoint_dir(self) -> str:
         """Every worker must save (saving is collective); only the chief's copy is kept."""
@@ -195,19 +308,89 @@ class GANTrainer:
         return os.path.join(self.checkpoint_dir, f".{resolver.task_type}-{resolver.task_id}")
 
     def restore(self) -> bool:
-        """Resume from the newest checkpoint in checkpoint_dir; False if there is none."""
-        latest = tf.train.latest_checkpoint(self.checkpoint_dir)
-        if latest is None:
+        """Resume from the newest intact checkpoint in checkpoint_dir; False if there is none.
+
+        The checkpoint TF's index file names comes first, then older ones. When the index
+        file is missing or unreadable, the ckpt-<step>.index files found are tried newest
+        first: a run is never restarted from step 0 over its own checkpoints. A damaged
+        checkpoint (unreadable, or holding NaN or inf) is passed over with a warning naming
+        it. Raises CheckpointRestoreError, having written nothing, when none can be used.
+        """
+        found = saved_checkpoints(self.checkpoint_dir)
+        if not found:
             return False
-        self.checkpoint.restore(latest).assert_existing_objects_matched()
-        log.info("resumed from %s at step %d (epoch %d)", latest, int(self.step.numpy()), int(self.epoch.numpy()))
+        listed, problem = _listed_checkpoint(self.checkpoint_dir)
+        if listed is None:
+            log.warning("%s holds checkpoints but %s; looking for them one by one",
+                        self.checkpoint_dir, problem)
+            candidates = found
+        else:   # a newer ckpt file the index does not list was never committed by TF
+            candidates = [listed] + [p for p in found if _checkpoint_step(p) < _checkpoint_step(listed)]
+        problems = []
+        for path in candidates:
+            problem = self._try_restore(path)
+            if problem is None:
+                break
+            log.warning("skipping checkpoint %s, it is damaged: %s", path, problem)
+            problems.append(f"{os.path.basename(path)}: {problem}")
+        else:
+            raise CheckpointRestoreError(
+                f"none of the {len(candidates)} checkpoint(s) in {self.checkpoint_dir} can be "
+                f"restored ({'; '.join(problems)}); nothing in it was changed. Restore the "
+                "folder from a backup, or train in a new checkpoint folder.")
+        if path != listed:
+            log.warning("resuming from %s, the newest checkpoint that can be read", path)
+        self.last_checkpoint, self._saved_counters = path, self._counters()
+        log.info("resumed from %s at step %d (epoch %d)", path, int(self.step.numpy()), int(self.epoch.numpy()))
         return True
 
+    def _try_restore(self, path: str) -> str | None:
+        """Restore ``path``; None if that worked, else what is wrong with it."""
+        try:
+            self.checkpoint.restore(path).assert_existing_objects_matched()
+        # TF reports a damaged file as OpError (bad checksum), IndexError (cut short) or
+        # ValueError / AssertionError (wrong shapes or objects).
+        except (tf.errors.OpError, LookupError, ValueError, AssertionError, OSError) as e:
+            return _first_line(e)
+        if not self.weights_finite():
+            return "it holds non-finite (NaN or inf) weights"
+        return None
+
+    def _counters(self) -> tuple[int, int, int]:
+        return (int(self.step.numpy()), int(self.epoch.numpy()), int(self.epoch_files_done.numpy()))
+
+    def weights_finite(self) -> bool:
+        """Whether every float the checkpoint holds (weights, batch-norm statistics,
+        optimizer slots) is finite."""
+        for obj in self._objects.values():
+            for v in (obj.weights if isinstance(obj, keras.Model) else obj.variables):
+                value = np.asarray(v.numpy() if hasattr(v, "numpy") else v)
+                if np.issubdtype(value.dtype, np.floating) and not np.isfinite(value).all():
+                    return False
+        return True
+
+    def _save_config(self) -> None:
+        save_config(self.model_config, self.checkpoint_dir,
+                    {"train": dataclasses.asdict(self.train_config)})
+
     def save(self) -> str:
+        """Write a checkpoint of the current state; returns its path.
+
+        Nothing is written when the state is the one last restored or saved, and
+        TrainingDiverged is raised, with nothing written, when a weight is not finite:
+        the newest checkpoint always holds usable weights.
+        """
+        counters = self._counters()
+        if counters == self._saved_counters:
+            return self.last_checkpoint
+        if not self.weights_finite():
+            raise TrainingDiverged(counters[0], "the weights are no longer finite (NaN or inf)",
+                                   self.last_checkpoint)
         if self.is_chief():
-            save_config(self.model_config, self.checkpoint_dir,
-                        {"train": dataclasses.asdict(self.train_config)})
-        return self.manager.save(checkpoint_number=int(self.step.numpy()))
+            self._save_config()
+        path = self.manager.save(checkpoint_number=counters[0])
+        self.last_checkpoint, self._saved_counters = path, counters
+        return path
 
     # --- one step ------------------------------------------------------------------------
 
@@ -332,41 +515,110 @@ class GANTrainer:
                 f"{len(paths)} images are fewer than one step's "
                 f"{cfg.batch_size * cfg.d_steps} (batch_size x d_steps)")
         total = per_epoch * cfg.epochs
+        per_step = cfg.batch_size * cfg.d_steps
         for cb in callbacks:
             cb.on_train_begin(self, total)
         last_saved = int(self.step.numpy())
         try:
             while int(self.epoch.numpy()) < cfg.epochs:
-                epoch = int(self.epoch.numpy())
-                dataset = self.epoch_dataset(paths, epoch, int(self.epoch_files_done.numpy()), report)
-                for positions, real in dataset:
+                epoch, start = int(self.epoch.numpy()), int(self.epoch_files_done.numpy())
+                steps = 0
+                for positions, real in self.epoch_dataset(paths, epoch, start, report):
                     metrics = self.train_step(positions, real)
                     step = int(self.step.numpy())
+                    self._check_finite(step, metrics)
+                    steps += 1
                     for cb in callbacks:
                         cb.on_step_end(self, step, metrics)
                     if step - last_saved >= cfg.checkpoint_every:
                         self.save()
                         last_saved = step
+                if not steps and (len(paths) - start) // per_step:
+                    # Every file of the epoch failed to decode: an epoch without a step
+                    # must not count, nor be checkpointed as if trained.
+                    raise data.DatasetError(_no_step_message(paths, epoch, per_step, report))
                 self.epoch.assign_add(1)
                 self.epoch_files_done.assign(0)
         except KeyboardInterrupt:
-            path = self.save()
-            log.warning("interrupted at step %d; checkpoint written to %s", int(self.step.numpy()), path)
+            step = int(self.step.numpy())
+            try:
+                path = self.save()
+                log.warning("interrupted at step %d; checkpoint written to %s", step, path)
+            except TrainingDiverged as e:
+                log.warning("interrupted at step %d; no checkpoint written: %s", step, e)
             raise
         self.save()
         for cb in callbacks:
             cb.on_train_end(self)
+
+    def _check_finite(self, step: int, metrics: dict) -> None:
+        """TrainingDiverged when a loss or score of this step is NaN or inf."""
+        values = {name: float(value) for name, value in metrics.items()}
+        bad = [f"{name} = {value}" for name, value in values.items() if not math.isfinite(value)]
+        if bad:
+            raise TrainingDiverged(step, ", ".join(bad), self.last_checkpoint)
 
     def sample(self, z) -> tf.Tensor:
         """G(z) in inference mode (batch norm uses its moving averages)."""
         return self.generator(z, training=False)
 
 
+def _no_step_message(paths, epoch: int, per_step: int, report: data.BadFileReport) -> str:
+    bad = sum(path in report.reasons for path in paths)
+    if bad == len(paths):
+        return (f"none of the {len(paths)} images could be decoded ({bad} skipped, each "
+                "named in a warning); nothing was trained")
+    return (f"epoch {epoch + 1} made no training step: {bad} of the {len(paths)} images could "
+            f"not be decoded (each named in a warning), leaving fewer than one step's "
+            f"{per_step}; nothing of this epoch was trained")
+
+
+def unconfigured_run(checkpoint_dir: str, error: Exception | None = None) -> ConfigError | None:
+    """The error for a folder whose config.json is missing (``error`` None) or unusable, or
+    None when it is no saved run: a folder without checkpoints and without a config.
+
+    A folder holding checkpoints must never be trained over as a new run.
+    """
+    found = saved_checkpoints(checkpoint_dir)
+    if error is None and not found:
+        return None
+    held = (f"holds {len(found)} checkpoint(s) (newest {os.path.basename(found[0])}) but "
+            if found else "")
+    why = f"{error}" if error is not None else "no config.json"
+    if error is None:
+        return ConfigError(f"{checkpoint_dir} {held}{why}, so the settings of its run are "
+                           "unknown and it can neither be resumed nor trained over. Put back "
+                           "the run's config.json, or train in a new checkpoint folder.")
+    return ConfigError(f"{checkpoint_dir} {held}cannot be resumed: {why}. Repair or put back "
+                       "its config.json, or train in a new checkpoint folder.")
+
+
 def load_trainer_config(checkpoint_dir: str) -> tuple[ModelConfig, TrainConfig] | None:
-    """The configs a previous run saved in ``checkpoint_dir``, or None for a new run."""
+    """The configs a previous run saved in ``checkpoint_dir``, or None for a new run.
+
+    Raises ConfigError when the folder holds checkpoints but no config.json, or a
+    config.json that cannot be read.
+    """
     try:
         model, extra = load_config(checkpoint_dir)
+        train = extra.get("train", {})
+        if not isinstance(train, dict):
+            raise ConfigError(f"its \"train\" entry is {type(train).__name__}, not a mapping")
+        return model, TrainConfig(**train)
     except FileNotFoundError:
-        return None
-    return model, TrainConfig(**extra.get("train", {}))
+        error = unconfigured_run(checkpoint_dir)
+    except (ConfigError, TypeError, ValueError) as e:   # unknown keys, bad values
+        error = unconfigured_run(checkpoint_dir, e)
+    if error is not None:
+        raise error
+    return None
 
+
+def record_skipped(report: data.BadFileReport, checkpoint_dir: str) -> str | None:
+    """Write the run's list of skipped files, ``checkpoint_dir/skipped_files.txt``; returns
+    its path, or None when nothing was skipped and there is no older list. An older list
+    is replaced, by an empty one when nothing was skipped this time."""
+    path = os.path.join(checkpoint_dir, data.SKIPPED_FILES)
+    if report.reasons or os.path.exists(path):
+        return report.write(path)
+    return None

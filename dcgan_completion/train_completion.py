@@ -48,7 +48,7 @@ from .completion import composite
 from .completion_net import (CompletionConfig, CompletionConfigError, build_completion_net,
                              build_critic, hole_window_offsets, load_completion_config,
                              save_completion_config)
-from .train import GANTrainer, make_optimizer
+from .train import GANTrainer, check_settings, make_optimizer, unconfigured_run
 
 log = logging.getLogger(__name__)
 
@@ -98,11 +98,12 @@ class CompletionTrainConfig:
     def __post_init__(self):
         if self.loss not in LOSS_DEFAULTS:
             raise ValueError(f"unknown loss {self.loss!r}; choose from {', '.join(LOSS_DEFAULTS)}")
-        for name in ("epochs", "batch_size", "checkpoint_every", "max_checkpoints"):
-            if getattr(self, name) < 1:
-                raise ValueError(f"{name} must be at least 1, got {getattr(self, name)}")
-        if self.rec_weight < 0:
-            raise ValueError(f"rec_weight must be >= 0, got {self.rec_weight}")
+        check_settings(self, counts=("epochs", "batch_size", "checkpoint_every", "max_checkpoints",
+                                     "d_steps", "g_steps", "train_size"),
+                       positive=("learning_rate",), nonnegative=("gp_weight", "rec_weight"),
+                       betas=("beta1", "beta2"), whole=("seed",))
+        if self.rec_weight is None:
+            raise ValueError("rec_weight must be a finite number >= 0, got None")
 
     def resolved(self) -> "CompletionTrainConfig":
         defaults = LOSS_DEFAULTS[self.loss]
@@ -164,11 +165,9 @@ class CompletionTrainer(GANTrainer):
         self._track(completion_net=self.net, critic=self.critic,
                     g_optimizer=self.g_optimizer, d_optimizer=self.d_optimizer)
 
-    def save(self) -> str:
-        if self.is_chief():
-            save_completion_config(self.config, self.checkpoint_dir,
-                                   {"train": dataclasses.asdict(self.train_config)})
-        return self.manager.save(checkpoint_number=int(self.step.numpy()))
+    def _save_config(self) -> None:
+        save_completion_config(self.config, self.checkpoint_dir,
+                               {"train": dataclasses.asdict(self.train_config)})
 
     # --- one step ------------------------------------------------------------------------
 
@@ -270,12 +269,25 @@ class CompletionTrainer(GANTrainer):
 
 
 def load_trainer_config(checkpoint_dir: str):
-    """(CompletionConfig, CompletionTrainConfig) a previous run saved, or None for a new run."""
+    """(CompletionConfig, CompletionTrainConfig) a previous run saved, or None for a new run.
+
+    Raises CompletionConfigError (a ValueError) when the folder holds checkpoints but no
+    config.json, or a config.json that cannot be read or is not a completion network's.
+    """
     try:
         config, extra = load_completion_config(checkpoint_dir)
+        train = extra.get("train", {})
+        if not isinstance(train, dict):
+            raise CompletionConfigError(f"its \"train\" entry is {type(train).__name__}, "
+                                        "not a mapping")
+        return config, CompletionTrainConfig(**train)
     except FileNotFoundError:
-        return None
-    return config, CompletionTrainConfig(**extra.get("train", {}))
+        error = unconfigured_run(checkpoint_dir)
+    except (TypeError, ValueError) as e:     # unknown keys, bad values, not JSON
+        error = unconfigured_run(checkpoint_dir, e)
+    if error is not None:
+        raise CompletionConfigError(str(error)) from None
+    return None
 
 
 # --- callbacks -------------------------------------------------------------------------------
@@ -283,13 +295,28 @@ def load_trainer_config(checkpoint_dir: str):
 SAMPLE_SEED = 2016
 
 
-def sample_inputs(paths, config: CompletionConfig, count: int = 32, crop: bool = False):
-    """Fixed measured inputs for the sample grids: the first ``count`` files, image i measured
-    with the seed (2016, i). Returns (y, M) as numpy arrays; x goes no further."""
-    files = paths[:count]
-    x = images.to_float(np.stack([images.load_image(p, config.image_size, config.channels, crop)
-                                  for p in files]))
-    seeds = np.stack([np.full(len(files), SAMPLE_SEED), np.arange(len(files))], 1)
+def sample_inputs(paths, config: CompletionConfig, count: int = 32, crop: bool = False,
+                  report: data.BadFileReport | None = None):
+    """Fixed measured inputs for the sample grids: the first ``count`` readable files, image
+    i measured with the seed (2016, i). Returns (y, M) as numpy arrays; x goes no further.
+
+    A file that cannot be decoded is added to ``report`` and the next one taken; raises
+    data.DatasetError when not one file can be decoded.
+    """
+    report = report if report is not None else data.BadFileReport()
+    pixels = []
+    for path in paths:
+        if len(pixels) == count:
+            break
+        try:
+            pixels.append(images.load_image(path, config.image_size, config.channels, crop))
+        except images.ImageReadError as e:
+            report.add(path, str(e))
+    if not pixels:
+        raise data.DatasetError(f"none of the {len(paths)} images could be decoded "
+                                f"({len(paths)} skipped, each named in a warning); nothing was trained")
+    x = images.to_float(np.stack(pixels))
+    seeds = np.stack([np.full(len(pixels), SAMPLE_SEED), np.arange(len(pixels))], 1)
     y, masks = config.make_measurement().measure_each(x, seeds)
     return y.numpy(), masks.numpy()
 

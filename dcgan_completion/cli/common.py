@@ -80,6 +80,11 @@ def fraction(text: str) -> float:
     return _number(text, float, "a number between 0 and 1", lambda v: 0 <= v <= 1)
 
 
+def fraction_below_one(text: str) -> float:
+    """argparse type: a number in [0, 1) (Adam's beta1 and beta2)."""
+    return _number(text, float, "a number in [0, 1)", lambda v: 0 <= v < 1)
+
+
 def sigterm_as_interrupt() -> None:
     """Turn SIGTERM (a scheduler's stop) into KeyboardInterrupt, so it checkpoints like Ctrl-C."""
     def handler(signum, frame):

@@ -13,8 +13,10 @@ import argparse
 import logging
 import sys
 
-from .common import (HelpFormatter, add_strategy_flag, add_verbose_flag, run_configs,
-                     setup_logging, sigterm_as_interrupt)
+from .common import (EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK, EXIT_PARTIAL, HelpFormatter,
+                     add_strategy_flag, add_verbose_flag, fraction_below_one, nonnegative_float,
+                     positive_float, positive_int, run_configs, setup_logging,
+                     sigterm_as_interrupt)
 
 log = logging.getLogger("dcgan-train")
 
@@ -39,30 +41,30 @@ def build_parser() -> argparse.ArgumentParser:
     g = p.add_argument_group("data")
     g.add_argument("--dataset", required=True,
                    help="folder of training images, searched recursively (png/jpg/jpeg/bmp/webp); required")
-    g.add_argument("--train_size", type=int, help="use at most this many images (default: all)")
+    g.add_argument("--train_size", type=positive_int, help="use at most this many images (default: all)")
     g.add_argument("--crop", action="store_true", default=None,
                    help="centre-crop to a square before resizing (for unaligned photos; default: off)")
     g.add_argument("--no_flip", dest="flip", action="store_false", default=None,
                    help="do not flip images horizontally at random (flips are on by default)")
 
     g = p.add_argument_group("model (fixed for a run; saved in checkpoint_dir/config.json)")
-    g.add_argument("--image_size", type=int, help=f"image side, a power of two >= 8 (default: {M.image_size})")
+    g.add_argument("--image_size", type=positive_int, help=f"image side, a power of two >= 8 (default: {M.image_size})")
     g.add_argument("--channels", type=int, choices=(1, 3), help=f"1 grayscale or 3 RGB (default: {M.channels})")
-    g.add_argument("--z_dim", type=int, help=f"latent size (default: {M.z_dim})")
-    g.add_argument("--gf_dim", type=int, help=f"generator width (default: {M.gf_dim})")
-    g.add_argument("--df_dim", type=int, help=f"discriminator width (default: {M.df_dim})")
+    g.add_argument("--z_dim", type=positive_int, help=f"latent size (default: {M.z_dim})")
+    g.add_argument("--gf_dim", type=positive_int, help=f"generator width (default: {M.gf_dim})")
+    g.add_argument("--df_dim", type=positive_int, help=f"discriminator width (default: {M.df_dim})")
 
     g = p.add_argument_group("objective and optimisation (unset: the loss's published default)")
     g.add_argument("--loss", choices=tuple(LOSS_DEFAULTS), help=f"training objective (default: {T.loss})")
-    g.add_argument("--epoch", dest="epochs", type=int, help=f"total epochs to train (default: {T.epochs})")
-    g.add_argument("--batch_size", type=int, help=f"global batch size (default: {T.batch_size})")
-    g.add_argument("--learning_rate", type=float, help=f"(default: {per_loss('learning_rate')})")
-    g.add_argument("--beta1", type=float, help=f"Adam beta1 (default: {per_loss('beta1')})")
-    g.add_argument("--beta2", type=float, help=f"Adam beta2 (default: {per_loss('beta2')})")
-    g.add_argument("--d_steps", type=int, help=f"critic updates per step (default: {per_loss('d_steps')})")
-    g.add_argument("--g_steps", type=int, help=f"generator updates per step (default: {per_loss('g_steps')})")
-    g.add_argument("--clip_value", type=float, help=f"critic weight clipping (default: {per_loss('clip_value')})")
-    g.add_argument("--gp_weight", type=float, help=f"gradient penalty weight (default: {per_loss('gp_weight')})")
+    g.add_argument("--epoch", dest="epochs", type=positive_int, help=f"total epochs to train (default: {T.epochs})")
+    g.add_argument("--batch_size", type=positive_int, help=f"global batch size (default: {T.batch_size})")
+    g.add_argument("--learning_rate", type=positive_float, help=f"(default: {per_loss('learning_rate')})")
+    g.add_argument("--beta1", type=fraction_below_one, help=f"Adam beta1 (default: {per_loss('beta1')})")
+    g.add_argument("--beta2", type=fraction_below_one, help=f"Adam beta2 (default: {per_loss('beta2')})")
+    g.add_argument("--d_steps", type=positive_int, help=f"critic updates per step (default: {per_loss('d_steps')})")
+    g.add_argument("--g_steps", type=positive_int, help=f"generator updates per step (default: {per_loss('g_steps')})")
+    g.add_argument("--clip_value", type=nonnegative_float, help=f"critic weight clipping (default: {per_loss('clip_value')})")
+    g.add_argument("--gp_weight", type=nonnegative_float, help=f"gradient penalty weight (default: {per_loss('gp_weight')})")
     g.add_argument("--seed", type=int, help=f"seed for weights, data order, z and flips (default: {T.seed})")
     g.add_argument("--precision", choices=("float32", "mixed_bfloat16", "mixed_float16"),
                    default="float32", help="compute precision; mixed_bfloat16 is 1.5-1.8x faster on "
@@ -73,8 +75,8 @@ def build_parser() -> argparse.ArgumentParser:
                    "rerunning with the same folder resumes (default: checkpoint)")
     g.add_argument("--sample_dir", default="samples", help="sample grids (default: samples)")
     g.add_argument("--log_dir", default="logs", help="TensorBoard logs (default: logs)")
-    g.add_argument("--sample_every", type=int, default=200, help="steps between sample grids (default: 200)")
-    g.add_argument("--checkpoint_every", type=int, help=f"steps between checkpoints (default: {T.checkpoint_every})")
+    g.add_argument("--sample_every", type=positive_int, default=200, help="steps between sample grids (default: 200)")
+    g.add_argument("--checkpoint_every", type=positive_int, help=f"steps between checkpoints (default: {T.checkpoint_every})")
     g.add_argument("--export", metavar="DIR", help="after training, export the generator as a "
                    "SavedModel to DIR (default: no export)")
     g.add_argument("--no_progress", action="store_true", help="no progress bar (for logs; default: shown)")
@@ -95,20 +97,48 @@ def resolve_configs(args):
                        MODEL_FLAGS, TRAIN_FLAGS)
 
 
+def check_outputs(args, chief: bool) -> None:
+    """Refuse unusable output locations before any training (files.OutputError)."""
+    from .. import files
+    if args.export:     # first: a refusal here creates no folder
+        files.ensure_output_dir(args.export, must_be_empty=True, what="export folder")
+    files.ensure_output_dir(args.checkpoint_dir, what="checkpoint folder")
+    if chief:    # only the chief writes samples and logs
+        files.ensure_output_dir(args.sample_dir, what="sample folder")
+        files.ensure_output_dir(args.log_dir, what="log folder")
+
+
+def stopped_message(trainer) -> str:
+    step = int(trainer.step.numpy())
+    if trainer.last_checkpoint and trainer.last_checkpoint.endswith(f"ckpt-{step}"):
+        return f"stopped at step {step}, saved in {trainer.last_checkpoint}; rerun the same command to resume"
+    saved = trainer.last_checkpoint or "no checkpoint"
+    return f"stopped at step {step}; newest checkpoint: {saved}; rerun the same command to resume"
+
+
 def main(argv=None) -> int:
     args = build_parser().parse_args(argv)
     setup_logging(args.verbose)
     sigterm_as_interrupt()
+    try:
+        return train(args)
+    except KeyboardInterrupt:    # training itself handles its own interrupts
+        log.warning("interrupted before training started; nothing was trained")
+        return EXIT_INTERRUPTED
 
-    from .. import callbacks, checkpoints, data
+
+def train(args) -> int:
+    """The command, once its flags are parsed; returns the exit status."""
+    from .. import callbacks, checkpoints, data, files
     from ..config import ConfigError
-    from ..train import GANTrainer, pick_strategy
+    from ..train import (CheckpointRestoreError, GANTrainer, TrainingDiverged, is_chief,
+                         pick_strategy, record_skipped)
 
     try:
         model_config, train_config = resolve_configs(args)
     except (ValueError, ConfigError) as e:
         log.error("%s", e)
-        return 2
+        return EXIT_FAILED
     train_config = train_config.resolved()
     report = data.BadFileReport()
     try:
@@ -117,39 +147,63 @@ def main(argv=None) -> int:
             report=report, limit=train_config.train_size)
     except data.DatasetError as e:
         log.error("%s", e)
-        return 2
+        return EXIT_FAILED
 
     strategy = pick_strategy(args.strategy)
+    chief = is_chief(strategy)   # other workers of a cluster train but write nothing
+    try:
+        check_outputs(args, chief)
+    except files.OutputError as e:
+        log.error("%s; nothing was trained", e)
+        return EXIT_FAILED
     trainer = GANTrainer(model_config, train_config, args.checkpoint_dir, strategy)
-    resumed = trainer.restore()
+    try:
+        resumed = trainer.restore()
+    except CheckpointRestoreError as e:
+        log.error("%s", e)
+        return EXIT_FAILED
     cfg = trainer.train_config
     log.info("%s %d images from %s; %s loss, batch %d, %d epochs of %d steps; %d replica(s)",
              "resuming on" if resumed else "training on", len(paths), args.dataset, cfg.loss,
              cfg.batch_size, cfg.epochs, trainer.steps_per_epoch(len(paths)),
              strategy.num_replicas_in_sync)
-    chief = trainer.is_chief()   # other workers of a cluster train but write nothing
     cbs = [callbacks.ProgressBar(disable=args.no_progress or not chief)]
     if chief:
         cbs += [callbacks.SampleGrid(args.sample_dir, every=args.sample_every),
                 callbacks.TensorBoard(args.log_dir, image_every=args.sample_every)]
-    status = 0
+    status = EXIT_OK
     try:
         trainer.fit(paths, cbs, report)
         log.info("done: step %d, checkpoint in %s, samples in %s, TensorBoard logs in %s",
                  int(trainer.step.numpy()), args.checkpoint_dir, args.sample_dir, args.log_dir)
     except KeyboardInterrupt:
-        log.warning("stopped at step %d; rerun the same command to resume", int(trainer.step.numpy()))
-        status = 130
+        log.warning("%s", stopped_message(trainer))
+        status = EXIT_INTERRUPTED
+    except TrainingDiverged as e:
+        log.error("%s. Lower --learning_rate (now %g) and train in a new --checkpoint_dir: a "
+                  "run's learning rate cannot change on resume", e, cfg.learning_rate)
+        status = EXIT_FAILED
+    except data.DatasetError as e:
+        log.error("%s", e)
+        status = EXIT_FAILED
+    listed = record_skipped(report, args.checkpoint_dir) if chief else None
     if report.reasons:
-        log.warning("%d file(s) could not be used and were skipped:\n  %s", len(report),
-                    "\n  ".join(report.reasons.values()))
-    if args.export and status == 0:
+        log.warning("%d file(s) could not be used and were skipped%s:\n  %s", len(report),
+                    f" (listed in {listed})" if listed else "", "\n  ".join(report.reasons.values()))
+    if args.export and status == EXIT_OK:
         try:
             checkpoints.export_generator(trainer.generator, args.export)
             log.info("generator exported to %s (SavedModel)", args.export)
         except FileExistsError as e:
             log.error("%s", e)
-            status = 2
+            status = EXIT_FAILED
+        except KeyboardInterrupt:
+            log.warning("interrupted during the export: training is complete (%s), but %s may "
+                        "be incomplete; remove it and run dcgan-export", trainer.last_checkpoint,
+                        args.export)
+            return EXIT_INTERRUPTED
+    if status == EXIT_OK and report.reasons:
+        status = EXIT_PARTIAL
     return status
 
 

@@ -18,8 +18,10 @@ import argparse
 import logging
 import sys
 
-from .common import (HelpFormatter, add_strategy_flag, add_verbose_flag, run_configs,
-                     setup_logging, sigterm_as_interrupt)
+from .common import (EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK, EXIT_PARTIAL, HelpFormatter,
+                     add_strategy_flag, add_verbose_flag, finite_float, fraction,
+                     fraction_below_one, nonnegative_float, positive_float, positive_int,
+                     run_configs, setup_logging, sigterm_as_interrupt)
 
 log = logging.getLogger("dcgan-train-completion")
 
@@ -46,7 +48,7 @@ def build_parser() -> argparse.ArgumentParser:
     g = p.add_argument_group("data")
     g.add_argument("--dataset", required=True, help="folder of training images, searched "
                    "recursively (png/jpg/jpeg/bmp/webp); required")
-    g.add_argument("--train_size", type=int, help="use at most this many images (default: all)")
+    g.add_argument("--train_size", type=positive_int, help="use at most this many images (default: all)")
     g.add_argument("--crop", action="store_true", default=None,
                    help="centre-crop to a square before resizing (default: off)")
     g.add_argument("--no_flip", dest="flip", action="store_false", default=None,
@@ -57,29 +59,29 @@ def build_parser() -> argparse.ArgumentParser:
                    help=f"block-patch: one random k x k square missing; block-pixels: each "
                    f"pixel missing with probability p; keep-patch: only a k x k square known "
                    f"(default: {M.measurement})")
-    g.add_argument("--patch_size", type=int, help="k for block-patch (default: round(28/64 * "
+    g.add_argument("--patch_size", type=positive_int, help="k for block-patch (default: round(28/64 * "
                    "image_size), 28 at 64x64) and keep-patch (default: image_size / 2)")
-    g.add_argument("--fill", type=float, help="value of missing pixels on the [-1, 1] scale "
+    g.add_argument("--fill", type=finite_float, help="value of missing pixels on the [-1, 1] scale "
                    "(default: 1.0 = white for block-patch, 0.0 = gray otherwise)")
-    g.add_argument("--drop_prob", type=float, help="p for block-pixels (default: 0.5)")
+    g.add_argument("--drop_prob", type=fraction, help="p for block-pixels (default: 0.5)")
 
     g = p.add_argument_group("model (fixed for a run; saved in checkpoint_dir/config.json)")
-    g.add_argument("--image_size", type=int, help=f"image side, a power of two >= 16 (default: {M.image_size})")
+    g.add_argument("--image_size", type=positive_int, help=f"image side, a power of two >= 16 (default: {M.image_size})")
     g.add_argument("--channels", type=int, choices=(1, 3), help=f"1 grayscale or 3 RGB (default: {M.channels})")
-    g.add_argument("--width", type=int, help=f"completion network width (default: {M.width})")
-    g.add_argument("--critic_width", type=int, help=f"critic width (default: {M.critic_width})")
+    g.add_argument("--width", type=positive_int, help=f"completion network width (default: {M.width})")
+    g.add_argument("--critic_width", type=positive_int, help=f"critic width (default: {M.critic_width})")
 
     g = p.add_argument_group("objective and optimisation (unset: the loss's published default)")
     g.add_argument("--loss", choices=tuple(LOSS_DEFAULTS), help=f"objective (default: {T.loss})")
-    g.add_argument("--epoch", dest="epochs", type=int, help=f"total epochs to train (default: {T.epochs})")
-    g.add_argument("--batch_size", type=int, help=f"global batch size (default: {T.batch_size})")
-    g.add_argument("--learning_rate", type=float, help=f"Adam step size (default: {per_loss('learning_rate')})")
-    g.add_argument("--beta1", type=float, help=f"Adam beta1 (default: {per_loss('beta1')})")
-    g.add_argument("--beta2", type=float, help=f"Adam beta2 (default: {per_loss('beta2')})")
-    g.add_argument("--d_steps", type=int, help=f"critic updates per step (default: {per_loss('d_steps')})")
-    g.add_argument("--g_steps", type=int, help=f"network updates per step (default: {per_loss('g_steps')})")
-    g.add_argument("--gp_weight", type=float, help=f"gradient penalty weight (default: {per_loss('gp_weight')})")
-    g.add_argument("--rec_weight", type=float, help=f"weight of the reconstruction term: the "
+    g.add_argument("--epoch", dest="epochs", type=positive_int, help=f"total epochs to train (default: {T.epochs})")
+    g.add_argument("--batch_size", type=positive_int, help=f"global batch size (default: {T.batch_size})")
+    g.add_argument("--learning_rate", type=positive_float, help=f"Adam step size (default: {per_loss('learning_rate')})")
+    g.add_argument("--beta1", type=fraction_below_one, help=f"Adam beta1 (default: {per_loss('beta1')})")
+    g.add_argument("--beta2", type=fraction_below_one, help=f"Adam beta2 (default: {per_loss('beta2')})")
+    g.add_argument("--d_steps", type=positive_int, help=f"critic updates per step (default: {per_loss('d_steps')})")
+    g.add_argument("--g_steps", type=positive_int, help=f"network updates per step (default: {per_loss('g_steps')})")
+    g.add_argument("--gp_weight", type=nonnegative_float, help=f"gradient penalty weight (default: {per_loss('gp_weight')})")
+    g.add_argument("--rec_weight", type=nonnegative_float, help=f"weight of the reconstruction term: the "
                    f"mean absolute error on known pixels hidden from the network by a second, "
                    f"artificial hole; 0 = adversarial loss only (default: {T.rec_weight:g})")
     g.add_argument("--precision", choices=DTYPE_POLICIES, default="float32",
@@ -95,8 +97,8 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("--sample_dir", default="samples_completion",
                    help="sample grids (default: samples_completion)")
     g.add_argument("--log_dir", default="logs_completion", help="TensorBoard logs (default: logs_completion)")
-    g.add_argument("--sample_every", type=int, default=200, help="steps between sample grids (default: 200)")
-    g.add_argument("--checkpoint_every", type=int, help=f"steps between checkpoints (default: {T.checkpoint_every})")
+    g.add_argument("--sample_every", type=positive_int, default=200, help="steps between sample grids (default: 200)")
+    g.add_argument("--checkpoint_every", type=positive_int, help=f"steps between checkpoints (default: {T.checkpoint_every})")
     g.add_argument("--export_weights", metavar="PATH", help="after training, write the network's "
                    "weights file (.npz, float16) to PATH (default: none)")
     g.add_argument("--no_progress", action="store_true", help="no progress bar (default: shown)")
@@ -117,21 +119,42 @@ def resolve_configs(args):
                        CompletionTrainConfig, MODEL_FLAGS, TRAIN_FLAGS)
 
 
+def check_outputs(args, chief: bool) -> None:
+    """Refuse unusable output locations before any training (files.OutputError)."""
+    from .. import files
+    if args.export_weights and chief:    # first: a refusal here creates no folder
+        files.check_new_file(args.export_weights, what="weights file")
+    files.ensure_output_dir(args.checkpoint_dir, what="checkpoint folder")
+    if chief:    # only the chief writes samples, logs and the weights file
+        files.ensure_output_dir(args.sample_dir, what="sample folder")
+        files.ensure_output_dir(args.log_dir, what="log folder")
+
+
 def main(argv=None) -> int:
     args = build_parser().parse_args(argv)
     setup_logging(args.verbose)
     sigterm_as_interrupt()
+    try:
+        return train(args)
+    except KeyboardInterrupt:    # training itself handles its own interrupts
+        log.warning("interrupted before training started; nothing was trained")
+        return EXIT_INTERRUPTED
 
-    from .. import callbacks, data
-    from ..train import pick_strategy
+
+def train(args) -> int:
+    """The command, once its flags are parsed; returns the exit status."""
+    from .. import callbacks, data, files
+    from ..train import (CheckpointRestoreError, TrainingDiverged, is_chief, pick_strategy,
+                         record_skipped)
     from ..train_completion import (CompletionSamples, CompletionTensorBoard, CompletionTrainer,
                                     sample_inputs, save_completion_net_weights)
+    from .train import stopped_message
 
     try:
         config, train_config = resolve_configs(args)
     except ValueError as e:    # bad flags, a contradicting saved run, an unreadable config
         log.error("%s", e)
-        return 2
+        return EXIT_FAILED
     train_config = train_config.resolved()
     report = data.BadFileReport()
     try:
@@ -140,37 +163,62 @@ def main(argv=None) -> int:
             report=report, limit=train_config.train_size)
     except data.DatasetError as e:
         log.error("%s", e)
-        return 2
+        return EXIT_FAILED
 
     strategy = pick_strategy(args.strategy)
+    chief = is_chief(strategy)
+    try:
+        check_outputs(args, chief)
+    except files.OutputError as e:
+        log.error("%s; nothing was trained", e)
+        return EXIT_FAILED
     trainer = CompletionTrainer(config, train_config, args.checkpoint_dir, strategy)
-    resumed = trainer.restore()
+    try:
+        resumed = trainer.restore()
+    except CheckpointRestoreError as e:
+        log.error("%s", e)
+        return EXIT_FAILED
     cfg = trainer.train_config
     log.info("%s %d images from %s measured by %s %s; %s loss, batch %d, %d epochs of %d "
              "steps; %d replica(s)", "resuming on" if resumed else "training on", len(paths),
              args.dataset, trainer.measurement.name, trainer.measurement.params(), cfg.loss,
              cfg.batch_size, cfg.epochs, trainer.steps_per_epoch(len(paths)),
              strategy.num_replicas_in_sync)
-    chief = trainer.is_chief()
     cbs = [callbacks.ProgressBar(disable=args.no_progress or not chief)]
-    if chief:
-        y, masks = sample_inputs(paths, config, SAMPLE_COUNT, crop=cfg.crop)
-        cbs += [CompletionSamples(args.sample_dir, y, masks, every=args.sample_every),
-                CompletionTensorBoard(args.log_dir, y, masks, image_every=args.sample_every)]
-    status = 0
+    status = EXIT_OK
     try:
+        if chief:
+            y, masks = sample_inputs(paths, config, SAMPLE_COUNT, crop=cfg.crop, report=report)
+            cbs += [CompletionSamples(args.sample_dir, y, masks, every=args.sample_every),
+                    CompletionTensorBoard(args.log_dir, y, masks, image_every=args.sample_every)]
         trainer.fit(paths, cbs, report)
         log.info("done: step %d, checkpoint in %s, samples in %s, TensorBoard logs in %s",
                  int(trainer.step.numpy()), args.checkpoint_dir, args.sample_dir, args.log_dir)
     except KeyboardInterrupt:
-        log.warning("stopped at step %d; rerun the same command to resume", int(trainer.step.numpy()))
-        status = 130
+        log.warning("%s", stopped_message(trainer))
+        status = EXIT_INTERRUPTED
+    except TrainingDiverged as e:
+        log.error("%s. Lower --learning_rate (now %g) and train in a new --checkpoint_dir: a "
+                  "run's learning rate cannot change on resume", e, cfg.learning_rate)
+        status = EXIT_FAILED
+    except data.DatasetError as e:
+        log.error("%s", e)
+        status = EXIT_FAILED
+    listed = record_skipped(report, args.checkpoint_dir) if chief else None
     if report.reasons:
-        log.warning("%d file(s) could not be used and were skipped:\n  %s", len(report),
-                    "\n  ".join(report.reasons.values()))
-    if args.export_weights and status == 0 and chief:
-        save_completion_net_weights(config, trainer.net, args.export_weights)
+        log.warning("%d file(s) could not be used and were skipped%s:\n  %s", len(report),
+                    f" (listed in {listed})" if listed else "", "\n  ".join(report.reasons.values()))
+    if args.export_weights and status == EXIT_OK and chief:
+        try:
+            save_completion_net_weights(config, trainer.net, args.export_weights)
+        except KeyboardInterrupt:
+            log.warning("interrupted while writing %s: training is complete (%s); write the "
+                        "weights file with dcgan-export --weights", args.export_weights,
+                        trainer.last_checkpoint)
+            return EXIT_INTERRUPTED
         log.info("network weights written to %s", args.export_weights)
+    if status == EXIT_OK and report.reasons:
+        status = EXIT_PARTIAL
     return status
 
 
