@@ -35,7 +35,6 @@ tf.distribute handling are GANTrainer's (train.py), reused by subclassing.
 from __future__ import annotations
 
 import dataclasses
-import json
 import logging
 import os
 
@@ -355,8 +354,6 @@ class CompletionTensorBoard(callbacks.TensorBoard):
 
 
 # --- using a trained network -------------------------------------------------------------------
-
-WEIGHTS_CONFIG_KEY = checkpoints.CONFIG_KEY
 
 
 def save_completion_net_weights(config: CompletionConfig, net: keras.Model, path: str,
