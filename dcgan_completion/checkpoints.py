@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import uuid
 import zipfile
@@ -38,6 +39,55 @@ def damaged_checkpoint(latest: str, error: Exception) -> str:
     return f"checkpoint {latest} is truncated or damaged ({reason}); copy the folder again"
 
 
+# --- which checkpoint a run folder holds -------------------------------------------------
+
+CHECKPOINT_INDEX = "checkpoint"      # TF's CheckpointManager state: the list of checkpoints
+CHECKPOINT_NAME = re.compile(r"ckpt-(\d+)\.index")
+
+
+def checkpoint_step(prefix: str) -> int:
+    return int(os.path.basename(prefix).rsplit("-", 1)[1])
+
+
+def saved_checkpoints(directory: str) -> list[str]:
+    """The checkpoints in ``directory`` (paths without suffix), newest first, found from
+    their ``ckpt-<step>.index`` files, whatever TF's index file says."""
+    if not os.path.isdir(directory):
+        return []
+    found = [m for m in map(CHECKPOINT_NAME.fullmatch, os.listdir(directory)) if m]
+    steps = sorted((int(m.group(1)) for m in found), reverse=True)
+    return [os.path.join(directory, f"ckpt-{step}") for step in steps]
+
+
+def listed_checkpoint(directory: str) -> tuple[str | None, str | None]:
+    """(the newest checkpoint TF's index file lists, None) when it lists one that is there,
+    else (None, why not, in words)."""
+    path = os.path.join(directory, CHECKPOINT_INDEX)
+    if not os.path.exists(path):
+        return None, f"its index file {path} is missing"
+    try:
+        state = tf.train.get_checkpoint_state(directory)
+        listed = tf.train.latest_checkpoint(directory)
+    # TF returns None for text it cannot parse, but raises on bytes that are not UTF-8.
+    except (ValueError, tf.errors.OpError, OSError):
+        state = listed = None
+    if state is None or not state.model_checkpoint_path:
+        return None, f"its index file {path} is unreadable"
+    if listed is None:
+        return None, f"its index file {path} names {state.model_checkpoint_path}, which is not there"
+    return listed, None
+
+
+def newest_checkpoint(directory: str) -> str | None:
+    """The checkpoint to load from ``directory``: the one TF's index file names, or, with
+    the index lost or garbled, the newest ``ckpt-<step>`` found; None if there is none."""
+    listed, _ = listed_checkpoint(directory)
+    if listed is not None:
+        return listed
+    found = saved_checkpoints(directory)
+    return found[0] if found else None
+
+
 def load_models(checkpoint_dir: str, dtype_policy: str = "float32"
                 ) -> tuple[ModelConfig, keras.Model, keras.Model]:
     """(config, generator, discriminator) from the newest checkpoint in ``checkpoint_dir``."""
@@ -51,7 +101,7 @@ def load_models(checkpoint_dir: str, dtype_policy: str = "float32"
         raise CheckpointError(str(e)) from e
     # Inference needs no cross-replica statistics; keep the same variables otherwise.
     config = config.replace(synchronized_bn=False, dtype_policy=dtype_policy)
-    latest = tf.train.latest_checkpoint(checkpoint_dir)
+    latest = newest_checkpoint(checkpoint_dir)
     if latest is None:
         raise CheckpointError(f"no checkpoint found in {checkpoint_dir!r} (config.json is there, "
                               "but no weights: did training save at least once?)")

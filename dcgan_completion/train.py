@@ -19,13 +19,14 @@ import logging
 import math
 import numbers
 import os
-import re
 
 import keras
 import numpy as np
 import tensorflow as tf
 
 from . import data, losses
+from .checkpoints import (CHECKPOINT_INDEX, checkpoint_step, listed_checkpoint,
+                          saved_checkpoints)
 from .config import ConfigError, ModelConfig, load_config, save_config
 from .model import build_discriminator, build_generator, sample_z
 
@@ -170,43 +171,6 @@ class CheckpointRestoreError(ValueError):
     """A run folder holds checkpoints, none of which can be restored; nothing was written."""
 
 
-CHECKPOINT_INDEX = "checkpoint"      # TF's CheckpointManager state: the list of checkpoints
-_CHECKPOINT_NAME = re.compile(r"ckpt-(\d+)\.index")
-
-
-def _checkpoint_step(prefix: str) -> int:
-    return int(os.path.basename(prefix).rsplit("-", 1)[1])
-
-
-def saved_checkpoints(directory: str) -> list[str]:
-    """The checkpoints in ``directory`` (paths without suffix), newest first, found from
-    their ``ckpt-<step>.index`` files, whatever TF's index file says."""
-    if not os.path.isdir(directory):
-        return []
-    found = [m for m in map(_CHECKPOINT_NAME.fullmatch, os.listdir(directory)) if m]
-    steps = sorted((int(m.group(1)) for m in found), reverse=True)
-    return [os.path.join(directory, f"ckpt-{step}") for step in steps]
-
-
-def _listed_checkpoint(directory: str) -> tuple[str | None, str | None]:
-    """(the newest checkpoint TF's index file lists, None) when it lists one that is there,
-    else (None, why not, in words)."""
-    path = os.path.join(directory, CHECKPOINT_INDEX)
-    if not os.path.exists(path):
-        return None, f"its index file {path} is missing"
-    try:
-        state = tf.train.get_checkpoint_state(directory)
-        listed = tf.train.latest_checkpoint(directory)
-    # TF returns None for text it cannot parse, but raises on bytes that are not UTF-8.
-    except (ValueError, tf.errors.OpError, OSError):
-        state = listed = None
-    if state is None or not state.model_checkpoint_path:
-        return None, f"its index file {path} is unreadable"
-    if listed is None:
-        return None, f"its index file {path} names {state.model_checkpoint_path}, which is not there"
-    return listed, None
-
-
 def _first_line(error: BaseException, limit: int = 200) -> str:
     text = (str(error).strip().splitlines() or [""])[0]
     text = text if len(text) <= limit else text[:limit] + "..."
@@ -291,7 +255,7 @@ class GANTrainer:
         if self._manager is None:
             directory = self._own_checkpoint_dir()
             index = os.path.join(directory, CHECKPOINT_INDEX)
-            if os.path.exists(index) and _listed_checkpoint(directory)[0] is None:
+            if os.path.exists(index) and listed_checkpoint(directory)[0] is None:
                 os.remove(index)
             self._manager = tf.train.CheckpointManager(
                 self.checkpoint, directory, max_to_keep=self.train_config.max_checkpoints)
@@ -319,13 +283,13 @@ class GANTrainer:
         found = saved_checkpoints(self.checkpoint_dir)
         if not found:
             return False
-        listed, problem = _listed_checkpoint(self.checkpoint_dir)
+        listed, problem = listed_checkpoint(self.checkpoint_dir)
         if listed is None:
             log.warning("%s holds checkpoints but %s; looking for them one by one",
                         self.checkpoint_dir, problem)
             candidates = found
         else:   # a newer ckpt file the index does not list was never committed by TF
-            candidates = [listed] + [p for p in found if _checkpoint_step(p) < _checkpoint_step(listed)]
+            candidates = [listed] + [p for p in found if checkpoint_step(p) < checkpoint_step(listed)]
         problems = []
         for path in candidates:
             problem = self._try_restore(path)

@@ -389,7 +389,7 @@ def _load_checkpoint_dir(directory: str) -> tuple[CompletionConfig, keras.Model]
         config, _ = load_completion_config(directory)
     except (FileNotFoundError, CompletionConfigError) as e:
         raise checkpoints.CheckpointError(str(e)) from e
-    latest = tf.train.latest_checkpoint(directory)
+    latest = checkpoints.newest_checkpoint(directory)
     if latest is None:
         raise checkpoints.CheckpointError(f"no checkpoint found in {directory!r} (config.json is "
                                           "there, but no weights: did training save at least once?)")

@@ -129,6 +129,22 @@ def test_damaged_checkpoint_folders(checkpoint_dir, tmp_path, caplog):
     assert "is truncated or damaged" in caplog.text and not os.path.exists(tmp_path / "w.npz")
 
 
+@pytest.mark.parametrize("index", [None, b"\xff\xfe\x00 not text"], ids=["missing", "garbled"])
+def test_a_lost_checkpoint_index_still_loads_the_newest_checkpoint(checkpoint_dir, tmp_path, index):
+    from dcgan_completion.completion_net import save_completion_config
+    net_dir = str(tmp_path / "net")
+    tf.train.Checkpoint(completion_net=build_completion_net(TINY_NET)).save(net_dir + "/ckpt")
+    save_completion_config(TINY_NET, net_dir)
+    for folder in (checkpoint_dir, net_dir):
+        os.remove(os.path.join(folder, "checkpoint"))
+        if index is not None:
+            with open(os.path.join(folder, "checkpoint"), "wb") as f:
+                f.write(index)
+        assert checkpoints.newest_checkpoint(folder) == os.path.join(folder, "ckpt-1")
+    checkpoints.load_models(checkpoint_dir)
+    load_completion_net(net_dir)
+
+
 # --- align -----------------------------------------------------------------------------------
 
 def sideways_portrait(path):
