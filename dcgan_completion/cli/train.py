@@ -17,6 +17,7 @@ from .common import (EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK, EXIT_PARTIAL, HelpF
                      add_strategy_flag, add_verbose_flag, fraction_below_one, nonnegative_float,
                      positive_float, positive_int, run_configs, setup_logging,
                      sigterm_as_interrupt)
+from . import training
 
 log = logging.getLogger("dcgan-train")
 
@@ -108,14 +109,6 @@ def check_outputs(args, chief: bool) -> None:
         files.ensure_output_dir(args.log_dir, what="log folder")
 
 
-def stopped_message(trainer) -> str:
-    step = int(trainer.step.numpy())
-    if trainer.last_checkpoint and trainer.last_checkpoint.endswith(f"ckpt-{step}"):
-        return f"stopped at step {step}, saved in {trainer.last_checkpoint}; rerun the same command to resume"
-    saved = trainer.last_checkpoint or "no checkpoint"
-    return f"stopped at step {step}; newest checkpoint: {saved}; rerun the same command to resume"
-
-
 def main(argv=None) -> int:
     args = build_parser().parse_args(argv)
     setup_logging(args.verbose)
@@ -129,81 +122,40 @@ def main(argv=None) -> int:
 
 def train(args) -> int:
     """The command, once its flags are parsed; returns the exit status."""
-    from .. import callbacks, checkpoints, data, files
-    from ..config import ConfigError
-    from ..train import (CheckpointRestoreError, GANTrainer, TrainingDiverged, is_chief,
-                         pick_strategy, record_skipped)
-
+    from .. import callbacks, checkpoints, files
+    from ..train import GANTrainer
     try:
-        model_config, train_config = resolve_configs(args)
-    except (ValueError, ConfigError) as e:
+        run = training.start(args, lambda: resolve_configs(args), check_outputs,
+                             lambda model, train, strategy: GANTrainer(
+                                 model, train, args.checkpoint_dir, strategy))
+    except training.Refused as e:
         log.error("%s", e)
         return EXIT_FAILED
-    train_config = train_config.resolved()
-    report = data.BadFileReport()
-    try:
-        paths = data.find_training_images(
-            args.dataset, min_count=train_config.batch_size * train_config.d_steps,
-            report=report, limit=train_config.train_size)
-    except data.DatasetError as e:
-        log.error("%s", e)
-        return EXIT_FAILED
-
-    strategy = pick_strategy(args.strategy)
-    chief = is_chief(strategy)   # other workers of a cluster train but write nothing
-    try:
-        check_outputs(args, chief)
-    except files.OutputError as e:
-        log.error("%s; nothing was trained", e)
-        return EXIT_FAILED
-    trainer = GANTrainer(model_config, train_config, args.checkpoint_dir, strategy)
-    try:
-        resumed = trainer.restore()
-    except CheckpointRestoreError as e:
-        log.error("%s", e)
-        return EXIT_FAILED
-    cfg = trainer.train_config
+    trainer, cfg = run.trainer, run.trainer.train_config
     log.info("%s %d images from %s; %s loss, batch %d, %d epochs of %d steps; %d replica(s)",
-             "resuming on" if resumed else "training on", len(paths), args.dataset, cfg.loss,
-             cfg.batch_size, cfg.epochs, trainer.steps_per_epoch(len(paths)),
-             strategy.num_replicas_in_sync)
-    cbs = [callbacks.ProgressBar(disable=args.no_progress or not chief)]
-    if chief:
-        cbs += [callbacks.SampleGrid(args.sample_dir, every=args.sample_every),
-                callbacks.TensorBoard(args.log_dir, image_every=args.sample_every)]
-    status = EXIT_OK
-    try:
-        trainer.fit(paths, cbs, report)
-        log.info("done: step %d, checkpoint in %s, samples in %s, TensorBoard logs in %s",
-                 int(trainer.step.numpy()), args.checkpoint_dir, args.sample_dir, args.log_dir)
-    except KeyboardInterrupt:
-        log.warning("%s", stopped_message(trainer))
-        status = EXIT_INTERRUPTED
-    except TrainingDiverged as e:
-        log.error("%s. Lower --learning_rate (now %g) and train in a new --checkpoint_dir: a "
-                  "run's learning rate cannot change on resume", e, cfg.learning_rate)
-        status = EXIT_FAILED
-    except data.DatasetError as e:
-        log.error("%s", e)
-        status = EXIT_FAILED
-    listed = record_skipped(report, args.checkpoint_dir) if chief else None
-    if report.reasons:
-        log.warning("%d file(s) could not be used and were skipped%s:\n  %s", len(report),
-                    f" (listed in {listed})" if listed else "", "\n  ".join(report.reasons.values()))
-    if args.export and status == EXIT_OK:
+             "resuming on" if run.resumed else "training on", len(run.paths), args.dataset,
+             cfg.loss, cfg.batch_size, cfg.epochs, trainer.steps_per_epoch(len(run.paths)),
+             trainer.strategy.num_replicas_in_sync)
+
+    def make_callbacks():
+        cbs = [callbacks.ProgressBar(disable=args.no_progress or not run.chief)]
+        if run.chief:
+            cbs += [callbacks.SampleGrid(args.sample_dir, every=args.sample_every),
+                    callbacks.TensorBoard(args.log_dir, image_every=args.sample_every)]
+        return cbs
+
+    status = training.finish(run, make_callbacks, args)
+    if args.export and status in (EXIT_OK, EXIT_PARTIAL):
         try:
             checkpoints.export_generator(trainer.generator, args.export)
             log.info("generator exported to %s (SavedModel)", args.export)
-        except FileExistsError as e:
+        except (FileExistsError, files.OutputError) as e:
             log.error("%s", e)
             status = EXIT_FAILED
         except KeyboardInterrupt:
-            log.warning("interrupted during the export: training is complete (%s), but %s may "
-                        "be incomplete; remove it and run dcgan-export", trainer.last_checkpoint,
-                        args.export)
+            log.warning("interrupted during the export: training is complete (%s), and %s "
+                        "was not written; run dcgan-export", trainer.last_checkpoint, args.export)
             return EXIT_INTERRUPTED
-    if status == EXIT_OK and report.reasons:
-        status = EXIT_PARTIAL
     return status
 
 

@@ -22,6 +22,7 @@ from .common import (EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK, EXIT_PARTIAL, HelpF
                      add_strategy_flag, add_verbose_flag, finite_float, fraction,
                      fraction_below_one, nonnegative_float, positive_float, positive_int,
                      run_configs, setup_logging, sigterm_as_interrupt)
+from . import training
 
 log = logging.getLogger("dcgan-train-completion")
 
@@ -143,82 +144,42 @@ def main(argv=None) -> int:
 
 def train(args) -> int:
     """The command, once its flags are parsed; returns the exit status."""
-    from .. import callbacks, data, files
-    from ..train import (CheckpointRestoreError, TrainingDiverged, is_chief, pick_strategy,
-                         record_skipped)
+    from .. import callbacks
     from ..train_completion import (CompletionSamples, CompletionTensorBoard, CompletionTrainer,
                                     sample_inputs, save_completion_net_weights)
-    from .train import stopped_message
-
     try:
-        config, train_config = resolve_configs(args)
-    except ValueError as e:    # bad flags, a contradicting saved run, an unreadable config
+        run = training.start(args, lambda: resolve_configs(args), check_outputs,
+                             lambda config, train, strategy: CompletionTrainer(
+                                 config, train, args.checkpoint_dir, strategy))
+    except training.Refused as e:
         log.error("%s", e)
         return EXIT_FAILED
-    train_config = train_config.resolved()
-    report = data.BadFileReport()
-    try:
-        paths = data.find_training_images(
-            args.dataset, min_count=train_config.batch_size * train_config.d_steps,
-            report=report, limit=train_config.train_size)
-    except data.DatasetError as e:
-        log.error("%s", e)
-        return EXIT_FAILED
-
-    strategy = pick_strategy(args.strategy)
-    chief = is_chief(strategy)
-    try:
-        check_outputs(args, chief)
-    except files.OutputError as e:
-        log.error("%s; nothing was trained", e)
-        return EXIT_FAILED
-    trainer = CompletionTrainer(config, train_config, args.checkpoint_dir, strategy)
-    try:
-        resumed = trainer.restore()
-    except CheckpointRestoreError as e:
-        log.error("%s", e)
-        return EXIT_FAILED
-    cfg = trainer.train_config
+    trainer, cfg = run.trainer, run.trainer.train_config
     log.info("%s %d images from %s measured by %s %s; %s loss, batch %d, %d epochs of %d "
-             "steps; %d replica(s)", "resuming on" if resumed else "training on", len(paths),
-             args.dataset, trainer.measurement.name, trainer.measurement.params(), cfg.loss,
-             cfg.batch_size, cfg.epochs, trainer.steps_per_epoch(len(paths)),
-             strategy.num_replicas_in_sync)
-    cbs = [callbacks.ProgressBar(disable=args.no_progress or not chief)]
-    status = EXIT_OK
-    try:
-        if chief:
-            y, masks = sample_inputs(paths, config, SAMPLE_COUNT, crop=cfg.crop, report=report)
+             "steps; %d replica(s)", "resuming on" if run.resumed else "training on",
+             len(run.paths), args.dataset, trainer.measurement.name,
+             trainer.measurement.params(), cfg.loss, cfg.batch_size, cfg.epochs,
+             trainer.steps_per_epoch(len(run.paths)), trainer.strategy.num_replicas_in_sync)
+
+    def make_callbacks():
+        cbs = [callbacks.ProgressBar(disable=args.no_progress or not run.chief)]
+        if run.chief:     # the grids' inputs: the first readable files, measured
+            y, masks = sample_inputs(run.paths, trainer.config, SAMPLE_COUNT, crop=cfg.crop,
+                                     report=run.report)
             cbs += [CompletionSamples(args.sample_dir, y, masks, every=args.sample_every),
                     CompletionTensorBoard(args.log_dir, y, masks, image_every=args.sample_every)]
-        trainer.fit(paths, cbs, report)
-        log.info("done: step %d, checkpoint in %s, samples in %s, TensorBoard logs in %s",
-                 int(trainer.step.numpy()), args.checkpoint_dir, args.sample_dir, args.log_dir)
-    except KeyboardInterrupt:
-        log.warning("%s", stopped_message(trainer))
-        status = EXIT_INTERRUPTED
-    except TrainingDiverged as e:
-        log.error("%s. Lower --learning_rate (now %g) and train in a new --checkpoint_dir: a "
-                  "run's learning rate cannot change on resume", e, cfg.learning_rate)
-        status = EXIT_FAILED
-    except data.DatasetError as e:
-        log.error("%s", e)
-        status = EXIT_FAILED
-    listed = record_skipped(report, args.checkpoint_dir) if chief else None
-    if report.reasons:
-        log.warning("%d file(s) could not be used and were skipped%s:\n  %s", len(report),
-                    f" (listed in {listed})" if listed else "", "\n  ".join(report.reasons.values()))
-    if args.export_weights and status == EXIT_OK and chief:
+        return cbs
+
+    status = training.finish(run, make_callbacks, args)
+    if args.export_weights and status in (EXIT_OK, EXIT_PARTIAL) and run.chief:
         try:
-            save_completion_net_weights(config, trainer.net, args.export_weights)
+            save_completion_net_weights(trainer.config, trainer.net, args.export_weights)
         except KeyboardInterrupt:
             log.warning("interrupted while writing %s: training is complete (%s); write the "
                         "weights file with dcgan-export --weights", args.export_weights,
                         trainer.last_checkpoint)
             return EXIT_INTERRUPTED
         log.info("network weights written to %s", args.export_weights)
-    if status == EXIT_OK and report.reasons:
-        status = EXIT_PARTIAL
     return status
 
 
