@@ -57,6 +57,7 @@ import scipy.sparse
 import scipy.sparse.linalg
 import tensorflow as tf
 
+from .config import SEED_MAX
 from .images import to_float, to_uint8
 from .losses import dcgan_generator_loss
 from .model import sample_z
@@ -267,6 +268,9 @@ def check_settings(*, n_iter: int, out_interval: int, restarts: int, optimizer: 
         raise ValueError(f"momentum must be in [0, 1), got {momentum!r}")
     if lam is not None and lam < 0:
         raise ValueError(f"lam must be >= 0, got {lam!r}")
+    seed = other.get("seed")
+    if seed is not None and not 0 <= seed <= SEED_MAX:
+        raise ValueError(f"seed must be a whole number from 0 to {SEED_MAX}, got {seed!r}")
     if optimizer not in OPTIMIZERS:
         raise ValueError(f"unknown optimizer {optimizer!r}; choose from {', '.join(OPTIMIZERS)}")
     if blend not in BLENDS:

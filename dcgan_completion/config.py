@@ -14,6 +14,7 @@ import os
 from .files import atomic_write
 
 CONFIG_FILE = "config.json"
+SEED_MAX = 2 ** 32 - 1      # every seed of every command: what Keras and NumPy accept
 
 
 class ConfigError(ValueError):

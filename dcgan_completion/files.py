@@ -100,3 +100,24 @@ def check_new_file(path: str, *, what: str = "output file") -> str:
         raise OutputError(f"{what} {path!r} exists; choose a new name (nothing is overwritten)")
     ensure_output_dir(os.path.dirname(os.path.abspath(path)), what=f"the folder of {what}")
     return path
+
+
+def missing_folders(*paths: str) -> list[str]:
+    """The folders among ``paths`` and above them that do not exist yet, deepest first:
+    what a command that refuses to run removes again (``remove_empty``), so that a refusal
+    leaves no empty folder behind."""
+    missing = []
+    for path in paths:
+        path = os.path.abspath(path)
+        while path and not os.path.exists(path) and path not in missing:
+            missing.append(path)
+            path = os.path.dirname(path)
+    return sorted(missing, key=lambda p: p.count(os.sep), reverse=True)
+
+
+def remove_empty(folders: list[str]) -> None:
+    """Remove those of ``folders`` (deepest first) that are empty; others are left alone."""
+    for folder in folders:
+        with contextlib.suppress(OSError):
+            os.rmdir(folder)
+

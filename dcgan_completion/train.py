@@ -27,7 +27,7 @@ import tensorflow as tf
 from . import data, losses
 from .checkpoints import (CHECKPOINT_INDEX, checkpoint_step, listed_checkpoint,
                           saved_checkpoints)
-from .config import ConfigError, ModelConfig, load_config, save_config
+from .config import SEED_MAX, ConfigError, ModelConfig, load_config, save_config
 from .model import build_discriminator, build_generator, sample_z
 
 log = logging.getLogger(__name__)
@@ -50,7 +50,7 @@ LOSS_DEFAULTS = {
 def check_settings(config, *, whole=(), counts=(), positive=(), nonnegative=(), betas=()) -> None:
     """ValueError naming the first setting of ``config`` out of range; None means unset.
 
-    whole: any whole number; counts: whole numbers >= 1; positive: finite > 0;
+    whole: seeds, whole numbers in [0, 2**32 - 1]; counts: whole numbers >= 1; positive: finite > 0;
     nonnegative: finite >= 0; betas: Adam's decay rates, in [0, 1). NaN and inf are
     refused everywhere: one NaN setting turns every weight into NaN at the first step.
     """
@@ -62,6 +62,8 @@ def check_settings(config, *, whole=(), counts=(), positive=(), nonnegative=(), 
             raise ValueError(f"{name} must be a whole number, got {value!r}")
         if name in counts and value < 1:
             raise ValueError(f"{name} must be a whole number of at least 1, got {value!r}")
+        if name in whole and not 0 <= value <= SEED_MAX:
+            raise ValueError(f"{name} must be a whole number from 0 to {SEED_MAX}, got {value!r}")
     ranges = ([(n, "> 0", lambda v: v > 0) for n in positive]
               + [(n, ">= 0", lambda v: v >= 0) for n in nonnegative]
               + [(n, "in [0, 1)", lambda v: 0 <= v < 1) for n in betas])

@@ -53,6 +53,8 @@ def test_worker_processes_start_quietly_too(tmp_path):
     (common.nonnegative_float, ("0", "0.003"), ("-0.1", "nan", "inf")),
     (common.positive_float, ("0.01",), ("0", "-1", "nan", "inf")),
     (common.fraction, ("0", "0.5", "1"), ("-0.1", "1.5", "nan")),
+    (common.seed, ("0", "4294967295"), ("-1", "4294967296", "99999999999999999999", "1.5")),
+    (common.number_in(int, 0, 65535), ("0", "65535"), ("65536", "-1")),
 ])
 def test_argparse_number_types(kind, good, bad):
     for text in good:

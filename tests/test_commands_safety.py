@@ -183,6 +183,10 @@ def test_align_exif_portrait_and_exit_status(tmp_path, caplog):
     assert "no image in" in caplog.text and not (tmp_path / "o1").exists()
     assert align_cli.main(align_args(lonely / "coins.png", tmp_path / "o2")) == 2
     assert "is a file, not a folder" in caplog.text and "Traceback" not in caplog.text
+    # A landmark model that is not there: refused, and no empty output folder is left.
+    assert align_cli.main(align_args(src, tmp_path / "o3" / "faces", "--dlibFacePredictor",
+                                     str(tmp_path / "no-model.dat"))) == 2
+    assert "no-model.dat" in caplog.text and not (tmp_path / "o3").exists()
 
 
 def test_align_interrupt_keeps_the_faces_saved_and_says_so(tmp_path, monkeypatch, caplog):
@@ -251,6 +255,12 @@ def test_evaluate_refuses_bad_settings_before_the_run(weights, tmp_path, caplog,
     with pytest.raises(SystemExit) as e:                      # refused at parse time
         evaluate_cli.main(base + ["--batchSize", "-3", "--outDir", str(tmp_path / "e4")])
     assert e.value.code == 2
+    (tmp_path / "unreadable").mkdir()
+    (tmp_path / "unreadable" / "a.png").write_bytes(b"not a png")
+    assert evaluate_cli.main([str(tmp_path / "unreadable")] + base[1:] +
+                             ["--outDir", str(tmp_path / "e5")]) == 2
+    assert "no readable image" in caplog.text
+    assert not any((tmp_path / f"e{i}").exists() for i in range(2, 6))   # no empty folders
     assert "Traceback" not in caplog.text
 
 
@@ -290,7 +300,8 @@ def test_make_gif_checks_the_destination_first_and_names_dropped_frames(tmp_path
     assert make_gif.main([str(blocker), str(tmp_path / "x.gif")]) == 2   # frames: a file
     (tmp_path / "none").mkdir()
     assert make_gif.main([str(tmp_path / "none"), str(tmp_path / "x.gif")]) == 2
-    for bad in (["--delay", "nan"], ["--delay", "-1"], ["--loop", "-2"]):
+    for bad in (["--delay", "nan"], ["--delay", "-1"], ["--loop", "-2"], ["--loop", "70000"],
+                ["--delay", "1e9"]):
         with pytest.raises(SystemExit) as e:
             make_gif.main([str(frames), str(tmp_path / "x.gif")] + bad)
         assert e.value.code == 2

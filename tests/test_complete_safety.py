@@ -54,6 +54,7 @@ def all_files(folder):
     ("--momentum", "1"), ("--momentum", "nan"), ("--nIter", "0"), ("--batchSize", "0"),
     ("--outInterval", "0"), ("--restarts", "0"), ("--weightedContext", "-1"),
     ("--centerScale", "0.7"), ("--fraction", "1.5"), ("--imgSize", "0"), ("--nIter", "2.5"),
+    ("--seed", "-1"), ("--seed", "4294967296"), ("--seed", "99999999999999999999"),
 ])
 def test_bad_numbers_are_refused_at_parse_time(tmp_path, capsys, flag, value):
     with pytest.raises(SystemExit) as stop:
@@ -69,6 +70,9 @@ def test_the_library_refuses_non_finite_settings():
             completion.check_settings(**{**completion.default_settings(), name: math.nan})
     with pytest.raises(ValueError, match="momentum"):
         completion.check_settings(**{**completion.default_settings(), "momentum": 1.0})
+    for seed in (-1, 2 ** 32):
+        with pytest.raises(ValueError, match="seed must be a whole number from 0"):
+            completion.check_settings(**{**completion.default_settings(), "seed": seed})
 
 
 # --- 2. an interrupt leaves only complete, listed files --------------------------------------
@@ -200,6 +204,16 @@ def test_demo_refuses_an_output_folder_below_a_file(tmp_path, caplog):
     with caplog.at_level(logging.ERROR):
         assert demo.main(["--outDir", str(tmp_path / "file" / "demo")]) == 2
     assert "is a file, not a folder" in caplog.text
+
+
+def test_demo_checks_the_model_before_writing_anything(tmp_path, caplog):
+    from dcgan_completion.cli import demo
+    (tmp_path / "cut.npz").write_bytes(b"PK\x03\x04 cut short")
+    for model in (str(tmp_path / "cut.npz"), str(tmp_path / "nowhere")):
+        with caplog.at_level(logging.ERROR):
+            assert demo.main(["--outDir", str(tmp_path / "demo"), "--checkpointDir", model]) == 2
+        assert not (tmp_path / "demo").exists()
+    assert "cut.npz" in caplog.text and "nowhere" in caplog.text
 
 
 # --- 6. masks of another size ----------------------------------------------------------------

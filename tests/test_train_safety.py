@@ -104,9 +104,13 @@ def test_no_intact_checkpoint_is_refused_and_nothing_touched(saved_run, faces, c
     for step in (1, 2):
         truncate(folder / f"ckpt-{step}.data-00000-of-00001")
     before = snapshot(folder)
-    assert train_cli.main(gan_args(faces, saved_run, "--epoch", "2")) == 2
+    elsewhere = saved_run / "new"
+    assert train_cli.main(gan_args(faces, saved_run, "--epoch", "2", "--sample_dir",
+                                   str(elsewhere / "samples"), "--log_dir",
+                                   str(elsewhere / "logs"))) == 2
     assert "none of the 2 checkpoint(s)" in caplog.text and "new checkpoint folder" in caplog.text
     assert snapshot(folder) == before
+    assert not elsewhere.exists()      # no empty sample or log folder is left behind
 
 
 @pytest.mark.parametrize("config", ["missing", "binary", "not-json", "list", "bad-values"])
@@ -149,7 +153,7 @@ def test_output_folder_below_a_file_is_refused_before_training(tmp_path, faces, 
     args = gan_args(faces, run, "--epoch", "1") + [flag, str(tmp_path / "somefile" / "sub")]
     assert train_cli.main(args) == 2
     assert "is a file, not a folder" in caplog.text and "nothing was trained" in caplog.text
-    assert not (run / "ckpt").exists() or not ckpt_steps(run / "ckpt")
+    assert not run.exists()            # the folders the checks made are taken back
 
 
 def test_export_into_a_nonempty_folder_is_refused_before_training(tmp_path, faces, caplog):
@@ -290,7 +294,8 @@ def test_dcgan_run_that_skipped_a_file_exits_1_and_lists_it(tmp_path, faces):
     ("--beta1", "1", "[0, 1)"), ("--beta2", "-0.1", "[0, 1)"), ("--epoch", "0", "at least 1"),
     ("--batch_size", "-4", "at least 1"), ("--checkpoint_every", "0", "at least 1"),
     ("--sample_every", "0", "at least 1"), ("--z_dim", "0", "at least 1"),
-    ("--gp_weight", "inf", "finite"), ("--clip_value", "-1", ">= 0"), ("--train_size", "0", "at least 1")])
+    ("--gp_weight", "inf", "finite"), ("--clip_value", "-1", ">= 0"), ("--train_size", "0", "at least 1"),
+    ("--seed", "-1", "from 0 to 4294967295"), ("--seed", "4294967296", "from 0 to 4294967295")])
 def test_bad_numbers_are_refused_at_parse_time(tmp_path, faces, capsys, flag, value, message):
     with pytest.raises(SystemExit) as exit_:
         train_cli.main(gan_args(faces, tmp_path / "run", flag, value))
@@ -302,7 +307,7 @@ def test_bad_numbers_are_refused_at_parse_time(tmp_path, faces, capsys, flag, va
 @pytest.mark.parametrize("flag,value", [
     ("--rec_weight", "nan"), ("--rec_weight", "-1"), ("--drop_prob", "1.5"), ("--fill", "inf"),
     ("--width", "0"), ("--critic_width", "0"), ("--patch_size", "0"), ("--d_steps", "0"),
-    ("--g_steps", "0"), ("--image_size", "-16")])
+    ("--g_steps", "0"), ("--image_size", "-16"), ("--seed", "-1")])
 def test_completion_bad_numbers_are_refused_at_parse_time(tmp_path, faces, capsys, flag, value):
     with pytest.raises(SystemExit) as exit_:
         completion_cli.main(completion_args(faces, tmp_path / "run", flag, value))
@@ -312,7 +317,8 @@ def test_completion_bad_numbers_are_refused_at_parse_time(tmp_path, faces, capsy
 @pytest.mark.parametrize("cls", [TrainConfig, CompletionTrainConfig])
 @pytest.mark.parametrize("setting", [dict(learning_rate=float("nan")), dict(beta2=float("inf")),
                                      dict(beta1=1.0), dict(gp_weight=-1.0), dict(d_steps=0),
-                                     dict(epochs=2.5), dict(train_size=0)])
+                                     dict(epochs=2.5), dict(train_size=0), dict(seed=-1),
+                                     dict(seed=2 ** 32)])
 def test_library_configs_refuse_bad_numbers(cls, setting):
     with pytest.raises(ValueError, match=next(iter(setting))):
         cls(**setting)

@@ -56,19 +56,23 @@ def main(argv=None) -> int:
     args = build_parser().parse_args(argv)
     setup_logging(args.verbose)
     sigterm_as_interrupt()
+    from .. import files
     from ..align import LOG, AlignError, align_directory
     if args.size < 8:
         log.error("--size must be at least 8, got %d", args.size)
         return EXIT_FAILED
+    new = files.missing_folders(args.output_dir)     # removed again if nothing is done
     try:
         summary = align_directory(args.input_dir, args.output_dir, size=args.size,
                                   landmarks=args.landmarks, skip_multi=args.skipMulti,
                                   flat=args.flat, predictor_path=args.dlibFacePredictor,
                                   workers=args.workers, progress=not args.noProgress)
     except AlignError as e:
+        files.remove_empty(new)
         log.error("%s", e)
         return EXIT_FAILED
     except KeyboardInterrupt:                 # while loading the model, before any photo
+        files.remove_empty(new)
         log.warning("interrupted before any photo was aligned: nothing written")
         return EXIT_INTERRUPTED
     log.info("%s", ", ".join(f"{k}: {v}" for k, v in summary.counts().items()))

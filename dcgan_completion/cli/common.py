@@ -15,6 +15,8 @@ import logging
 import math
 import signal
 
+from ..config import SEED_MAX
+
 EXIT_OK, EXIT_PARTIAL, EXIT_FAILED, EXIT_INTERRUPTED = 0, 1, 2, 130
 
 # Settings a resumed training run may change; the others must match the run being resumed.
@@ -83,6 +85,21 @@ def fraction(text: str) -> float:
 def fraction_below_one(text: str) -> float:
     """argparse type: a number in [0, 1) (Adam's beta1 and beta2)."""
     return _number(text, float, "a number in [0, 1)", lambda v: 0 <= v < 1)
+
+
+def number_in(kind, low, high):
+    """argparse type: a number of ``kind`` (int or float) from ``low`` to ``high``."""
+    what = f"a {'whole number' if kind is int else 'number'} from {low} to {high}"
+
+    def parse(text: str):
+        return _number(text, kind, what, lambda v: low <= v <= high)
+
+    parse.__name__ = f"{kind.__name__} from {low} to {high}"
+    return parse
+
+
+seed = number_in(int, 0, SEED_MAX)
+seed.__doc__ = "argparse type: a seed, a whole number from 0 to 2**32 - 1."
 
 
 def sigterm_as_interrupt() -> None:

@@ -46,8 +46,9 @@ import sys
 import numpy as np
 
 from .common import (EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK, EXIT_PARTIAL, HelpFormatter,
-                     add_verbose_flag, finite_float, fraction, nonnegative_float, nonnegative_int,
-                     positive_float, positive_int, setup_logging, sigterm_as_interrupt)
+                     add_verbose_flag, finite_float, fraction, nonnegative_float,
+                     nonnegative_int, positive_float, positive_int, seed, setup_logging,
+                     sigterm_as_interrupt)
 
 log = logging.getLogger("dcgan-complete")
 
@@ -160,7 +161,7 @@ def add_completion_flags(p: argparse.ArgumentParser) -> None:
                    help=f"independent starting z per image, the best is kept (default: {S['restarts']})")
     _flag(g, "batchSize", "batch-size", dest="batch_size", type=positive_int,
           help=f"images completed together (default: {DEFAULT_BATCH_SIZE})")
-    g.add_argument("--seed", type=int, help=f"seed of the starting z and random masks (default: {S['seed']})")
+    g.add_argument("--seed", type=seed, help=f"seed of the starting z and random masks (default: {S['seed']})")
     g.add_argument("--blend", choices=BLENDS,
                    help=f"poisson: blend the hole seamlessly (contiguous holes only); none: paste "
                    f"(default: {S['blend']})")
@@ -564,6 +565,10 @@ def run(args, out_dir: str) -> int:
             return EXIT_INTERRUPTED
         log.error("cannot write the outputs (%s): %s", e, what)
         return EXIT_PARTIAL if record.done else EXIT_FAILED
+    except Exception as e:      # a bug: the record still says what was completed, then the traceback
+        with contextlib.suppress(OSError):
+            record.write(stopped=("failed", f"stopped by an unexpected error: {type(e).__name__}"))
+        raise
     if failed:
         log.error("%d input(s) could not be completed (listed in %s):\n  %s", len(failed),
                   os.path.join(out_dir, "inputs.csv"), "\n  ".join(failed.values()))

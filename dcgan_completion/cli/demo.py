@@ -54,10 +54,15 @@ def main(argv=None) -> int:
     add_verbose_flag(p)
     args = p.parse_args(argv)
     setup_logging(args.verbose)
+    from .. import files
+    from ..checkpoints import CheckpointError, load_model
     from . import complete as complete_cli
+    new = files.missing_folders(args.out_dir)
     try:
+        if args.checkpoint_dir:             # checked before anything is written
+            load_model(args.checkpoint_dir)
         complete_cli.check_out_dir(args.out_dir)
-    except ValueError as e:                 # files.OutputError: not empty, a file, read-only
+    except (CheckpointError, ValueError) as e:   # files.OutputError: not empty, a file, read-only
         log.error("%s", e)
         return EXIT_FAILED
     photos = demo_photos(os.path.join(args.out_dir, "photos"))
@@ -68,6 +73,9 @@ def main(argv=None) -> int:
     if args.n_iter:
         argv += ["--nIter", str(args.n_iter)]
     status = complete_cli.main(argv)
+    if status == EXIT_FAILED:               # nothing done: take back the photos copied
+        shutil.rmtree(os.path.dirname(photos[0]), ignore_errors=True)
+        files.remove_empty(new)
     if status != EXIT_OK:
         return status
 

@@ -24,7 +24,7 @@ import sys
 import numpy as np
 
 from .common import (EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK, HelpFormatter, add_verbose_flag,
-                     nonnegative_int, setup_logging)
+                     seed, setup_logging)
 
 log = logging.getLogger("simple-distributions")
 FILES = ("normal-pdf.png", "normal-samples.png", "normal-2d.png")
@@ -74,7 +74,7 @@ def main(argv=None) -> int:
     p = argparse.ArgumentParser(prog="simple-distributions", description=__doc__,
                                 formatter_class=HelpFormatter)
     p.add_argument("out_dir", metavar="OUT_DIR", help="folder for the PNG files")
-    p.add_argument("--seed", type=nonnegative_int, default=0, help="seed of the samples (default: 0)")
+    p.add_argument("--seed", type=seed, default=0, help="seed of the samples (default: 0)")
     add_verbose_flag(p)
     args = p.parse_args(argv)
     setup_logging(args.verbose)

@@ -139,20 +139,19 @@ def main(argv=None) -> int:
             config = config or net_config
         for kind in args.masks:        # mask settings (e.g. lowres and the size) checked now
             masks.make_masks(kind, 1, config.image_size, seed=settings["seed"], **mask_options)
+        paths, faces, skipped = load_faces(args.data, config.image_size, config.channels,
+                                           args.limit)
+        if faces is None:
+            raise ValueError(f"no readable image in {args.data}")
         check_out_dir(out_dir)         # made now, and writable: not after the run
     except (ValueError, OSError, checkpoints.CheckpointError, ConfigError) as e:
         log.error("%s", e)
         return EXIT_FAILED
-    except KeyboardInterrupt:                 # while loading the model(s)
+    except KeyboardInterrupt:                 # while loading the model(s) or the faces
         log.warning("interrupted before the evaluation started: nothing written")
         return EXIT_INTERRUPTED
     written = []
     try:
-        paths, faces, skipped = load_faces(args.data, config.image_size, config.channels,
-                                           args.limit)
-        if faces is None:
-            log.error("no readable image in %s", args.data)
-            return EXIT_FAILED
         results, per_image = run_evaluation(args, out_dir, chosen, faces, settings, mask_options,
                                             config, G, D, net, written)
     except KeyboardInterrupt:

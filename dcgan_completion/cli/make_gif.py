@@ -25,9 +25,10 @@ import numpy as np
 from PIL import Image
 
 from .common import (EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK, EXIT_PARTIAL, HelpFormatter,
-                     add_verbose_flag, nonnegative_float, nonnegative_int, setup_logging)
+                     add_verbose_flag, number_in, setup_logging)
 
 log = logging.getLogger("make-gif")
+GIF_MAX = 65535
 
 
 def natural_key(name: str):
@@ -39,10 +40,11 @@ def main(argv=None) -> int:
     p = argparse.ArgumentParser(prog="make-gif", description=__doc__, formatter_class=HelpFormatter)
     p.add_argument("frames", metavar="DIR_OF_FRAMES", help="folder of png/jpg/... frames")
     p.add_argument("out", metavar="OUT.gif", help="the GIF to write (an existing file is refused)")
-    p.add_argument("--delay", type=nonnegative_float, default=10,
-                   help="hundredths of a second per frame (default: 10)")
-    p.add_argument("--loop", type=nonnegative_int, default=0,
-                   help="times to play, 0 = forever (default: 0)")
+    # The GIF format stores both in 16 bits: delay in hundredths of a second, loop count.
+    p.add_argument("--delay", type=number_in(float, 0, GIF_MAX), default=10,
+                   help=f"hundredths of a second per frame, at most {GIF_MAX} (default: 10)")
+    p.add_argument("--loop", type=number_in(int, 0, GIF_MAX), default=0,
+                   help=f"times to play, 0 = forever, at most {GIF_MAX} (default: 0)")
     add_verbose_flag(p)
     args = p.parse_args(argv)
     setup_logging(args.verbose)

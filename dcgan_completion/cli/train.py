@@ -14,9 +14,9 @@ import logging
 import sys
 
 from .common import (EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK, EXIT_PARTIAL, HelpFormatter,
-                     add_strategy_flag, add_verbose_flag, fraction_below_one, nonnegative_float,
-                     positive_float, positive_int, run_configs, setup_logging,
-                     sigterm_as_interrupt)
+                     add_strategy_flag, add_verbose_flag, fraction_below_one,
+                     nonnegative_float, positive_float, positive_int, run_configs, seed,
+                     setup_logging, sigterm_as_interrupt)
 from . import training
 
 log = logging.getLogger("dcgan-train")
@@ -66,7 +66,7 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("--g_steps", type=positive_int, help=f"generator updates per step (default: {per_loss('g_steps')})")
     g.add_argument("--clip_value", type=nonnegative_float, help=f"critic weight clipping (default: {per_loss('clip_value')})")
     g.add_argument("--gp_weight", type=nonnegative_float, help=f"gradient penalty weight (default: {per_loss('gp_weight')})")
-    g.add_argument("--seed", type=int, help=f"seed for weights, data order, z and flips (default: {T.seed})")
+    g.add_argument("--seed", type=seed, help=f"seed for weights, data order, z and flips (default: {T.seed})")
     g.add_argument("--precision", choices=("float32", "mixed_bfloat16", "mixed_float16"),
                    default="float32", help="compute precision; mixed_bfloat16 is 1.5-1.8x faster on "
                    "CPUs with AVX-512 BF16, mixed_float16 suits GPUs (default: float32)")

@@ -21,7 +21,7 @@ import sys
 from .common import (EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK, EXIT_PARTIAL, HelpFormatter,
                      add_strategy_flag, add_verbose_flag, finite_float, fraction,
                      fraction_below_one, nonnegative_float, positive_float, positive_int,
-                     run_configs, setup_logging, sigterm_as_interrupt)
+                     run_configs, seed, setup_logging, sigterm_as_interrupt)
 from . import training
 
 log = logging.getLogger("dcgan-train-completion")
@@ -89,7 +89,7 @@ def build_parser() -> argparse.ArgumentParser:
                    help="compute precision of the network's hidden layers; mixed_bfloat16 took "
                    "1.7 s a step against 2.3 s in float32 (batch 64, --d_steps 1) on a 2-core "
                    "CPU with AVX-512 BF16; may change on resume (default: float32)")
-    g.add_argument("--seed", type=int, help=f"seed for weights, data order, measurements and "
+    g.add_argument("--seed", type=seed, help=f"seed for weights, data order, measurements and "
                    f"flips (default: {T.seed})")
 
     g = p.add_argument_group("outputs")

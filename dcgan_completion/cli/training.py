@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+import os
 
 from .common import EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK, EXIT_PARTIAL
 
@@ -36,8 +37,26 @@ def start(args, configs, check_outputs, make_trainer) -> Run:
     chief)`` checks every output location, ``make_trainer(model config, train config,
     strategy)`` builds the trainer, which then resumes from the newest intact checkpoint.
 
-    Raises Refused with the reason; the caller exits 2.
+    Raises Refused with the reason, having removed again the output folders it made; the
+    caller exits 2.
     """
+    from .. import files
+    outputs = [getattr(args, name) for name in OUTPUT_FOLDERS if getattr(args, name, None)]
+    if getattr(args, "export_weights", None):
+        outputs.append(os.path.dirname(os.path.abspath(args.export_weights)))
+    new = files.missing_folders(*outputs)
+    try:
+        return _start(args, configs, check_outputs, make_trainer)
+    except Refused:
+        files.remove_empty(new)
+        raise
+
+
+# Flags naming output folders (or, export_weights, a file in one): made by the checks.
+OUTPUT_FOLDERS = ("checkpoint_dir", "sample_dir", "log_dir", "export")
+
+
+def _start(args, configs, check_outputs, make_trainer) -> Run:
     from .. import data, files
     from ..config import ConfigError
     from ..train import CheckpointRestoreError, is_chief, pick_strategy
