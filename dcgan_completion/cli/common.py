@@ -103,10 +103,15 @@ seed.__doc__ = "argparse type: a seed, a whole number from 0 to 2**32 - 1."
 
 
 def sigterm_as_interrupt() -> None:
-    """Turn SIGTERM (a scheduler's stop) into KeyboardInterrupt, so it checkpoints like Ctrl-C."""
+    """Turn SIGTERM (a scheduler's stop) into KeyboardInterrupt, so it checkpoints like Ctrl-C.
+
+    SIGINT gets Python's own handler back too: a shell starts background jobs with SIGINT
+    ignored, and such a run must still stop cleanly on ``kill -INT``.
+    """
     def handler(signum, frame):
         raise KeyboardInterrupt(f"signal {signum}")
     signal.signal(signal.SIGTERM, handler)
+    signal.signal(signal.SIGINT, signal.default_int_handler)
 
 
 class HelpFormatter(argparse.RawDescriptionHelpFormatter):
