@@ -177,7 +177,7 @@ def paste_face(photo: np.ndarray, completed: np.ndarray, inverse: np.ndarray,
     aligned_mask: (S, S, 1), 1 = known. Only the hole (warped back and grown by
     PASTE_DILATION pixels) changes; blend='poisson' solves for a seamless fill there.
     """
-    from .completion import poisson_blend
+    from .blend import poisson_blend
     hole = (aligned_mask[..., 0] < 0.5).astype(np.uint8)
     if not hole.any():
         return photo.copy()

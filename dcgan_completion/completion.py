@@ -1,18 +1,15 @@
 """Semantic image completion by projected gradient descent on z (Yeh et al. 2016).
 
 Given images x with known pixels M (1 = known, 0 = missing; see masks.py), find the
-latent z whose image G(z) agrees with the known pixels and looks real to D:
+latent z whose image G(z) agrees with the known pixels and looks real to D: minimise,
+per image, the completion objective of losses.py (its module doc gives the formulas)
 
-    contextual(z) = sum_{h,w,c} W * |G(z) - x|             (L1 over known pixels, per image)
-    perceptual(z) = -log sigmoid(D(G(z))) = softplus(-D(G(z)))   (losses.dcgan_generator_loss)
-    total(z)      = contextual(z) + lam * perceptual(z)
+    total(z) = contextual(z) + lam * perceptual(z)          (losses.completion_loss)
 
-with W = M, or with ``weighted_context=N`` the paper's importance weights
-W = M * (fraction of missing pixels in the N x N window around each pixel), so that
-known pixels next to the hole count most (N = 7 in the paper; known pixels more than
-N // 2 from the hole then get weight 0). For 'lowres' masks (``lowres_factor=f``) the
-contextual term compares f x f block averages instead:
-contextual = f^2 * sum |avgpool_f(G(z)) - avgpool_f(x)| (f^2 keeps it on the per-pixel scale).
+with contextual the L1 distance to the known pixels (losses.contextual_loss, weighted
+by losses.context_weights with ``weighted_context=N``; losses.lowres_contextual_loss for
+'lowres' masks, ``lowres_factor=f``) and perceptual = softplus(-D(G(z)))
+(losses.perceptual_loss).
 
 Every step takes the gradient of sum_i total_i with respect to z only. Image i's loss
 depends on z_i alone (G and D run with training=False: batch norm uses its moving
@@ -34,13 +31,9 @@ Defaults (keyword arguments of ``complete``, the one place they live):
       each iteration costs ~1.3 GFLOP per 64x64 image (bench/bench_completion.py).
   out_interval 50, restarts 1, blend 'poisson'.
 
-The completion is the known pixels of x and the hole of G(z): M * x + (1 - M) * G(z),
-rounded to uint8. With blend='poisson' the hole is Poisson-blended instead
-(PoissonBlend, the paper's post-processing): the hole keeps G(z)'s gradients but meets
-the known pixels without a colour seam; the known pixels stay exactly the input's. It is
-only used for an image whose mask is a contiguous hole, i.e. at least half of its known
-pixels have a fully known 3x3 neighbourhood; scattered masks (random, grid), lowres
-(nothing known) and full (no hole) masks get the plain composite.
+The completion is the known pixels of x and the hole of G(z), Poisson-blended with
+blend='poisson' (the paper's post-processing) where the mask is a contiguous hole:
+blend.py.
 """
 
 from __future__ import annotations
@@ -50,24 +43,20 @@ import inspect
 import math
 from typing import Callable
 
-import cv2
 import keras
 import numpy as np
-import scipy.sparse
-import scipy.sparse.linalg
 import tensorflow as tf
 
+from .blend import BLENDS, blend_frames
 from .config import SEED_MAX
 from .images import to_float, to_uint8
-from .losses import dcgan_generator_loss
+from .losses import (completion_loss, context_weights, contextual_loss, lowres_contextual_loss,
+                     perceptual_loss)
 from .model import sample_z
 
 OPTIMIZERS = ("momentum", "adam")
-BLENDS = ("poisson", "none")
 ADAM_BETAS = (0.9, 0.999)
 ADAM_EPSILON = 1e-8
-BLEND_DILATION = 0        # grow the Poisson region beyond the hole by this many pixels
-MISSING_GRAY = 128        # how missing pixels are shown in masked inputs
 
 
 @dataclasses.dataclass
@@ -98,141 +87,11 @@ class CompletionResult:
 
 # --- pieces used by complete() ---------------------------------------------------------
 
-def context_weights(masks, window: int = 0) -> tf.Tensor:
-    """W of the contextual loss, (B, H, W, 1): M, or M * mean_{N x N window}(1 - M) if window N > 0.
-
-    The window mean at the border averages over the pixels inside the image only.
-    """
-    m = tf.convert_to_tensor(masks, tf.float32)                          # (B, H, W, 1)
-    if not window:
-        return m
-    missing_share = tf.nn.avg_pool2d(1.0 - m, window, strides=1, padding="SAME")
-    return m * missing_share
-
-
 def initial_z(count: int, restarts: int, z_dim: int, seed: int, first_index: int = 0) -> tf.Tensor:
     """(restarts * count, z_dim) start points; image i's restarts come from seed pair
     (seed, first_index + i) only, at rows k * count + i, k < restarts."""
     per_image = [sample_z(restarts, z_dim, (seed, first_index + i)) for i in range(count)]
     return tf.reshape(tf.transpose(tf.stack(per_image), [1, 0, 2]), (restarts * count, z_dim))
-
-
-def composite(images: np.ndarray, masks: np.ndarray, generated: np.ndarray) -> np.ndarray:
-    """M * x + (1 - M) * G(z) in uint8: known pixels are the input's, exactly for 0/1 masks."""
-    out = masks * images.astype(np.float32) + (1.0 - masks) * generated.astype(np.float32)
-    return np.clip(np.round(out), 0, 255).astype(np.uint8)
-
-
-def is_contiguous_hole(mask: np.ndarray) -> bool:
-    """True if ``mask`` (H, W, 1) has a hole and at least half of its known pixels are interior."""
-    known = (mask[..., 0] >= 0.5).astype(np.uint8)
-    n_known = int(known.sum())
-    if n_known == 0 or n_known == known.size:
-        return False
-    interior = cv2.erode(known, np.ones((3, 3), np.uint8))   # image border counts as known
-    return int(interior.sum()) >= 0.5 * n_known
-
-
-class PoissonBlend:
-    """Poisson image editing (Perez et al. 2003) of one mask's hole, factorised once.
-
-    The region R is the hole (grown by BLEND_DILATION pixels, 0 by default: the known
-    pixels next to the hole are the boundary condition and stay exactly as they are).
-    For every pixel p in R the blended value f_p solves
-
-        |N_p| f_p - sum_{q in N_p, q in R} f_q = sum_{q in N_p, q not in R} x_q + sum_{q in N_p} (g_p - g_q)
-
-    with N_p the 4-neighbours of p inside the image and g = G(z): f has G(z)'s gradients
-    inside R and meets the known pixels x at R's edge. At the image border p simply has
-    fewer neighbours (a free, Neumann boundary), so holes that touch the border need no
-    padding. The matrix depends only on the mask: it is factorised once and reused for
-    every frame of a trajectory.
-
-    (cv2.seamlessClone would be the usual tool, but the opencv-python-headless 5.0.0
-    installed here returned its destination unchanged whenever the destination already
-    held other pixels inside the mask -- our case, the composite -- so the system is
-    solved directly.)
-    """
-
-    def __init__(self, mask: np.ndarray):
-        region = mask[..., 0] < 0.5                                              # (H, W)
-        if BLEND_DILATION:
-            region = cv2.dilate(region.astype(np.uint8), np.ones((3, 3), np.uint8),
-                                iterations=BLEND_DILATION) > 0
-        h, w = region.shape
-        self.ys, self.xs = np.nonzero(region)                                    # (n,) each
-        n = len(self.ys)
-        index = np.full((h, w), -1)
-        index[self.ys, self.xs] = np.arange(n)
-        degree, rows, cols, self.links = np.zeros(n), [], [], []
-        for dy, dx in ((1, 0), (-1, 0), (0, 1), (0, -1)):
-            qy, qx = self.ys + dy, self.xs + dx
-            ok = (qy >= 0) & (qy < h) & (qx >= 0) & (qx < w)
-            p, qy, qx = np.arange(n)[ok], qy[ok], qx[ok]     # p: unique within a direction
-            inside = region[qy, qx]
-            degree[p] += 1
-            rows.append(p[inside])
-            cols.append(index[qy[inside], qx[inside]])
-            self.links.append((p, qy, qx, inside))
-        # Solvable iff some pixel of R touches a known pixel (R is not the whole image).
-        self.solvable = n > 0 and any((~inside).any() for *_, inside in self.links)
-        if self.solvable:
-            rows, cols = np.concatenate(rows), np.concatenate(cols)
-            a = scipy.sparse.csc_matrix(
-                (np.concatenate([degree, -np.ones(len(rows))]),
-                 (np.concatenate([np.arange(n), rows]), np.concatenate([np.arange(n), cols]))),
-                shape=(n, n))
-            self.lu = scipy.sparse.linalg.splu(a)
-
-    def __call__(self, known: np.ndarray, generated: np.ndarray) -> np.ndarray:
-        """uint8 (H, W, C): ``known`` (its pixels outside R are used) with R blended from ``generated``."""
-        if not self.solvable:
-            return known.copy()
-        x, g = known.astype(np.float64), generated.astype(np.float64)
-        rhs = np.zeros((len(self.ys), x.shape[-1]))                              # (n, C)
-        for p, qy, qx, inside in self.links:
-            rhs[p] += g[self.ys[p], self.xs[p]] - g[qy, qx]
-            rhs[p[~inside]] += x[qy[~inside], qx[~inside]]
-        out = x.copy()
-        out[self.ys, self.xs] = self.lu.solve(rhs)
-        return np.clip(np.round(out), 0, 255).astype(np.uint8)
-
-
-def poisson_blend(image: np.ndarray, mask: np.ndarray, generated: np.ndarray) -> np.ndarray:
-    """The hole of ``generated`` Poisson-blended into ``image`` (see PoissonBlend); uint8 (H, W, C)."""
-    return PoissonBlend(mask)(composite(image, mask, generated), generated)
-
-
-def blend_frames(images: np.ndarray, masks: np.ndarray, frames: np.ndarray, method: str) -> np.ndarray:
-    """Completions (T, B, H, W, C) uint8 of generator outputs ``frames`` (T, B, H, W, C).
-
-    Plain composite, or with method 'poisson' a Poisson blend for each image whose mask
-    is a contiguous hole (is_contiguous_hole).
-    """
-    out = np.stack([composite(images, masks, f) for f in frames])
-    if method == "poisson":
-        for i in range(images.shape[0]):
-            if is_contiguous_hole(masks[i]):
-                solve = PoissonBlend(masks[i])
-                for t in range(len(frames)):
-                    out[t, i] = solve(out[t, i], frames[t, i])
-    return out
-
-
-def blend_batch(images: np.ndarray, masks: np.ndarray, generated: np.ndarray, method: str) -> np.ndarray:
-    """Completions (B, H, W, C) uint8 of one batch of generator outputs."""
-    return blend_frames(images, masks, generated[None], method)[0]
-
-
-def visible_input(images: np.ndarray, masks: np.ndarray, lowres_factor: int | None = None) -> np.ndarray:
-    """What the completion knows, for display: missing pixels gray; for lowres the block averages."""
-    if lowres_factor:
-        f = lowres_factor
-        pooled = tf.nn.avg_pool2d(tf.cast(images, tf.float32), f, f, "VALID")
-        up = tf.repeat(tf.repeat(pooled, f, axis=1), f, axis=2)
-        return np.clip(np.round(up.numpy()), 0, 255).astype(np.uint8)
-    gray = np.full_like(images, MISSING_GRAY)
-    return composite(images, masks, gray)
 
 
 def default_settings() -> dict:
@@ -323,24 +182,22 @@ def complete(images: np.ndarray, masks: np.ndarray, generator: keras.Model,
     if lowres_factor:
         x = tf.nn.avg_pool2d(x, lowres_factor, lowres_factor, "VALID")           # (KB, H/f, W/f, C)
 
-    # Per-image losses at z: contextual (KB,), perceptual (KB,), and G(z) (KB, H, W, C).
-    def losses(z, x, w):
-        g = generator(z, training=False)
-        perceptual = dcgan_generator_loss(discriminator(g, training=False))
+    # Per-image losses at z (losses.py): contextual, perceptual, total (KB,) each, and G(z).
+    def objective(z, x, w):
+        g = generator(z, training=False)                                         # (KB, H, W, C)
+        perceptual = perceptual_loss(discriminator(g, training=False))
         if lowres_factor:
-            f = lowres_factor
-            diff = tf.abs(tf.nn.avg_pool2d(g, f, f, "VALID") - x)
-            contextual = float(f * f) * tf.reduce_sum(diff, axis=[1, 2, 3])
+            contextual = lowres_contextual_loss(g, x, lowres_factor)
         else:
-            contextual = tf.reduce_sum(w * tf.abs(g - x), axis=[1, 2, 3])
-        return contextual, perceptual, g
+            contextual = contextual_loss(g, x, w)
+        return contextual, perceptual, completion_loss(contextual, perceptual, lam), g
 
     # One optimiser step on z from the gradient of sum_i total_i; then project onto [-1, 1].
     def step(z, s1, s2, t, x, w):
         with tf.GradientTape(watch_accessed_variables=False) as tape:
             tape.watch(z)
-            contextual, perceptual, _ = losses(z, x, w)
-            loss = tf.reduce_sum(contextual + lam * perceptual)
+            _, _, total, _ = objective(z, x, w)
+            loss = tf.reduce_sum(total)
         grad = tape.gradient(loss, z)                                            # (KB, z_dim)
         t = t + 1.0
         if optimizer == "momentum":     # Nesterov momentum as in Amos' blog; s1 = velocity
@@ -359,8 +216,7 @@ def complete(images: np.ndarray, masks: np.ndarray, generator: keras.Model,
     def run(z, s1, s2, t, steps, x, w):
         for _ in tf.range(steps):
             z, s1, s2, t = step(z, s1, s2, t, x, w)
-        contextual, perceptual, g = losses(z, x, w)
-        return z, s1, s2, t, contextual, perceptual, g
+        return (z, s1, s2, t) + objective(z, x, w)
 
     # Optimise: Python only between logged iterations 0, out_interval, ..., n_iter.
     z = initial_z(B, K, z_dim, seed, first_index)                                # (KB, z_dim)
@@ -368,11 +224,11 @@ def complete(images: np.ndarray, masks: np.ndarray, generator: keras.Model,
     logged = sorted(set(range(0, n_iter + 1, out_interval)) | {n_iter})
     frames, frame_losses, done = [], [], 0
     for it in logged:
-        z, s1, s2, t, contextual, perceptual, g = run(z, s1, s2, t, tf.constant(it - done), x, w)
+        z, s1, s2, t, contextual, perceptual, total, g = run(z, s1, s2, t, tf.constant(it - done), x, w)
         done = it
-        c, p = contextual.numpy(), perceptual.numpy()                            # (KB,) each
         frames.append(to_uint8(g))                                               # (KB, H, W, C)
-        frame_losses.append(np.stack([c, p, c + lam * p], axis=-1))              # (KB, 3)
+        frame_losses.append(np.stack([v.numpy() for v in (contextual, perceptual, total)],
+                                     axis=-1))                                   # (KB, 3)
         if progress is not None:
             progress(it)
     frames, frame_losses = np.stack(frames), np.stack(frame_losses)   # (T, KB, H, W, C), (T, KB, 3)

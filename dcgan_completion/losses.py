@@ -1,8 +1,22 @@
-"""GAN objectives as pure functions of discriminator logits.
+"""GAN objectives and the completion objective, as pure per-example functions.
 
 Every function returns a per-example loss of shape (B,); callers reduce. Per-example
 values let the training loop divide by the global batch under tf.distribute, and let the
-completion use the adversarial loss of each image on its own, independent of batch size.
+completion use the loss of each image on its own, independent of batch size.
+
+The completion objective (Yeh et al. 2016), minimised over z by completion.complete for
+images x with known pixels M (1 = known, 0 = missing):
+
+    contextual(z) = sum_{h,w,c} W * |G(z) - x|                       contextual_loss
+    perceptual(z) = -log sigmoid(D(G(z))) = softplus(-D(G(z)))       perceptual_loss
+    total(z)      = contextual(z) + lam * perceptual(z)              completion_loss
+
+with W = M, or with a window N > 0 the paper's importance weights
+W = M * (fraction of missing pixels in the N x N window around each pixel), so that
+known pixels next to the hole count most (N = 7 in the paper; known pixels more than
+N // 2 from the hole then get weight 0): context_weights. For 'lowres' masks (factor f)
+the contextual term compares f x f block averages instead (lowres_contextual_loss):
+contextual = f^2 * sum |avgpool_f(G(z)) - avgpool_f(x)| (f^2 keeps it on the per-pixel scale).
 """
 
 from __future__ import annotations
@@ -90,3 +104,50 @@ def discriminator_loss(loss: str, real_logits, fake_logits):
     if loss in ("wgan", "wgan-gp"):
         return wgan_critic_loss(real_logits, fake_logits)
     raise ValueError(f"unknown loss {loss!r}; choose from {', '.join(LOSSES)}")
+
+
+# --- the completion objective (Yeh et al. 2016) ------------------------------------------
+
+def context_weights(masks, window: int = 0) -> tf.Tensor:
+    """W of the contextual loss, (B, H, W, 1): M, or M * mean_{N x N window}(1 - M) if window N > 0.
+
+    The window mean at the border averages over the pixels inside the image only.
+    """
+    m = tf.convert_to_tensor(masks, tf.float32)                          # (B, H, W, 1)
+    if not window:
+        return m
+    missing_share = tf.nn.avg_pool2d(1.0 - m, window, strides=1, padding="SAME")
+    return m * missing_share
+
+
+def contextual_loss(generated, target, weights):
+    """sum_{h,w,c} W * |G(z) - x| per image: the weighted L1 distance to the known pixels.
+
+    generated G(z), target x (B, H, W, C); weights W (B, H, W, 1): the mask M, or
+    context_weights(M, N).
+    """
+    return tf.reduce_sum(weights * tf.abs(generated - target), axis=[1, 2, 3])   # (B,)
+
+
+def lowres_contextual_loss(generated, target_pooled, factor: int):
+    """f^2 * sum_{h,w,c} |avgpool_f(G(z)) - avgpool_f(x)| per image, f = ``factor``.
+
+    generated G(z) (B, H, W, C); target_pooled avgpool_f(x) (B, H/f, W/f, C), pooled
+    once by the caller. The factor f^2 keeps the loss on the per-pixel scale.
+    """
+    f = factor
+    diff = tf.abs(tf.nn.avg_pool2d(generated, f, f, "VALID") - target_pooled)   # (B, H/f, W/f, C)
+    return float(f * f) * tf.reduce_sum(diff, axis=[1, 2, 3])                  # (B,)
+
+
+def perceptual_loss(fake_logits):
+    """-log D(G(z)) = softplus(-D(G(z))) per image: how fake G(z) looks to D.
+
+    The non-saturating generator loss: this calls dcgan_generator_loss.
+    """
+    return dcgan_generator_loss(fake_logits)
+
+
+def completion_loss(contextual, perceptual, lam: float):
+    """contextual + lam * perceptual per image: the total that the completion minimises."""
+    return contextual + lam * perceptual

@@ -43,7 +43,7 @@ import numpy as np
 import tensorflow as tf
 
 from . import callbacks, checkpoints, data, images, losses
-from .completion import composite
+from .blend import composite
 from .completion_net import (CompletionConfig, CompletionConfigError, build_completion_net,
                              build_critic, hole_window_offsets, load_completion_config,
                              save_completion_config)

@@ -15,7 +15,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from dcgan_completion import checkpoints, completion, images
+from dcgan_completion import blend, checkpoints, completion, images
 from dcgan_completion.cli import complete as complete_cli
 from dcgan_completion.config import ModelConfig
 from dcgan_completion.model import build_models
@@ -229,7 +229,7 @@ def test_mask_file_of_another_size_is_resized_with_one_warning(tmp_path, weights
     warnings = [r.getMessage() for r in caplog.records if "mask.png" in r.getMessage()]
     assert warnings == [f"mask {tmp_path / 'mask.png'} is 32x32; resizing it to the model's 16x16"]
     shown = images.load_image(str(tmp_path / "out" / "masked" / "face000.png"))
-    assert np.all(shown[:, :8] == completion.MISSING_GRAY)
+    assert np.all(shown[:, :8] == blend.MISSING_GRAY)
 
 
 def astronaut_photo(width=400):

@@ -1,4 +1,4 @@
-"""Completion: masks, the projected-gradient engine, blending and the dcgan-complete CLI.
+"""Completion: masks, the projected-gradient engine and the dcgan-complete CLI.
 
 All on a tiny 16x16 model whose generator kernels are re-drawn with He scaling, so that
 an untrained G still makes varied images (the DCGAN's N(0, 0.02) init makes near-flat ones).
@@ -13,7 +13,7 @@ import pytest
 import tensorflow as tf
 from PIL import Image
 
-from dcgan_completion import checkpoints, completion, images, masks
+from dcgan_completion import blend, checkpoints, completion, images, masks
 from dcgan_completion.cli import complete as complete_cli
 from dcgan_completion.config import ModelConfig, save_config
 from dcgan_completion.model import build_discriminator, build_generator, sample_z
@@ -123,15 +123,6 @@ def test_mask_files(tmp_path):
         masks.read_mask(str(tmp_path / "junk.png"), S)
 
 
-def test_context_weights():
-    m = masks.make_masks("center", 1, S).values                  # hole rows/cols [4, 12)
-    w = completion.context_weights(m, 7).numpy()[0, ..., 0]
-    assert w[4:12, 4:12].max() == 0                              # missing pixels: weight 0
-    assert w[3, 8] == pytest.approx(3 / 7)                       # next to the hole: 3 of 7 rows
-    assert w[1, 8] > 0 and w[0, 8] == 0 and w[0, 0] == 0         # > 3 pixels from the hole: 0
-    assert np.array_equal(completion.context_weights(m, 0).numpy(), m)
-
-
 # --- the engine ----------------------------------------------------------------------------
 
 def test_per_image_masks_and_known_pixels(models, targets):
@@ -199,45 +190,6 @@ def test_bad_arguments(models, targets):
         completion.complete(y, m[:1], G, D)
 
 
-def test_poisson_blend_matches_the_context():
-    """Known pixels 200, G(z) a texture around 70: the blended hole takes the context's level
-    and keeps G(z)'s texture, for a centre hole and for a hole at the border."""
-    rng = np.random.default_rng(0)
-    size = 32
-    image = np.full((size, size, 3), 200, np.uint8)
-    texture = rng.normal(0.0, 8.0, (size, size, 3))
-    generated = np.clip(70 + texture, 0, 255).astype(np.uint8)
-    for m in (masks.center_mask(size), masks.left_mask(size)):
-        hole = m[..., 0] == 0
-        out = completion.poisson_blend(image, m, generated).astype(float)
-        assert abs(out[hole].mean() - 200) < 5
-        residual = out[hole] - generated[hole].astype(float)      # G(z) shifted, not replaced
-        assert residual.std() < 0.5 * generated[hole].std()          # a flat fill gives 1.0
-        assert np.array_equal(out[~hole], image[~hole])                # known pixels kept
-
-
-def test_blending():
-    rng = np.random.default_rng(0)
-    image = rng.integers(0, 256, (S, S, 3), dtype=np.uint8)
-    generated = rng.integers(0, 256, (S, S, 3), dtype=np.uint8)
-    for m in (masks.left_mask(S), masks.center_mask(S), masks.center_mask(S, 0.0)):
-        out = completion.poisson_blend(image, m, generated)             # hole at the border too
-        assert out.shape == image.shape and out.dtype == np.uint8
-    known = masks.center_mask(S)[..., 0] == 1
-    out = completion.poisson_blend(image, masks.center_mask(S), generated)
-    assert np.array_equal(out[known], image[known])                     # known pixels kept
-    flat = np.full_like(image, 90)                                      # src == dst: unchanged
-    assert np.abs(completion.poisson_blend(flat, masks.center_mask(S), flat).astype(int) - 90).max() <= 1
-    batch = np.stack([image] * 3)
-    m = np.stack([masks.make_masks(k, 1, S).values[0] for k in ("full", "grid", "center")])
-    out = completion.blend_batch(batch, m, np.stack([generated] * 3), "poisson")
-    assert np.array_equal(out[0], image)                                # no hole: untouched
-    assert np.array_equal(out[1], completion.composite(image, m[1], generated))  # scattered: paste
-    assert not np.array_equal(out[2], completion.composite(image, m[2], generated))
-    gray = completion.poisson_blend(image[..., :1], masks.center_mask(S), generated[..., :1])
-    assert gray.shape == (S, S, 1)
-
-
 def test_method_recovers_a_hidden_image(models, targets):
     """y = G(z*): with lam = 0 the hole must come back far better than a mean fill.
 
@@ -302,7 +254,7 @@ def test_cli_five_images_in_batches_of_two(tmp_path, checkpoint):
         x = images.load_image(os.path.join(out, "input", name))
         done = images.load_image(os.path.join(out, "completed", name))
         shown = images.load_image(os.path.join(out, "masked", name))
-        known = np.all(shown == x, axis=-1) & np.any(shown != completion.MISSING_GRAY, axis=-1)
+        known = np.all(shown == x, axis=-1) & np.any(shown != blend.MISSING_GRAY, axis=-1)
         assert known.sum() > 0 and np.array_equal(done[known], x[known])
 
 
@@ -335,7 +287,7 @@ def test_cli_glob_and_mask_folder(tmp_path, checkpoint):
     assert rc == 1                                               # face002 has no mask
     assert sorted(os.listdir(os.path.join(out, "completed"))) == ["face000.png", "face001.png"]
     shown = [images.load_image(os.path.join(out, "masked", f"face00{i}.png")) for i in range(2)]
-    assert [int(np.all(s == completion.MISSING_GRAY, -1).sum()) for s in shown] == [4 * S, 8 * S]
+    assert [int(np.all(s == blend.MISSING_GRAY, -1).sum()) for s in shown] == [4 * S, 8 * S]
 
 
 def test_cli_refuses_bad_setups(tmp_path, checkpoint, caplog, monkeypatch):

@@ -57,3 +57,43 @@ def test_dispatch_and_unknown_loss():
     assert losses.generator_loss("wgan-gp", fake).numpy()[0] == -1.0
     with pytest.raises(ValueError, match="unknown loss"):
         losses.generator_loss("lsgan", fake)
+
+
+# --- the completion objective ----------------------------------------------------------------
+
+def test_context_weights():
+    m = np.ones((1, 3, 3, 1), np.float32)
+    m[0, 1, 1] = 0                                               # the centre is missing
+    # Share of missing pixels in each 3x3 window, counting pixels inside the image only:
+    # corners see 1 of 4, edges 1 of 6; the missing pixel itself has weight 0.
+    expected = [[1 / 4, 1 / 6, 1 / 4], [1 / 6, 0, 1 / 6], [1 / 4, 1 / 6, 1 / 4]]
+    np.testing.assert_allclose(losses.context_weights(m, 3)[0, ..., 0], expected, rtol=1e-6)
+    assert np.array_equal(losses.context_weights(m, 0).numpy(), m)
+    big = np.ones((1, 16, 16, 1), np.float32)
+    big[0, 4:12, 4:12] = 0                                       # a centre hole, the paper's window 7
+    w = losses.context_weights(big, 7).numpy()[0, ..., 0]
+    assert w[3, 8] == pytest.approx(3 / 7)                       # next to the hole: 3 of 7 rows
+    assert w[1, 8] > 0 and w[0, 8] == 0 and w[0, 0] == 0         # > 3 pixels from the hole: 0
+
+
+def test_contextual_loss_plain_and_weighted():
+    generated = tf.constant([[[[1.0], [2.0]], [[3.0], [4.0]]]] * 2)         # (2, 2, 2, 1)
+    target = tf.constant([[[[0.0], [4.0]], [[3.0], [1.0]]]] * 2)            # |diff| 1 2 / 0 3
+    weights = tf.constant([[[[1.0], [1.0]], [[0.0], [1.0]]],                # the mask: 1 + 2 + 3
+                           [[[0.5], [0.25]], [[1.0], [1.0]]]])              # 0.5 + 0.5 + 0 + 3
+    np.testing.assert_allclose(losses.contextual_loss(generated, target, weights), [6.0, 4.0])
+
+
+def test_lowres_contextual_loss():
+    generated = tf.constant([[[[1.0], [2.0]], [[3.0], [6.0]]]] * 2)         # block average 3
+    pooled = tf.constant([[[[1.0]]], [[[3.5]]]])                           # (2, 1, 1, 1)
+    # f^2 |3 - 1| = 8 and f^2 |3 - 3.5| = 2, f = 2.
+    np.testing.assert_allclose(losses.lowres_contextual_loss(generated, pooled, 2), [8.0, 2.0])
+
+
+def test_perceptual_and_completion_loss():
+    logits = tf.constant([[0.0], [2.0]])
+    np.testing.assert_allclose(losses.perceptual_loss(logits), [math.log(2), math.log1p(math.exp(-2))],
+                               rtol=1e-6)
+    np.testing.assert_allclose(losses.completion_loss(tf.constant([6.0, 4.0]), tf.constant([2.0, 10.0]),
+                                                      0.5), [7.0, 9.0])

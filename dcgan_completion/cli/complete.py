@@ -143,7 +143,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 def add_completion_flags(p: argparse.ArgumentParser) -> None:
     """The flags of complete()'s settings; shared with dcgan-evaluate."""
-    from ..completion import BLENDS, OPTIMIZERS, default_settings
+    from ..blend import BLENDS
+    from ..completion import OPTIMIZERS, default_settings
     S = default_settings()
     g = p.add_argument_group("optimisation of z")
     _flag(g, "nIter", "n-iter", dest="n_iter", type=positive_int,
@@ -315,7 +316,8 @@ def run_batches(record, names, pixels, mask_set, G, D, settings, batch_size, qui
     all its files are written."""
     from tqdm import tqdm
 
-    from ..completion import complete, visible_input
+    from ..blend import visible_input
+    from ..completion import complete
     n_batches = -(-len(pixels) // batch_size)
     bar = tqdm(total=n_batches * settings["n_iter"], unit="it", dynamic_ncols=True,
                disable=quiet, desc="complete")
@@ -348,7 +350,7 @@ def run_network(record, names, pixels, mask_set, net, batch_size, photos=None,
                 blend="poisson") -> None:
     """--method network: one forward pass per batch; the per-image files and the batch
     grids of run_batches, without per-iteration frames, GIF or losses."""
-    from ..completion import visible_input
+    from ..blend import visible_input
     from ..images import make_grid
     from ..train_completion import complete_with_network
     for k, lo in enumerate(range(0, len(pixels), batch_size)):
@@ -431,7 +433,7 @@ def write_photos(files, names, photos, aligned_masks, completed, blend) -> None:
     """restored/<name>.png: each photo with its face's hole filled; damaged/<name>.png: the
     photo as the completion saw it (missing pixels gray)."""
     from .. import align
-    from ..completion import MISSING_GRAY
+    from ..blend import MISSING_GRAY
     for name, (photo, face), mask, done in zip(names, photos, aligned_masks, completed):
         restored = align.paste_face(photo, done, face.inverse, mask, blend=blend)
         gray = np.full_like(done, MISSING_GRAY)

@@ -185,7 +185,8 @@ def run_evaluation(args, out_dir, chosen, faces, settings, mask_options, config,
     from tqdm import tqdm
 
     from .. import evaluate, masks
-    from ..completion import complete, visible_input
+    from ..blend import visible_input
+    from ..completion import complete
     from ..images import save_image
     batch_size = args.batch_size or 64
     results, per_image = {}, {}

@@ -1,0 +1,143 @@
+"""Composite, Poisson blending, and the picture of what is known.
+
+A completion is the known pixels of x and the hole of G(z): M * x + (1 - M) * G(z),
+rounded to uint8 (``composite``). With blend 'poisson' the hole is Poisson-blended
+instead (PoissonBlend, the post-processing of Yeh et al. 2016): the hole keeps G(z)'s
+gradients but meets the known pixels without a colour seam; the known pixels stay
+exactly the input's. It is only used for an image whose mask is a contiguous hole, i.e.
+at least half of its known pixels have a fully known 3x3 neighbourhood; scattered masks
+(random, grid), lowres (nothing known) and full (no hole) masks get the plain composite.
+
+``visible_input`` draws what a completion knows: the missing pixels gray, or for lowres
+masks the block averages.
+"""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+import scipy.sparse
+import scipy.sparse.linalg
+import tensorflow as tf
+
+BLENDS = ("poisson", "none")
+BLEND_DILATION = 0        # grow the Poisson region beyond the hole by this many pixels
+MISSING_GRAY = 128        # how missing pixels are shown in masked inputs
+
+
+def composite(images: np.ndarray, masks: np.ndarray, generated: np.ndarray) -> np.ndarray:
+    """M * x + (1 - M) * G(z) in uint8: known pixels are the input's, exactly for 0/1 masks."""
+    out = masks * images.astype(np.float32) + (1.0 - masks) * generated.astype(np.float32)
+    return np.clip(np.round(out), 0, 255).astype(np.uint8)
+
+
+def is_contiguous_hole(mask: np.ndarray) -> bool:
+    """True if ``mask`` (H, W, 1) has a hole and at least half of its known pixels are interior."""
+    known = (mask[..., 0] >= 0.5).astype(np.uint8)
+    n_known = int(known.sum())
+    if n_known == 0 or n_known == known.size:
+        return False
+    interior = cv2.erode(known, np.ones((3, 3), np.uint8))   # image border counts as known
+    return int(interior.sum()) >= 0.5 * n_known
+
+
+class PoissonBlend:
+    """Poisson image editing (Perez et al. 2003) of one mask's hole, factorised once.
+
+    The region R is the hole (grown by BLEND_DILATION pixels, 0 by default: the known
+    pixels next to the hole are the boundary condition and stay exactly as they are).
+    For every pixel p in R the blended value f_p solves
+
+        |N_p| f_p - sum_{q in N_p, q in R} f_q = sum_{q in N_p, q not in R} x_q + sum_{q in N_p} (g_p - g_q)
+
+    with N_p the 4-neighbours of p inside the image and g = G(z): f has G(z)'s gradients
+    inside R and meets the known pixels x at R's edge. At the image border p simply has
+    fewer neighbours (a free, Neumann boundary), so holes that touch the border need no
+    padding. The matrix depends only on the mask: it is factorised once and reused for
+    every frame of a trajectory.
+
+    (cv2.seamlessClone would be the usual tool, but the opencv-python-headless 5.0.0
+    installed here returned its destination unchanged whenever the destination already
+    held other pixels inside the mask -- our case, the composite -- so the system is
+    solved directly.)
+    """
+
+    def __init__(self, mask: np.ndarray):
+        region = mask[..., 0] < 0.5                                              # (H, W)
+        if BLEND_DILATION:
+            region = cv2.dilate(region.astype(np.uint8), np.ones((3, 3), np.uint8),
+                                iterations=BLEND_DILATION) > 0
+        h, w = region.shape
+        self.ys, self.xs = np.nonzero(region)                                    # (n,) each
+        n = len(self.ys)
+        index = np.full((h, w), -1)
+        index[self.ys, self.xs] = np.arange(n)
+        degree, rows, cols, self.links = np.zeros(n), [], [], []
+        for dy, dx in ((1, 0), (-1, 0), (0, 1), (0, -1)):
+            qy, qx = self.ys + dy, self.xs + dx
+            ok = (qy >= 0) & (qy < h) & (qx >= 0) & (qx < w)
+            p, qy, qx = np.arange(n)[ok], qy[ok], qx[ok]     # p: unique within a direction
+            inside = region[qy, qx]
+            degree[p] += 1
+            rows.append(p[inside])
+            cols.append(index[qy[inside], qx[inside]])
+            self.links.append((p, qy, qx, inside))
+        # Solvable iff some pixel of R touches a known pixel (R is not the whole image).
+        self.solvable = n > 0 and any((~inside).any() for *_, inside in self.links)
+        if self.solvable:
+            rows, cols = np.concatenate(rows), np.concatenate(cols)
+            a = scipy.sparse.csc_matrix(
+                (np.concatenate([degree, -np.ones(len(rows))]),
+                 (np.concatenate([np.arange(n), rows]), np.concatenate([np.arange(n), cols]))),
+                shape=(n, n))
+            self.lu = scipy.sparse.linalg.splu(a)
+
+    def __call__(self, known: np.ndarray, generated: np.ndarray) -> np.ndarray:
+        """uint8 (H, W, C): ``known`` (its pixels outside R are used) with R blended from ``generated``."""
+        if not self.solvable:
+            return known.copy()
+        x, g = known.astype(np.float64), generated.astype(np.float64)
+        rhs = np.zeros((len(self.ys), x.shape[-1]))                              # (n, C)
+        for p, qy, qx, inside in self.links:
+            rhs[p] += g[self.ys[p], self.xs[p]] - g[qy, qx]
+            rhs[p[~inside]] += x[qy[~inside], qx[~inside]]
+        out = x.copy()
+        out[self.ys, self.xs] = self.lu.solve(rhs)
+        return np.clip(np.round(out), 0, 255).astype(np.uint8)
+
+
+def poisson_blend(image: np.ndarray, mask: np.ndarray, generated: np.ndarray) -> np.ndarray:
+    """The hole of ``generated`` Poisson-blended into ``image`` (see PoissonBlend); uint8 (H, W, C)."""
+    return PoissonBlend(mask)(composite(image, mask, generated), generated)
+
+
+def blend_frames(images: np.ndarray, masks: np.ndarray, frames: np.ndarray, method: str) -> np.ndarray:
+    """Completions (T, B, H, W, C) uint8 of generator outputs ``frames`` (T, B, H, W, C).
+
+    Plain composite, or with method 'poisson' a Poisson blend for each image whose mask
+    is a contiguous hole (is_contiguous_hole).
+    """
+    out = np.stack([composite(images, masks, f) for f in frames])
+    if method == "poisson":
+        for i in range(images.shape[0]):
+            if is_contiguous_hole(masks[i]):
+                solve = PoissonBlend(masks[i])
+                for t in range(len(frames)):
+                    out[t, i] = solve(out[t, i], frames[t, i])
+    return out
+
+
+def blend_batch(images: np.ndarray, masks: np.ndarray, generated: np.ndarray, method: str) -> np.ndarray:
+    """Completions (B, H, W, C) uint8 of one batch of generator outputs."""
+    return blend_frames(images, masks, generated[None], method)[0]
+
+
+def visible_input(images: np.ndarray, masks: np.ndarray, lowres_factor: int | None = None) -> np.ndarray:
+    """What the completion knows, for display: missing pixels gray; for lowres the block averages."""
+    if lowres_factor:
+        f = lowres_factor
+        pooled = tf.nn.avg_pool2d(tf.cast(images, tf.float32), f, f, "VALID")
+        up = tf.repeat(tf.repeat(pooled, f, axis=1), f, axis=2)
+        return np.clip(np.round(up.numpy()), 0, 255).astype(np.uint8)
+    gray = np.full_like(images, MISSING_GRAY)
+    return composite(images, masks, gray)

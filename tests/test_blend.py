@@ -1,0 +1,46 @@
+"""Blending: the composite, Poisson blending of a contiguous hole, the plain paste of others."""
+
+import numpy as np
+
+from dcgan_completion import blend, masks
+
+S = 16
+
+
+def test_poisson_blend_matches_the_context():
+    """Known pixels 200, G(z) a texture around 70: the blended hole takes the context's level
+    and keeps G(z)'s texture, for a centre hole and for a hole at the border."""
+    rng = np.random.default_rng(0)
+    size = 32
+    image = np.full((size, size, 3), 200, np.uint8)
+    texture = rng.normal(0.0, 8.0, (size, size, 3))
+    generated = np.clip(70 + texture, 0, 255).astype(np.uint8)
+    for m in (masks.center_mask(size), masks.left_mask(size)):
+        hole = m[..., 0] == 0
+        out = blend.poisson_blend(image, m, generated).astype(float)
+        assert abs(out[hole].mean() - 200) < 5
+        residual = out[hole] - generated[hole].astype(float)      # G(z) shifted, not replaced
+        assert residual.std() < 0.5 * generated[hole].std()          # a flat fill gives 1.0
+        assert np.array_equal(out[~hole], image[~hole])                # known pixels kept
+
+
+def test_blending():
+    rng = np.random.default_rng(0)
+    image = rng.integers(0, 256, (S, S, 3), dtype=np.uint8)
+    generated = rng.integers(0, 256, (S, S, 3), dtype=np.uint8)
+    for m in (masks.left_mask(S), masks.center_mask(S), masks.center_mask(S, 0.0)):
+        out = blend.poisson_blend(image, m, generated)             # hole at the border too
+        assert out.shape == image.shape and out.dtype == np.uint8
+    known = masks.center_mask(S)[..., 0] == 1
+    out = blend.poisson_blend(image, masks.center_mask(S), generated)
+    assert np.array_equal(out[known], image[known])                     # known pixels kept
+    flat = np.full_like(image, 90)                                      # src == dst: unchanged
+    assert np.abs(blend.poisson_blend(flat, masks.center_mask(S), flat).astype(int) - 90).max() <= 1
+    batch = np.stack([image] * 3)
+    m = np.stack([masks.make_masks(k, 1, S).values[0] for k in ("full", "grid", "center")])
+    out = blend.blend_batch(batch, m, np.stack([generated] * 3), "poisson")
+    assert np.array_equal(out[0], image)                                # no hole: untouched
+    assert np.array_equal(out[1], blend.composite(image, m[1], generated))  # scattered: paste
+    assert not np.array_equal(out[2], blend.composite(image, m[2], generated))
+    gray = blend.poisson_blend(image[..., :1], masks.center_mask(S), generated[..., :1])
+    assert gray.shape == (S, S, 1)
