@@ -7,7 +7,7 @@ OpenCV's Telea / Navier-Stokes inpainting and the DCGAN projection (completion.c
 64x64x3 images with block-patch holes (28x28, what the network is trained for); random
 weights (speed does not depend on them). For each batch size B:
 
-  network      complete_with_network on B images, after one warm-up call (tracing);
+  network      NetworkCompleter.complete on B images, after one warm-up call (tracing);
                the best of ``--repeats`` timed calls. Includes the uint8 conversions
                and the composite.
   telea / ns   evaluate.BASELINES on the same B images (one cv2.inpaint per image).
@@ -31,11 +31,12 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 import numpy as np  # noqa: E402
 import tensorflow as tf  # noqa: E402
 
-from dcgan_completion import completion, evaluate, measurements  # noqa: E402
-from dcgan_completion.completion_net import CompletionConfig, build_completion_net  # noqa: E402
+from dcgan_completion import completion, evaluate  # noqa: E402
+from dcgan_completion.completion_net import measurements  # noqa: E402
+from dcgan_completion.completion_net.inference import NetworkCompleter  # noqa: E402
+from dcgan_completion.completion_net.networks import CompletionConfig, build_completion_net  # noqa: E402
 from dcgan_completion.config import ModelConfig  # noqa: E402
 from dcgan_completion.model import build_discriminator, build_generator  # noqa: E402
-from dcgan_completion.train_completion import complete_with_network  # noqa: E402
 
 
 def best_time(fn, repeats: int) -> float:
@@ -66,6 +67,7 @@ def main(argv=None) -> int:
     tf.keras.utils.set_random_seed(0)
     config = CompletionConfig(width=args.width)
     net = build_completion_net(config)
+    completer = NetworkCompleter(net)
     dcgan = ModelConfig()
     G, D = build_generator(dcgan), build_discriminator(dcgan)
     n_iter = completion.default_settings()["n_iter"]
@@ -77,8 +79,8 @@ def main(argv=None) -> int:
         rng = np.random.default_rng(batch)
         x = rng.integers(0, 256, (batch, 64, 64, 3), dtype=np.uint8)
         masks = measurements.patch_masks(batch, 64, seed=batch)
-        complete_with_network(x, masks, net, batch_size=batch)              # warm-up / trace
-        rows = {"network": best_time(lambda: complete_with_network(x, masks, net, batch_size=batch),
+        completer.complete(x, masks, batch_size=batch)                      # warm-up / trace
+        rows = {"network": best_time(lambda: completer.complete(x, masks, batch_size=batch),
                                      args.repeats) / batch}
         for name, method in evaluate.BASELINES.items():
             rows[name] = best_time(lambda: method(x, masks), args.repeats) / batch

@@ -7,9 +7,9 @@ uint8 <-> [-1, 1] converter), files (atomic writes, output locations checked bef
 work), runtime (TensorFlow's quiet start-up), masks, blend (composite, Poisson blending,
 the visible input), completion (projection onto the DCGAN prior), outputs (a completion
 run's files, inputs.csv and losses.csv), align (dlib face alignment and paste-back),
-evaluate (metrics and OpenCV baselines), measurements, completion_net and
-train_completion (the completion network and its training); cli/ holds the command-line
-front ends.
+evaluate (metrics and OpenCV baselines); completion_net/ holds the completion network
+(networks, measurements, training, weights, inference: each its own module); cli/ holds
+the command-line front ends.
 """
 
 __version__ = "0.1.0"

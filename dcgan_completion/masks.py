@@ -20,7 +20,7 @@ Kinds (``make_masks``), for an image of side S:
             then compares 8x8 average-pooled G(z) with the 8x8 average-pooled image.
     patch   one k x k hole per image at a random position drawn from (seed, image index),
             k = round(28 / 64 * S): the holes the completion network is trained on
-            (measurements.patch_masks).
+            (completion_net.measurements.patch_masks).
     file    mask images read by ``MaskFile`` / ``load_mask_file``: one file for every image,
             or a folder holding one mask per image with the image's file stem
             (``masks/face01.png`` for ``photos/face01.jpg``). **White = known, black =
@@ -134,7 +134,7 @@ def make_masks(kind: str, count: int, size: int, *, scale: float = CENTER_SCALE,
     if kind == "random":
         values = [random_mask(size, fraction, seed=(seed, i)) for i in range(count)]
     elif kind == "patch":
-        from .measurements import patch_masks   # the completion network's training holes
+        from .completion_net.measurements import patch_masks   # the completion network's training holes
         values = list(patch_masks(count, size, seed=seed))
     else:
         if kind == "center":

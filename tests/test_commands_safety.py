@@ -19,10 +19,10 @@ from dcgan_completion.cli import align as align_cli
 from dcgan_completion.cli import complete as complete_cli
 from dcgan_completion.cli import distributions, export, make_gif, plot_losses
 from dcgan_completion.cli import evaluate as evaluate_cli
-from dcgan_completion.completion_net import CompletionConfig, build_completion_net
+from dcgan_completion.completion_net.networks import CompletionConfig, build_completion_net
 from dcgan_completion.config import ModelConfig, save_config
 from dcgan_completion.model import build_models
-from dcgan_completion.train_completion import load_completion_net, save_completion_net_weights
+from dcgan_completion.completion_net.weights import load_completion_net, save_completion_net_weights
 
 from conftest import write_toy_faces
 
@@ -114,7 +114,7 @@ def cut_in_half(folder, suffix):
 
 
 def test_damaged_checkpoint_folders(checkpoint_dir, tmp_path, caplog):
-    from dcgan_completion.completion_net import save_completion_config
+    from dcgan_completion.completion_net.networks import save_completion_config
     net_dir = str(tmp_path / "net")
     tf.train.Checkpoint(completion_net=build_completion_net(TINY_NET)).save(net_dir + "/ckpt")
     save_completion_config(TINY_NET, net_dir)
@@ -131,7 +131,7 @@ def test_damaged_checkpoint_folders(checkpoint_dir, tmp_path, caplog):
 
 @pytest.mark.parametrize("index", [None, b"\xff\xfe\x00 not text"], ids=["missing", "garbled"])
 def test_a_lost_checkpoint_index_still_loads_the_newest_checkpoint(checkpoint_dir, tmp_path, index):
-    from dcgan_completion.completion_net import save_completion_config
+    from dcgan_completion.completion_net.networks import save_completion_config
     net_dir = str(tmp_path / "net")
     tf.train.Checkpoint(completion_net=build_completion_net(TINY_NET)).save(net_dir + "/ckpt")
     save_completion_config(TINY_NET, net_dir)

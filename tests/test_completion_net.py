@@ -8,14 +8,15 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from dcgan_completion import checkpoints, data, images, measurements
+from dcgan_completion import checkpoints, data, images
 from dcgan_completion import masks as masks_lib
 from dcgan_completion.cli import train_completion as cli
-from dcgan_completion.completion_net import (CompletionConfig, build_completion_net,
-                                             build_critic, hole_window_offsets)
-from dcgan_completion.train_completion import (CompletionTrainConfig, CompletionTrainer,
-                                               complete_with_network, load_completion_net,
-                                               save_completion_net_weights)
+from dcgan_completion.completion_net import measurements
+from dcgan_completion.completion_net.inference import NetworkCompleter
+from dcgan_completion.completion_net.networks import (CompletionConfig, build_completion_net,
+                                                      build_critic, hole_window_offsets)
+from dcgan_completion.completion_net.training import CompletionTrainConfig, CompletionTrainer
+from dcgan_completion.completion_net.weights import load_completion_net, save_completion_net_weights
 
 from conftest import write_toy_faces
 from test_train import Record
@@ -170,7 +171,7 @@ def test_adversarial_only_in_bfloat16_and_the_loaded_net_is_float32(faces, tmp_p
     assert loaded_config == config and net.get_layer("enc1").compute_dtype == "float32"
     x = np.random.default_rng(1).integers(0, 256, (2, 16, 16, 3), dtype=np.uint8)
     masks = measurements.patch_masks(2, 16)
-    out = complete_with_network(x, masks, net)
+    out = NetworkCompleter(net).complete(x, masks)
     known = np.broadcast_to(masks == 1, x.shape)
     assert (out[known] == x[known]).all()
     with pytest.raises(ValueError, match="dtype_policy"):
@@ -203,19 +204,35 @@ def test_completion_keeps_known_pixels_and_weights_round_trip(straight_run, tmp_
     masks = measurements.patch_masks(5, 16, seed=1)
     config, net = load_completion_net(ckpt)
     assert config == TINY
-    out = complete_with_network(x, masks, net, batch_size=2)
+    out = NetworkCompleter(net).complete(x, masks, batch_size=2)
     assert out.dtype == np.uint8 and out.shape == x.shape
     known = np.broadcast_to(masks == 1, x.shape)
     assert (out[known] == x[known]).all() and (out[~known] != x[~known]).any()
-    np.testing.assert_array_equal(out, complete_with_network(x, masks, trainer.net))
+    np.testing.assert_array_equal(out, NetworkCompleter(trainer.net).complete(x, masks))
     path = save_completion_net_weights(config, net, str(tmp_path / "net.npz"))
     config2, net2 = load_completion_net(path)
     assert config2 == config
-    out2 = complete_with_network(x, masks, net2)
+    out2 = NetworkCompleter(net2).complete(x, masks)
     assert np.abs(out2.astype(int) - out.astype(int)).max() <= 2   # float16 weights
     with pytest.raises(checkpoints.CheckpointError):
         load_completion_net(str(tmp_path / "missing"))
 
+
+
+def test_a_completer_checks_its_inputs_and_keeps_fully_known_images():
+    completer = NetworkCompleter(build_completion_net(TINY))
+    x = np.random.default_rng(2).integers(0, 256, (3, 16, 16, 3), dtype=np.uint8)
+    known = np.ones((3, 16, 16, 1), np.float32)
+    with pytest.raises(ValueError, match="images must be uint8"):
+        completer.complete(x.astype(np.float32), known)
+    with pytest.raises(ValueError, match="images are 8x8x3 but the network completes 16x16x3"):
+        completer.complete(x[:, :8, :8], known)
+    with pytest.raises(ValueError, match=r"masks must be \(B, H, W, 1\)"):
+        completer.complete(x, known[:2])
+    with pytest.raises(ValueError, match="batch_size must be at least 1"):
+        completer.complete(x, known, batch_size=0)
+    np.testing.assert_array_equal(completer.complete(x, known, batch_size=2), x)
+    assert completer.complete(x[:0], known[:0]).shape == (0, 16, 16, 3)
 
 # --- the CLI -------------------------------------------------------------------------------------
 
@@ -256,8 +273,6 @@ def test_complete_and_evaluate_with_the_network(tmp_path):
     # ./complete.py --method network and dcgan-evaluate's network method and patch mask.
     from dcgan_completion.cli import complete as complete_cli
     from dcgan_completion.cli import evaluate as evaluate_cli
-    from dcgan_completion.completion_net import build_completion_net
-    from dcgan_completion.train_completion import save_completion_net_weights
     weights = save_completion_net_weights(TINY, build_completion_net(TINY), str(tmp_path / "n.npz"))
     faces = write_toy_faces(str(tmp_path / "faces"), 3, size=(16, 16))
     out = tmp_path / "out"
@@ -283,16 +298,16 @@ def test_complete_and_evaluate_with_the_network(tmp_path):
 
 def test_the_bundled_network_is_the_default(tmp_path):
     from dcgan_completion.cli import complete as complete_cli
-    from dcgan_completion.train_completion import BUNDLED_NETWORK, bundled_network_available
+    from dcgan_completion.completion_net.weights import BUNDLED_NETWORK, bundled_network_available
     assert bundled_network_available() and os.path.getsize(BUNDLED_NETWORK) < 10 * 2**20
     config, net = load_completion_net()
     assert config.image_shape == (64, 64, 3) and config.measurement == "block-patch"
     faces = write_toy_faces(str(tmp_path / "faces"), 2, size=(64, 64))
     x = np.stack([images.load_image(f) for f in faces])
     m = measurements.patch_masks(2, 64)
-    out = complete_with_network(x, m, net)
+    out = NetworkCompleter(net).complete(x, m)
     known = np.broadcast_to(m == 1, x.shape)
     assert (out[known] == x[known]).all() and (out[~known] != 255).any()   # not the white fill
-    np.testing.assert_array_equal(out, complete_with_network(x, m, load_completion_net()[1]))
+    np.testing.assert_array_equal(out, NetworkCompleter(load_completion_net()[1]).complete(x, m))
     assert complete_cli.main(["--method", "network", "--outDir", str(tmp_path / "out"), *faces]) == 0
     assert sorted(os.listdir(tmp_path / "out" / "completed")) == ["face000.png", "face001.png"]

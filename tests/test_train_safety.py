@@ -13,7 +13,7 @@ from dcgan_completion.cli import train as train_cli
 from dcgan_completion.cli import train_completion as completion_cli
 from dcgan_completion.config import ModelConfig
 from dcgan_completion.train import GANTrainer, TrainConfig, TrainingDiverged
-from dcgan_completion.train_completion import CompletionTrainConfig
+from dcgan_completion.completion_net.training import CompletionTrainConfig
 
 from conftest import write_toy_faces
 

@@ -346,17 +346,16 @@ def run_batches(record, names, pixels, mask_set, G, D, settings, batch_size, qui
             record.commit_batch(hi - lo, write)
 
 
-def run_network(record, names, pixels, mask_set, net, batch_size, photos=None,
+def run_network(record, names, pixels, mask_set, completer, batch_size, photos=None,
                 blend="poisson") -> None:
     """--method network: one forward pass per batch; the per-image files and the batch
     grids of run_batches, without per-iteration frames, GIF or losses."""
     from ..blend import visible_input
     from ..images import make_grid
-    from ..train_completion import complete_with_network
     for k, lo in enumerate(range(0, len(pixels), batch_size)):
         hi = min(lo + batch_size, len(pixels))
         x, m = pixels[lo:hi], mask_set.batch(lo, hi)
-        completed = complete_with_network(x, m, net, batch_size)
+        completed = completer.complete(x, m, batch_size)
         known = visible_input(x, m)
 
         def write(files):
@@ -378,9 +377,10 @@ def load_completer(args):
     """(image size, channels, the model(s)) of --method; raises CheckpointError / ConfigError."""
     from ..checkpoints import load_model
     if args.method == "network":
-        from ..train_completion import load_completion_net
+        from ..completion_net.inference import NetworkCompleter
+        from ..completion_net.weights import load_completion_net
         config, net = load_completion_net(args.checkpoint_dir)    # None: the bundled network
-        return config.image_size, config.channels, (net,)
+        return config.image_size, config.channels, (NetworkCompleter(net),)
     config, G, D = load_model(args.checkpoint_dir, dtype_policy=args.precision or "float32")
     return config.image_size, config.channels, (G, D)
 

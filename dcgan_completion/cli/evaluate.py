@@ -114,7 +114,7 @@ def main(argv=None) -> int:
     from ..config import ConfigError
 
     out_dir = args.out_dir or DEFAULT_OUT_DIR
-    from ..train_completion import bundled_network_available
+    from ..completion_net.weights import bundled_network_available
     # The bundled network joins by default only beside the bundled DCGAN (same image size).
     with_network = args.network_dir or (bundled_network_available() and not args.checkpoint_dir)
     chosen = args.methods or list(DEFAULT_METHODS) + (["network"] if with_network else [])
@@ -129,10 +129,12 @@ def main(argv=None) -> int:
         # OpenCV alone still takes its image size from the model (--checkpointDir or bundled).
         config, G, D = checkpoints.load_model(args.checkpoint_dir, args.precision) \
             if "dcgan" in chosen or "network" not in chosen else (None, None, None)
-        net = None
+        completer = None
         if "network" in chosen:
-            from ..train_completion import load_completion_net
+            from ..completion_net.inference import NetworkCompleter
+            from ..completion_net.weights import load_completion_net
             net_config, net = load_completion_net(args.network_dir)   # None: the bundled one
+            completer = NetworkCompleter(net)     # one compiled forward pass for every mask
             if config is not None and net_config.image_size != config.image_size:
                 raise ValueError(f"the DCGAN makes {config.image_size}x{config.image_size} images, "
                                  f"the network {net_config.image_size}x{net_config.image_size}")
@@ -153,7 +155,7 @@ def main(argv=None) -> int:
     written = []
     try:
         results, per_image = run_evaluation(args, out_dir, chosen, faces, settings, mask_options,
-                                            config, G, D, net, written)
+                                            config, G, D, completer, written)
     except KeyboardInterrupt:
         log.warning("interrupted: %s; no results.json or table.txt was written",
                     f"written so far: {', '.join(written)}" if written else "nothing was written")
@@ -178,7 +180,7 @@ def main(argv=None) -> int:
     return EXIT_OK
 
 
-def run_evaluation(args, out_dir, chosen, faces, settings, mask_options, config, G, D, net,
+def run_evaluation(args, out_dir, chosen, faces, settings, mask_options, config, G, D, completer,
                    written: list):
     """(results[mask][method] = summary, per_image[mask][method] = metrics); writes each
     mask's grid as soon as it is done and appends its name to ``written``."""
@@ -203,8 +205,7 @@ def run_evaluation(args, out_dir, chosen, faces, settings, mask_options, config,
                     methods[name] = lambda x, m, f=mask_set.lowres_factor: complete(
                         x, m, G, D, lowres_factor=f, **settings).completed
                 elif kind != "lowres":          # a network fills holes; lowres has no known pixel
-                    from ..train_completion import complete_with_network
-                    methods[name] = lambda x, m: complete_with_network(x, m, net)
+                    methods[name] = completer.complete
             results[kind], per_image[kind], completions = {}, {}, {}
             for name, method in methods.items():
                 bar.set_postfix(mask=kind, method=name)

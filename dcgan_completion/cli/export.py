@@ -71,7 +71,7 @@ def main(argv=None) -> int:
 
 
 def is_completion_run(checkpoint_dir: str) -> bool:
-    from ..completion_net import CONFIG_FILE, CONFIG_KIND
+    from ..completion_net.networks import CONFIG_FILE, CONFIG_KIND
     try:
         with open(os.path.join(checkpoint_dir, CONFIG_FILE)) as f:
             return json.load(f).get("kind") == CONFIG_KIND
@@ -82,7 +82,7 @@ def is_completion_run(checkpoint_dir: str) -> bool:
 def export_completion_net(checkpoint_dir: str, out: str, weights: bool) -> None:
     """--weights of a dcgan-train-completion folder (``out`` already checked)."""
     from ..checkpoints import CheckpointError
-    from ..train_completion import load_completion_net, save_completion_net_weights
+    from ..completion_net.weights import load_completion_net, save_completion_net_weights
     if not weights:
         raise CheckpointError(f"{checkpoint_dir} holds a completion network: only --weights "
                               "export is supported for it")

@@ -35,9 +35,9 @@ SAMPLE_COUNT = 32
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from ..completion_net import DTYPE_POLICIES, CompletionConfig
-    from ..measurements import MEASUREMENTS
-    from ..train_completion import LOSS_DEFAULTS, CompletionTrainConfig
+    from ..completion_net.measurements import MEASUREMENTS
+    from ..completion_net.networks import DTYPE_POLICIES, CompletionConfig
+    from ..completion_net.training import LOSS_DEFAULTS, CompletionTrainConfig
     M, T = CompletionConfig(), CompletionTrainConfig()
 
     def per_loss(key):
@@ -114,8 +114,8 @@ def resolve_configs(args):
 
     Raises ValueError when a flag contradicts the run saved in --checkpoint_dir.
     """
-    from ..completion_net import CompletionConfig
-    from ..train_completion import CompletionTrainConfig, load_trainer_config
+    from ..completion_net.networks import CompletionConfig
+    from ..completion_net.training import CompletionTrainConfig, load_trainer_config
     return run_configs(args, load_trainer_config(args.checkpoint_dir), CompletionConfig,
                        CompletionTrainConfig, MODEL_FLAGS, TRAIN_FLAGS)
 
@@ -145,8 +145,9 @@ def main(argv=None) -> int:
 def train(args) -> int:
     """The command, once its flags are parsed; returns the exit status."""
     from .. import callbacks
-    from ..train_completion import (CompletionSamples, CompletionTensorBoard, CompletionTrainer,
-                                    sample_inputs, save_completion_net_weights)
+    from ..completion_net.training import (CompletionSamples, CompletionTensorBoard,
+                                           CompletionTrainer, sample_inputs)
+    from ..completion_net.weights import save_completion_net_weights
     try:
         run = training.start(args, lambda: resolve_configs(args), check_outputs,
                              lambda config, train, strategy: CompletionTrainer(

@@ -33,8 +33,8 @@ import keras
 import tensorflow as tf
 from keras import layers
 
-from . import ops
-from .files import atomic_write
+from .. import ops
+from ..files import atomic_write
 from .measurements import Measurement, make_measurement
 
 CONFIG_FILE = "config.json"

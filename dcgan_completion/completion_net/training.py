@@ -42,12 +42,11 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from . import callbacks, checkpoints, data, images, losses
-from .blend import composite
-from .completion_net import (CompletionConfig, CompletionConfigError, build_completion_net,
-                             build_critic, hole_window_offsets, load_completion_config,
-                             save_completion_config)
-from .train import GANTrainer, check_settings, make_optimizer, unconfigured_run
+from .. import callbacks, data, images, losses
+from ..train import GANTrainer, check_settings, make_optimizer, unconfigured_run
+from .networks import (CompletionConfig, CompletionConfigError, build_completion_net,
+                       build_critic, hole_window_offsets, load_completion_config,
+                       save_completion_config)
 
 log = logging.getLogger(__name__)
 
@@ -351,122 +350,3 @@ class CompletionTensorBoard(callbacks.TensorBoard):
     def _images(self, trainer):
         tf.summary.image("measured_and_completed", side_by_side(trainer, self.y, self.masks),
                          max_outputs=self.count)
-
-
-# --- using a trained network -------------------------------------------------------------------
-
-
-def save_completion_net_weights(config: CompletionConfig, net: keras.Model, path: str,
-                                dtype=np.float16) -> str:
-    """Write the network's weights (float16 by default) and its config to ``path`` (.npz),
-    atomically (checkpoints.write_weights_file).
-
-    Batch-norm statistics included; no critic, no optimizer. Loaded without pickle.
-    """
-    arrays = {w.path: np.asarray(w.numpy(), dtype) for w in net.weights}
-    return checkpoints.write_weights_file(path, arrays, {"kind": "completion-net",
-                                                         **config.to_dict()})
-
-
-def _load_weights_file(path: str) -> tuple[CompletionConfig, keras.Model]:
-    arrays, meta = checkpoints.read_weights_file(path)    # CheckpointError for a bad file
-    if meta.pop("kind", None) != "completion-net":
-        raise checkpoints.CheckpointError(
-            f"{path} holds no completion network (a DCGAN weights file? use it with "
-            "--method dcgan)")
-    try:
-        config = CompletionConfig.from_dict(meta)
-    except (ValueError, TypeError) as e:      # CompletionConfigError is a ValueError
-        raise checkpoints.CheckpointError(f"{path} holds no valid completion-net config: "
-                                          f"{e}") from e
-    net = build_completion_net(config, dtype_policy="float32")
-    checkpoints.restore_weights(path, arrays, {w.path: w for w in net.weights})
-    return config, net
-
-
-def _load_checkpoint_dir(directory: str) -> tuple[CompletionConfig, keras.Model]:
-    try:
-        config, _ = load_completion_config(directory)
-    except (FileNotFoundError, CompletionConfigError) as e:
-        raise checkpoints.CheckpointError(str(e)) from e
-    latest = checkpoints.newest_checkpoint(directory)
-    if latest is None:
-        raise checkpoints.CheckpointError(f"no checkpoint found in {directory!r} (config.json is "
-                                          "there, but no weights: did training save at least once?)")
-    net = build_completion_net(config, dtype_policy="float32")
-    try:
-        tf.train.Checkpoint(completion_net=net).restore(latest).expect_partial() \
-            .assert_existing_objects_matched()
-    except (AssertionError, ValueError) as e:
-        raise checkpoints.CheckpointError(f"{latest} does not match {directory}/config.json: {e}") from e
-    except checkpoints.CHECKPOINT_DAMAGED as e:
-        raise checkpoints.CheckpointError(checkpoints.damaged_checkpoint(latest, e)) from e
-    return config, net
-
-
-BUNDLED_NETWORK = os.path.join(os.path.dirname(checkpoints.BUNDLED_WEIGHTS),
-                               "completion-net-celeba-64.npz")
-
-
-def bundled_network_available() -> bool:
-    return os.path.isfile(BUNDLED_NETWORK)
-
-
-def load_completion_net(path_or_dir: str | None = None) -> tuple[CompletionConfig, keras.Model]:
-    """(config, net) from a checkpoint folder (dcgan-train-completion's), a weights .npz,
-    or (None) the bundled face network. The net is float32 whatever it was trained in.
-
-    Raises checkpoints.CheckpointError with a message naming the file and the problem.
-    """
-    if path_or_dir is None:
-        if not bundled_network_available():
-            raise checkpoints.CheckpointError(
-                "no completion network given and none bundled: pass a folder written by "
-                "dcgan-train-completion, or its weights file")
-        path_or_dir = BUNDLED_NETWORK
-    if os.path.isfile(path_or_dir):
-        return _load_weights_file(path_or_dir)
-    if not os.path.isdir(path_or_dir):
-        raise checkpoints.CheckpointError(f"{path_or_dir!r} is neither a checkpoint folder "
-                                          "nor a weights file")
-    return _load_checkpoint_dir(path_or_dir)
-
-
-_FORWARD = {}   # id(net) -> (net, compiled forward pass); one trace per net and batch shape
-
-
-def _forward(net: keras.Model):
-    cached = _FORWARD.get(id(net))
-    if cached is None or cached[0] is not net:
-        fn = tf.function(lambda x, m: net([x, m], training=False), reduce_retracing=True)
-        cached = _FORWARD[id(net)] = (net, fn)
-    return cached[1]
-
-
-def complete_with_network(images_uint8: np.ndarray, masks: np.ndarray, net: keras.Model,
-                          batch_size: int = 64) -> np.ndarray:
-    """uint8 (B, H, W, C) completions in one forward pass per batch of ``batch_size``.
-
-    masks (B, H, W, 1), 1 = known. Known pixels are the input's exactly (composite in
-    uint8: M x + (1 - M) round(net)); what lies under the hole is never read by the net.
-    """
-    images_uint8 = np.asarray(images_uint8)
-    masks = np.asarray(masks, np.float32)
-    if images_uint8.dtype != np.uint8 or images_uint8.ndim != 4:
-        raise ValueError(f"images must be uint8 (B, H, W, C), got {images_uint8.dtype} "
-                         f"{images_uint8.shape}")
-    want = tuple(net.output_shape[1:])
-    if images_uint8.shape[1:] != want:
-        raise ValueError(f"images are {'x'.join(map(str, images_uint8.shape[1:]))} but the "
-                         f"network completes {'x'.join(map(str, want))}")
-    if masks.shape != images_uint8.shape[:3] + (1,):
-        raise ValueError(f"masks must be (B, H, W, 1) = {images_uint8.shape[:3] + (1,)}, "
-                         f"got {masks.shape}")
-    if batch_size < 1:
-        raise ValueError(f"batch_size must be at least 1, got {batch_size}")
-    forward, parts = _forward(net), []
-    for start in range(0, len(images_uint8), batch_size):
-        x, m = images_uint8[start:start + batch_size], masks[start:start + batch_size]
-        generated = images.to_uint8(forward(images.to_float(x), tf.constant(m)))
-        parts.append(composite(x, m, generated))
-    return np.concatenate(parts) if parts else images_uint8.copy()

@@ -1,0 +1,96 @@
+"""A trained completion network on disk: its weights file, its checkpoint folder, the bundled one.
+
+    save_completion_net_weights(config, net, path)   float16 .npz + config, no critic
+    load_completion_net(path_or_dir)                 (config, float32 net) from a weights
+                                                     file, a dcgan-train-completion folder
+                                                     or (None) the bundled face network
+
+Only the network is read (checkpoint object ``completion_net``); nothing here imports the
+training code, so completing with a network does not load the trainer.
+"""
+
+from __future__ import annotations
+
+import os
+
+import keras
+import numpy as np
+import tensorflow as tf
+
+from .. import checkpoints
+from .networks import (CONFIG_KIND, CompletionConfig, CompletionConfigError, build_completion_net,
+                       load_completion_config)
+
+BUNDLED_NETWORK = os.path.join(os.path.dirname(checkpoints.BUNDLED_WEIGHTS),
+                               "completion-net-celeba-64.npz")
+
+
+def bundled_network_available() -> bool:
+    return os.path.isfile(BUNDLED_NETWORK)
+
+
+def save_completion_net_weights(config: CompletionConfig, net: keras.Model, path: str,
+                                dtype=np.float16) -> str:
+    """Write the network's weights (float16 by default) and its config to ``path`` (.npz),
+    atomically (checkpoints.write_weights_file).
+
+    Batch-norm statistics included; no critic, no optimizer. Loaded without pickle.
+    """
+    arrays = {w.path: np.asarray(w.numpy(), dtype) for w in net.weights}
+    return checkpoints.write_weights_file(path, arrays, {"kind": CONFIG_KIND, **config.to_dict()})
+
+
+def _load_weights_file(path: str) -> tuple[CompletionConfig, keras.Model]:
+    arrays, meta = checkpoints.read_weights_file(path)    # CheckpointError for a bad file
+    if meta.pop("kind", None) != CONFIG_KIND:
+        raise checkpoints.CheckpointError(
+            f"{path} holds no completion network (a DCGAN weights file? use it with "
+            "--method dcgan)")
+    try:
+        config = CompletionConfig.from_dict(meta)
+    except (ValueError, TypeError) as e:      # CompletionConfigError is a ValueError
+        raise checkpoints.CheckpointError(f"{path} holds no valid completion-net config: "
+                                          f"{e}") from e
+    net = build_completion_net(config, dtype_policy="float32")
+    checkpoints.restore_weights(path, arrays, {w.path: w for w in net.weights})
+    return config, net
+
+
+def _load_checkpoint_dir(directory: str) -> tuple[CompletionConfig, keras.Model]:
+    try:
+        config, _ = load_completion_config(directory)
+    except (FileNotFoundError, CompletionConfigError) as e:
+        raise checkpoints.CheckpointError(str(e)) from e
+    latest = checkpoints.newest_checkpoint(directory)
+    if latest is None:
+        raise checkpoints.CheckpointError(f"no checkpoint found in {directory!r} (config.json is "
+                                          "there, but no weights: did training save at least once?)")
+    net = build_completion_net(config, dtype_policy="float32")
+    try:
+        tf.train.Checkpoint(completion_net=net).restore(latest).expect_partial() \
+            .assert_existing_objects_matched()
+    except (AssertionError, ValueError) as e:
+        raise checkpoints.CheckpointError(f"{latest} does not match {directory}/config.json: {e}") from e
+    except checkpoints.CHECKPOINT_DAMAGED as e:
+        raise checkpoints.CheckpointError(checkpoints.damaged_checkpoint(latest, e)) from e
+    return config, net
+
+
+def load_completion_net(path_or_dir: str | None = None) -> tuple[CompletionConfig, keras.Model]:
+    """(config, net) from a checkpoint folder (dcgan-train-completion's), a weights .npz,
+    or (None) the bundled face network. The net is float32 whatever it was trained in.
+
+    Raises checkpoints.CheckpointError with a message naming the file and the problem.
+    """
+    if path_or_dir is None:
+        if not bundled_network_available():
+            raise checkpoints.CheckpointError(
+                "no completion network given and none bundled: pass a folder written by "
+                "dcgan-train-completion, or its weights file")
+        path_or_dir = BUNDLED_NETWORK
+    if os.path.isfile(path_or_dir):
+        return _load_weights_file(path_or_dir)
+    if not os.path.isdir(path_or_dir):
+        raise checkpoints.CheckpointError(f"{path_or_dir!r} is neither a checkpoint folder "
+                                          "nor a weights file")
+    return _load_checkpoint_dir(path_or_dir)
