@@ -14,9 +14,8 @@ import logging
 import sys
 
 from .common import (EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK, EXIT_PARTIAL, HelpFormatter,
-                     add_strategy_flag, add_verbose_flag, fraction_below_one,
-                     nonnegative_float, positive_float, positive_int, run_configs, seed,
-                     setup_logging, sigterm_as_interrupt)
+                     add_strategy_flag, add_verbose_flag, nonnegative_float, positive_int,
+                     run_configs, seed, setup_logging, sigterm_as_interrupt)
 from . import training
 
 log = logging.getLogger("dcgan-train")
@@ -32,21 +31,9 @@ def build_parser() -> argparse.ArgumentParser:
     from ..config import ModelConfig
     from ..train import LOSS_DEFAULTS, TrainConfig
     M, T = ModelConfig(), TrainConfig()
-
-    def per_loss(key, fmt="{}"):
-        return ", ".join(f"{loss} {fmt.format(d[key])}" for loss, d in LOSS_DEFAULTS.items()
-                         if d[key] is not None) or "none"
-
     p = argparse.ArgumentParser(prog="dcgan-train", description=__doc__,
                                 formatter_class=HelpFormatter, argument_default=None)
-    g = p.add_argument_group("data")
-    g.add_argument("--dataset", required=True,
-                   help="folder of training images, searched recursively (png/jpg/jpeg/bmp/webp); required")
-    g.add_argument("--train_size", type=positive_int, help="use at most this many images (default: all)")
-    g.add_argument("--crop", action="store_true", default=None,
-                   help="centre-crop to a square before resizing (for unaligned photos; default: off)")
-    g.add_argument("--no_flip", dest="flip", action="store_false", default=None,
-                   help="do not flip images horizontally at random (flips are on by default)")
+    training.add_data_flags(p)
 
     g = p.add_argument_group("model (fixed for a run; saved in checkpoint_dir/config.json)")
     g.add_argument("--image_size", type=positive_int, help=f"image side, a power of two >= 8 (default: {M.image_size})")
@@ -55,32 +42,17 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("--gf_dim", type=positive_int, help=f"generator width (default: {M.gf_dim})")
     g.add_argument("--df_dim", type=positive_int, help=f"discriminator width (default: {M.df_dim})")
 
-    g = p.add_argument_group("objective and optimisation (unset: the loss's published default)")
-    g.add_argument("--loss", choices=tuple(LOSS_DEFAULTS), help=f"training objective (default: {T.loss})")
-    g.add_argument("--epoch", dest="epochs", type=positive_int, help=f"total epochs to train (default: {T.epochs})")
-    g.add_argument("--batch_size", type=positive_int, help=f"global batch size (default: {T.batch_size})")
-    g.add_argument("--learning_rate", type=positive_float, help=f"(default: {per_loss('learning_rate')})")
-    g.add_argument("--beta1", type=fraction_below_one, help=f"Adam beta1 (default: {per_loss('beta1')})")
-    g.add_argument("--beta2", type=fraction_below_one, help=f"Adam beta2 (default: {per_loss('beta2')})")
-    g.add_argument("--d_steps", type=positive_int, help=f"critic updates per step (default: {per_loss('d_steps')})")
-    g.add_argument("--g_steps", type=positive_int, help=f"generator updates per step (default: {per_loss('g_steps')})")
-    g.add_argument("--clip_value", type=nonnegative_float, help=f"critic weight clipping (default: {per_loss('clip_value')})")
-    g.add_argument("--gp_weight", type=nonnegative_float, help=f"gradient penalty weight (default: {per_loss('gp_weight')})")
+    g = training.add_objective_flags(p, LOSS_DEFAULTS, T, updated="generator")
+    g.add_argument("--clip_value", type=nonnegative_float, help="critic weight clipping (default: "
+                   f"{training.per_loss_default(LOSS_DEFAULTS, 'clip_value')})")
     g.add_argument("--seed", type=seed, help=f"seed for weights, data order, z and flips (default: {T.seed})")
     g.add_argument("--precision", choices=("float32", "mixed_bfloat16", "mixed_float16"),
                    default="float32", help="compute precision; mixed_bfloat16 is 1.5-1.8x faster on "
                    "CPUs with AVX-512 BF16, mixed_float16 suits GPUs (default: float32)")
 
-    g = p.add_argument_group("outputs")
-    g.add_argument("--checkpoint_dir", default="checkpoint", help="checkpoints and config.json; "
-                   "rerunning with the same folder resumes (default: checkpoint)")
-    g.add_argument("--sample_dir", default="samples", help="sample grids (default: samples)")
-    g.add_argument("--log_dir", default="logs", help="TensorBoard logs (default: logs)")
-    g.add_argument("--sample_every", type=positive_int, default=200, help="steps between sample grids (default: 200)")
-    g.add_argument("--checkpoint_every", type=positive_int, help=f"steps between checkpoints (default: {T.checkpoint_every})")
+    g = training.add_output_flags(p, T)
     g.add_argument("--export", metavar="DIR", help="after training, export the generator as a "
                    "SavedModel to DIR (default: no export)")
-    g.add_argument("--no_progress", action="store_true", help="no progress bar (for logs; default: shown)")
 
     add_strategy_flag(p)
     add_verbose_flag(p)

@@ -20,8 +20,8 @@ import sys
 
 from .common import (EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK, EXIT_PARTIAL, HelpFormatter,
                      add_strategy_flag, add_verbose_flag, finite_float, fraction,
-                     fraction_below_one, nonnegative_float, positive_float, positive_int,
-                     run_configs, seed, setup_logging, sigterm_as_interrupt)
+                     nonnegative_float, positive_int, run_configs, seed, setup_logging,
+                     sigterm_as_interrupt)
 from . import training
 
 log = logging.getLogger("dcgan-train-completion")
@@ -39,21 +39,9 @@ def build_parser() -> argparse.ArgumentParser:
     from ..completion_net.networks import DTYPE_POLICIES, CompletionConfig
     from ..completion_net.training import LOSS_DEFAULTS, CompletionTrainConfig
     M, T = CompletionConfig(), CompletionTrainConfig()
-
-    def per_loss(key):
-        return ", ".join(f"{loss} {d[key]}" for loss, d in LOSS_DEFAULTS.items()
-                         if d[key] is not None) or "none"
-
     p = argparse.ArgumentParser(prog="dcgan-train-completion", description=__doc__,
                                 formatter_class=HelpFormatter, argument_default=None)
-    g = p.add_argument_group("data")
-    g.add_argument("--dataset", required=True, help="folder of training images, searched "
-                   "recursively (png/jpg/jpeg/bmp/webp); required")
-    g.add_argument("--train_size", type=positive_int, help="use at most this many images (default: all)")
-    g.add_argument("--crop", action="store_true", default=None,
-                   help="centre-crop to a square before resizing (default: off)")
-    g.add_argument("--no_flip", dest="flip", action="store_false", default=None,
-                   help="no random horizontal flips (flips are on by default)")
+    training.add_data_flags(p)
 
     g = p.add_argument_group("measurement: how every training image is damaged (fixed for a run)")
     g.add_argument("--measurement", choices=MEASUREMENTS,
@@ -72,16 +60,7 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("--width", type=positive_int, help=f"completion network width (default: {M.width})")
     g.add_argument("--critic_width", type=positive_int, help=f"critic width (default: {M.critic_width})")
 
-    g = p.add_argument_group("objective and optimisation (unset: the loss's published default)")
-    g.add_argument("--loss", choices=tuple(LOSS_DEFAULTS), help=f"objective (default: {T.loss})")
-    g.add_argument("--epoch", dest="epochs", type=positive_int, help=f"total epochs to train (default: {T.epochs})")
-    g.add_argument("--batch_size", type=positive_int, help=f"global batch size (default: {T.batch_size})")
-    g.add_argument("--learning_rate", type=positive_float, help=f"Adam step size (default: {per_loss('learning_rate')})")
-    g.add_argument("--beta1", type=fraction_below_one, help=f"Adam beta1 (default: {per_loss('beta1')})")
-    g.add_argument("--beta2", type=fraction_below_one, help=f"Adam beta2 (default: {per_loss('beta2')})")
-    g.add_argument("--d_steps", type=positive_int, help=f"critic updates per step (default: {per_loss('d_steps')})")
-    g.add_argument("--g_steps", type=positive_int, help=f"network updates per step (default: {per_loss('g_steps')})")
-    g.add_argument("--gp_weight", type=nonnegative_float, help=f"gradient penalty weight (default: {per_loss('gp_weight')})")
+    g = training.add_objective_flags(p, LOSS_DEFAULTS, T, updated="network")
     g.add_argument("--rec_weight", type=nonnegative_float, help=f"weight of the reconstruction term: the "
                    f"mean absolute error on known pixels hidden from the network by a second, "
                    f"artificial hole; 0 = adversarial loss only (default: {T.rec_weight:g})")
@@ -92,17 +71,9 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("--seed", type=seed, help=f"seed for weights, data order, measurements and "
                    f"flips (default: {T.seed})")
 
-    g = p.add_argument_group("outputs")
-    g.add_argument("--checkpoint_dir", default="checkpoint_completion", help="checkpoints and "
-                   "config.json; rerunning with the same folder resumes (default: checkpoint_completion)")
-    g.add_argument("--sample_dir", default="samples_completion",
-                   help="sample grids (default: samples_completion)")
-    g.add_argument("--log_dir", default="logs_completion", help="TensorBoard logs (default: logs_completion)")
-    g.add_argument("--sample_every", type=positive_int, default=200, help="steps between sample grids (default: 200)")
-    g.add_argument("--checkpoint_every", type=positive_int, help=f"steps between checkpoints (default: {T.checkpoint_every})")
+    g = training.add_output_flags(p, T, suffix="_completion")
     g.add_argument("--export_weights", metavar="PATH", help="after training, write the network's "
                    "weights file (.npz, float16) to PATH (default: none)")
-    g.add_argument("--no_progress", action="store_true", help="no progress bar (default: shown)")
 
     add_strategy_flag(p)
     add_verbose_flag(p)

@@ -12,10 +12,70 @@ import dataclasses
 import logging
 import os
 
-from .common import EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK, EXIT_PARTIAL
+from .common import (EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK, EXIT_PARTIAL, fraction_below_one,
+                     nonnegative_float, positive_float, positive_int)
 
 log = logging.getLogger("dcgan-train")
 
+
+# --- the flags both commands take -------------------------------------------------------
+# Defaults live in the library's dataclasses: flags default to None ("not set"), and the
+# help texts quote the library's values.
+
+def add_data_flags(p) -> None:
+    g = p.add_argument_group("data")
+    g.add_argument("--dataset", required=True, help="folder of training images, searched "
+                   "recursively (png/jpg/jpeg/bmp/webp); required")
+    g.add_argument("--train_size", type=positive_int, help="use at most this many images (default: all)")
+    g.add_argument("--crop", action="store_true", default=None,
+                   help="centre-crop to a square before resizing (for unaligned photos; default: off)")
+    g.add_argument("--no_flip", dest="flip", action="store_false", default=None,
+                   help="do not flip images horizontally at random (flips are on by default)")
+
+
+def per_loss_default(loss_defaults: dict, key: str) -> str:
+    """The help text's default of a setting that each loss sets: "wgan 0.01, ..." or "none"."""
+    return ", ".join(f"{loss} {d[key]}" for loss, d in loss_defaults.items()
+                     if d[key] is not None) or "none"
+
+
+def add_objective_flags(p, loss_defaults: dict, train, updated: str):
+    """The objective and optimiser flags; ``loss_defaults`` {loss: its published settings},
+    ``train`` the default train config, ``updated`` what the non-critic updates train.
+    Returns the group, for the command's own flags."""
+    def per_loss(key):
+        return per_loss_default(loss_defaults, key)
+
+    g = p.add_argument_group("objective and optimisation (unset: the loss's published default)")
+    g.add_argument("--loss", choices=tuple(loss_defaults), help=f"training objective (default: {train.loss})")
+    g.add_argument("--epoch", dest="epochs", type=positive_int, help=f"total epochs to train (default: {train.epochs})")
+    g.add_argument("--batch_size", type=positive_int, help=f"global batch size (default: {train.batch_size})")
+    g.add_argument("--learning_rate", type=positive_float, help=f"(default: {per_loss('learning_rate')})")
+    g.add_argument("--beta1", type=fraction_below_one, help=f"Adam beta1 (default: {per_loss('beta1')})")
+    g.add_argument("--beta2", type=fraction_below_one, help=f"Adam beta2 (default: {per_loss('beta2')})")
+    g.add_argument("--d_steps", type=positive_int, help=f"critic updates per step (default: {per_loss('d_steps')})")
+    g.add_argument("--g_steps", type=positive_int, help=f"{updated} updates per step (default: {per_loss('g_steps')})")
+    g.add_argument("--gp_weight", type=nonnegative_float, help=f"gradient penalty weight (default: {per_loss('gp_weight')})")
+    return g
+
+
+def add_output_flags(p, train, suffix: str = ""):
+    """--checkpoint_dir, --sample_dir, --log_dir (named checkpoint, samples, logs plus
+    ``suffix``), how often to write, and the progress bar. Returns the group."""
+    names = {"checkpoint_dir": "checkpoint", "sample_dir": "samples", "log_dir": "logs"}
+    d = {k: v + suffix for k, v in names.items()}
+    g = p.add_argument_group("outputs")
+    g.add_argument("--checkpoint_dir", default=d["checkpoint_dir"], help="checkpoints and config.json; "
+                   f"rerunning with the same folder resumes (default: {d['checkpoint_dir']})")
+    g.add_argument("--sample_dir", default=d["sample_dir"], help=f"sample grids (default: {d['sample_dir']})")
+    g.add_argument("--log_dir", default=d["log_dir"], help=f"TensorBoard logs (default: {d['log_dir']})")
+    g.add_argument("--sample_every", type=positive_int, default=200, help="steps between sample grids (default: 200)")
+    g.add_argument("--checkpoint_every", type=positive_int, help=f"steps between checkpoints (default: {train.checkpoint_every})")
+    g.add_argument("--no_progress", action="store_true", help="no progress bar (for logs; default: shown)")
+    return g
+
+
+# --- the start and the end of a run ------------------------------------------------------
 
 class Refused(Exception):
     """A training run that cannot start; the message says why. Nothing was trained."""
