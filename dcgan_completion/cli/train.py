@@ -15,7 +15,7 @@ import sys
 
 from .common import (EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK, EXIT_PARTIAL, HelpFormatter,
                      add_strategy_flag, add_verbose_flag, nonnegative_float, positive_int,
-                     run_configs, seed, setup_logging, sigterm_as_interrupt)
+                     run_configs, seed)
 from . import training
 
 log = logging.getLogger("dcgan-train")
@@ -82,14 +82,7 @@ def check_outputs(args, chief: bool) -> None:
 
 
 def main(argv=None) -> int:
-    args = build_parser().parse_args(argv)
-    setup_logging(args.verbose)
-    sigterm_as_interrupt()
-    try:
-        return train(args)
-    except KeyboardInterrupt:    # training itself handles its own interrupts
-        log.warning("interrupted before training started; nothing was trained")
-        return EXIT_INTERRUPTED
+    return training.run_command(build_parser(), train, argv)
 
 
 def train(args) -> int:

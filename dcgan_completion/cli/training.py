@@ -13,7 +13,8 @@ import logging
 import os
 
 from .common import (EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK, EXIT_PARTIAL, fraction_below_one,
-                     nonnegative_float, positive_float, positive_int)
+                     nonnegative_float, positive_float, positive_int, setup_logging,
+                     sigterm_as_interrupt)
 
 log = logging.getLogger("dcgan-train")
 
@@ -76,6 +77,18 @@ def add_output_flags(p, train, suffix: str = ""):
 
 
 # --- the start and the end of a run ------------------------------------------------------
+
+def run_command(parser, train, argv=None) -> int:
+    """Parse ``argv``, start quietly, and run ``train(args)``: both commands' main()."""
+    args = parser.parse_args(argv)
+    setup_logging(args.verbose)
+    sigterm_as_interrupt()
+    try:
+        return train(args)
+    except KeyboardInterrupt:    # training itself handles its own interrupts
+        log.warning("interrupted before training started; nothing was trained")
+        return EXIT_INTERRUPTED
+
 
 class Refused(Exception):
     """A training run that cannot start; the message says why. Nothing was trained."""
