@@ -56,39 +56,63 @@ class ModelConfig:
 
     @classmethod
     def from_dict(cls, values: dict) -> "ModelConfig":
-        known = {f.name for f in dataclasses.fields(cls)}
-        unknown = sorted(set(values) - known)
-        if unknown:
-            raise ConfigError(f"unknown model config keys: {', '.join(unknown)}")
-        return cls(**values)
+        return config_from_dict(cls, values, ConfigError, "model")
 
 
-def save_config(config: ModelConfig, directory: str, extra: dict | None = None) -> str:
-    """Write ``config.json`` (the model config plus optional run metadata) into ``directory``."""
+# --- config.json, shared by every kind of run folder -------------------------------------
+
+def config_from_dict(cls, values: dict, error: type, what: str):
+    """``cls(**values)`` for a config dataclass; ``error`` naming unknown keys."""
+    known = {f.name for f in dataclasses.fields(cls)}
+    unknown = sorted(set(values) - known)
+    if unknown:
+        raise error(f"unknown {what} config keys: {', '.join(unknown)}")
+    return cls(**values)
+
+
+def write_config_file(directory: str, payload: dict) -> str:
+    """Write ``payload`` as ``directory/config.json``; atomic: an interrupted write never
+    leaves half a config."""
     os.makedirs(directory, exist_ok=True)
     path = os.path.join(directory, CONFIG_FILE)
-    payload = {"model": config.to_dict()}
-    if extra:
-        payload.update(extra)
-    with atomic_write(path) as f:   # an interrupted write never leaves half a config
+    with atomic_write(path) as f:
         json.dump(payload, f, indent=2, sort_keys=True)
     return path
 
 
-def load_config(directory: str) -> tuple[ModelConfig, dict]:
-    """Read ``config.json`` from ``directory``; returns (model config, the rest of the file)."""
+def read_config_file(directory: str, *, writer: str, what: str, error: type) -> tuple[str, dict]:
+    """(path, the JSON object) of ``directory/config.json``.
+
+    FileNotFoundError naming ``writer`` (the command that writes such folders) when there
+    is none; ``error`` when it cannot be read or is not a JSON object.
+    """
     path = os.path.join(directory, CONFIG_FILE)
     if not os.path.isfile(path):
         raise FileNotFoundError(
-            f"{path} not found: is {directory!r} a checkpoint folder written by dcgan-train?")
+            f"{path} not found: is {directory!r} a checkpoint folder written by {writer}?")
     try:
         with open(path) as f:
             payload = json.load(f)
-        model = ModelConfig.from_dict(payload.pop("model"))
-    # ValueError: not JSON, not text (UnicodeDecodeError), or bad values (ConfigError);
-    # AttributeError: JSON that is not an object.
-    except (ValueError, KeyError, TypeError, AttributeError) as e:
-        raise ConfigError(f"{path} is not a valid model config: {type(e).__name__}: {e}") from e
+    except ValueError as e:          # not JSON, or not text (UnicodeDecodeError)
+        raise error(f"{path} is not a valid {what} config: {type(e).__name__}: {e}") from e
     except OSError as e:
-        raise ConfigError(f"{path} cannot be read: {e.strerror or e}") from e
-    return model, payload
+        raise error(f"{path} cannot be read: {e.strerror or e}") from e
+    if not isinstance(payload, dict):
+        raise error(f"{path} is not a valid {what} config: it holds a {type(payload).__name__}, "
+                    "not a JSON object")
+    return path, payload
+
+
+def save_config(config: ModelConfig, directory: str, extra: dict | None = None) -> str:
+    """Write ``config.json`` (the model config plus optional run metadata) into ``directory``."""
+    return write_config_file(directory, {"model": config.to_dict(), **(extra or {})})
+
+
+def load_config(directory: str) -> tuple[ModelConfig, dict]:
+    """Read ``config.json`` from ``directory``; returns (model config, the rest of the file)."""
+    path, payload = read_config_file(directory, writer="dcgan-train", what="model",
+                                     error=ConfigError)
+    try:
+        return ModelConfig.from_dict(payload.pop("model")), payload
+    except (ValueError, KeyError, TypeError) as e:      # ConfigError is a ValueError
+        raise ConfigError(f"{path} is not a valid model config: {type(e).__name__}: {e}") from e

@@ -76,6 +76,18 @@ def check_settings(config, *, whole=(), counts=(), positive=(), nonnegative=(), 
             raise ValueError(f"{name} must be a finite number {what}, got {value!r}")
 
 
+def check_train_config(config, loss_defaults: dict, nonnegative=()) -> None:
+    """The checks every trainer's settings share (ValueError): a loss of ``loss_defaults``,
+    whole-number counts >= 1, a positive learning rate, Adam betas in [0, 1), a valid seed;
+    ``nonnegative`` names the trainer's own weights (>= 0)."""
+    if config.loss not in loss_defaults:
+        raise ValueError(f"unknown loss {config.loss!r}; choose from {', '.join(loss_defaults)}")
+    check_settings(config, counts=("epochs", "batch_size", "checkpoint_every", "max_checkpoints",
+                                   "d_steps", "g_steps", "train_size"),
+                   positive=("learning_rate",), nonnegative=nonnegative,
+                   betas=("beta1", "beta2"), whole=("seed",))
+
+
 @dataclasses.dataclass(frozen=True)
 class TrainConfig:
     """Training settings. ``None`` means: the chosen loss's published default."""
@@ -97,12 +109,7 @@ class TrainConfig:
     max_checkpoints: int = 3
 
     def __post_init__(self):
-        if self.loss not in LOSS_DEFAULTS:
-            raise ValueError(f"unknown loss {self.loss!r}; choose from {', '.join(LOSS_DEFAULTS)}")
-        check_settings(self, counts=("epochs", "batch_size", "checkpoint_every", "max_checkpoints",
-                                     "d_steps", "g_steps", "train_size"),
-                       positive=("learning_rate",), nonnegative=("clip_value", "gp_weight"),
-                       betas=("beta1", "beta2"), whole=("seed",))
+        check_train_config(self, LOSS_DEFAULTS, nonnegative=("clip_value", "gp_weight"))
 
     def resolved(self) -> "TrainConfig":
         """A copy with every unset setting filled from the loss's defaults."""

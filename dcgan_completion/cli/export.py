@@ -71,7 +71,8 @@ def main(argv=None) -> int:
 
 
 def is_completion_run(checkpoint_dir: str) -> bool:
-    from ..completion_net.networks import CONFIG_FILE, CONFIG_KIND
+    from ..completion_net.networks import CONFIG_KIND
+    from ..config import CONFIG_FILE
     try:
         with open(os.path.join(checkpoint_dir, CONFIG_FILE)) as f:
             return json.load(f).get("kind") == CONFIG_KIND

@@ -26,18 +26,15 @@ the 16x16 middle of a 64x64 image, so rates are capped at S/8 (64x64: 2, 4, 8, 8
 from __future__ import annotations
 
 import dataclasses
-import json
-import os
 
 import keras
 import tensorflow as tf
 from keras import layers
 
 from .. import ops
-from ..files import atomic_write
+from ..config import config_from_dict, read_config_file, write_config_file
 from .measurements import Measurement, make_measurement
 
-CONFIG_FILE = "config.json"
 CONFIG_KIND = "completion-net"
 DILATION_RATES = (2, 4, 8, 16)
 MIN_SIZE = 16
@@ -104,21 +101,13 @@ class CompletionConfig:
 
     @classmethod
     def from_dict(cls, values: dict) -> "CompletionConfig":
-        known = {f.name for f in dataclasses.fields(cls)}
-        unknown = sorted(set(values) - known)
-        if unknown:
-            raise CompletionConfigError(f"unknown completion-net config keys: {', '.join(unknown)}")
-        return cls(**values)
+        return config_from_dict(cls, values, CompletionConfigError, "completion-net")
 
 
 def save_completion_config(config: CompletionConfig, directory: str, extra: dict | None = None) -> str:
     """Write ``config.json`` = {"kind": "completion-net", "completion_net": {...}, **extra}."""
-    os.makedirs(directory, exist_ok=True)
-    path = os.path.join(directory, CONFIG_FILE)
-    payload = {"kind": CONFIG_KIND, "completion_net": config.to_dict(), **(extra or {})}
-    with atomic_write(path) as f:   # atomic, as config.save_config
-        json.dump(payload, f, indent=2, sort_keys=True)
-    return path
+    return write_config_file(directory, {"kind": CONFIG_KIND, "completion_net": config.to_dict(),
+                                         **(extra or {})})
 
 
 def load_completion_config(directory: str) -> tuple[CompletionConfig, dict]:
@@ -127,22 +116,14 @@ def load_completion_config(directory: str) -> tuple[CompletionConfig, dict]:
     FileNotFoundError if there is none; CompletionConfigError if it is not a completion
     network's (a DCGAN run's config, say).
     """
-    path = os.path.join(directory, CONFIG_FILE)
-    if not os.path.isfile(path):
-        raise FileNotFoundError(f"{path} not found: is {directory!r} a checkpoint folder "
-                                "written by dcgan-train-completion?")
+    path, payload = read_config_file(directory, writer="dcgan-train-completion",
+                                     what="completion-net", error=CompletionConfigError)
     try:
-        with open(path) as f:
-            payload = json.load(f)
         if payload.pop("kind", None) != CONFIG_KIND:
             raise CompletionConfigError("it is not a completion network's config (a DCGAN run?)")
-        config = CompletionConfig.from_dict(payload.pop("completion_net"))
-    # AttributeError: JSON that is not an object; ValueError includes UnicodeDecodeError.
-    except (KeyError, TypeError, ValueError, AttributeError) as e:
+        return CompletionConfig.from_dict(payload.pop("completion_net")), payload
+    except (KeyError, TypeError, ValueError) as e:      # CompletionConfigError is a ValueError
         raise CompletionConfigError(f"{path} is not a valid completion-net config: {e}") from e
-    except OSError as e:
-        raise CompletionConfigError(f"{path} cannot be read: {e.strerror or e}") from e
-    return config, payload
 
 
 # --- layers ------------------------------------------------------------------------------

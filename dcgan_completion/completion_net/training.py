@@ -43,7 +43,7 @@ import numpy as np
 import tensorflow as tf
 
 from .. import callbacks, data, images, losses
-from ..train import GANTrainer, check_settings, make_optimizer, unconfigured_run
+from ..train import GANTrainer, check_train_config, make_optimizer, unconfigured_run
 from .networks import (CompletionConfig, CompletionConfigError, build_completion_net,
                        build_critic, hole_window_offsets, load_completion_config,
                        save_completion_config)
@@ -94,12 +94,7 @@ class CompletionTrainConfig:
     optimizer = "adam"                  # for train.make_optimizer
 
     def __post_init__(self):
-        if self.loss not in LOSS_DEFAULTS:
-            raise ValueError(f"unknown loss {self.loss!r}; choose from {', '.join(LOSS_DEFAULTS)}")
-        check_settings(self, counts=("epochs", "batch_size", "checkpoint_every", "max_checkpoints",
-                                     "d_steps", "g_steps", "train_size"),
-                       positive=("learning_rate",), nonnegative=("gp_weight", "rec_weight"),
-                       betas=("beta1", "beta2"), whole=("seed",))
+        check_train_config(self, LOSS_DEFAULTS, nonnegative=("gp_weight", "rec_weight"))
         if self.rec_weight is None:
             raise ValueError("rec_weight must be a finite number >= 0, got None")
 
