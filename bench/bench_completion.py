@@ -42,7 +42,7 @@ def time_batch(G, D, config: ModelConfig, batch: int, iters: int) -> float:
     """Seconds for one logged chunk of ``iters`` iterations at batch size ``batch``."""
     rng = np.random.default_rng(0)
     x = rng.integers(0, 256, (batch,) + config.image_shape, dtype=np.uint8)
-    m = masks.make_masks("center", batch, config.image_size).values
+    m = masks.MaskSpec("center", config.image_size).masks(batch).values
     stamps = {}
 
     def progress(it):

@@ -32,7 +32,7 @@ import numpy as np  # noqa: E402
 import tensorflow as tf  # noqa: E402
 
 from dcgan_completion import completion, evaluate  # noqa: E402
-from dcgan_completion.completion_net import measurements  # noqa: E402
+from dcgan_completion import masks as mask_lib  # noqa: E402
 from dcgan_completion.completion_net.inference import NetworkCompleter  # noqa: E402
 from dcgan_completion.completion_net.networks import CompletionConfig, build_completion_net  # noqa: E402
 from dcgan_completion.config import ModelConfig  # noqa: E402
@@ -78,7 +78,7 @@ def main(argv=None) -> int:
     for batch in args.batches:
         rng = np.random.default_rng(batch)
         x = rng.integers(0, 256, (batch, 64, 64, 3), dtype=np.uint8)
-        masks = measurements.patch_masks(batch, 64, seed=batch)
+        masks = mask_lib.MaskSpec("patch", 64, seed=batch).masks(batch).values
         completer.complete(x, masks, batch_size=batch)                      # warm-up / trace
         rows = {"network": best_time(lambda: completer.complete(x, masks, batch_size=batch),
                                      args.repeats) / batch}

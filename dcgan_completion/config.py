@@ -15,6 +15,8 @@ from .files import atomic_write
 
 CONFIG_FILE = "config.json"
 SEED_MAX = 2 ** 32 - 1      # every seed of every command: what Keras and NumPy accept
+DTYPE_POLICIES = ("float32", "mixed_bfloat16", "mixed_float16")   # Keras' compute precisions
+BATCH_SIZE = 64             # images completed together, by either method
 
 
 class ConfigError(ValueError):
@@ -41,7 +43,7 @@ class ModelConfig:
         for name in ("z_dim", "gf_dim", "df_dim"):
             if getattr(self, name) < 1:
                 raise ConfigError(f"{name} must be positive, got {getattr(self, name)!r}")
-        if self.dtype_policy not in ("float32", "mixed_bfloat16", "mixed_float16"):
+        if self.dtype_policy not in DTYPE_POLICIES:
             raise ConfigError(f"unknown dtype_policy {self.dtype_policy!r}")
 
     @property

@@ -4,7 +4,7 @@ Convention everywhere in this project: a mask is float32 (H, W, 1) with **1 = kn
 and **0 = missing**, one mask per image (a batch of masks is (N, H, W, 1); a single
 shared mask is only used when the user gives one mask file for all images).
 
-Kinds (``make_masks``), for an image of side S:
+Kinds (``MaskSpec``: a kind and its parameters), for an image of side S:
 
     center  the square rows and columns [int(S*scale), int(S*(1-scale))) is missing, as in
             the original completion tool: scale 0.25 hides the centre square of side S/2
@@ -19,9 +19,9 @@ Kinds (``make_masks``), for an image of side S:
             blocks. The mask is all zeros and ``Masks.lowres_factor`` is 8: the completion
             then compares 8x8 average-pooled G(z) with the 8x8 average-pooled image.
     patch   one k x k hole per image at a random position drawn from (seed, image index),
-            k = round(28 / 64 * S): the holes the completion network is trained on
-            (completion_net.measurements.patch_masks).
-    file    mask images read by ``MaskFile`` / ``load_mask_file``: one file for every image,
+            k = round(28 / 64 * S): the holes the completion network is trained on (its
+            block-patch measurement draws them with ``patch_indicator``).
+    file    mask images read by ``MaskFile``: one file for every image,
             or a folder holding one mask per image with the image's file stem
             (``masks/face01.png`` for ``photos/face01.jpg``). **White = known, black =
             missing** (the same convention as the mask values, so a mask written with
@@ -33,7 +33,7 @@ Kinds (``make_masks``), for an image of side S:
 Mask files of another size than the image (``fit_mask``): a mask for the model's
 aligned S x S images is resized (nearest neighbour) with a warning, since aligned masks
 are often drawn at another resolution. A mask drawn on a photograph (``photo=True``,
---photoMask) must match the photo: it is resized with a warning only when its aspect
+a spec's ``in_photo``) must match the photo: it is resized with a warning only when its aspect
 ratio is the photo's within 1% (the same drawing at another resolution), and refused
 otherwise (stretched, it would hide another region than the one drawn). Each warning is
 given once per mask file and size, not once per image sharing the mask.
@@ -56,6 +56,7 @@ CENTER_SCALE = 0.25       # center: hide [S*scale, S*(1-scale)) in rows and colu
 RANDOM_FRACTION = 0.8     # random: fraction of pixels missing (Yeh et al.'s experiment)
 GRID_STEP = 4             # grid: keep every 4th pixel in both directions
 LOWRES_FACTOR = 8         # lowres: 8x8 block averages are known
+PATCH_REFERENCE = (64, 28)  # patch: k = 28 at 64x64, scaled with S
 ASPECT_TOLERANCE = 0.01   # photo masks: the largest relative aspect-ratio difference resized
 
 log = logging.getLogger(__name__)
@@ -87,8 +88,6 @@ class Masks:
 
 def center_mask(size: int, scale: float = CENTER_SCALE) -> np.ndarray:
     """(S, S, 1): rows and columns [int(S*scale), int(S*(1-scale))) missing."""
-    if not 0.0 <= scale <= 0.5:
-        raise MaskError(f"center scale must be in [0, 0.5], got {scale!r}")
     lo, hi = int(size * scale), int(size * (1.0 - scale))
     mask = np.ones((size, size, 1), np.float32)
     mask[lo:hi, lo:hi] = 0.0
@@ -97,8 +96,6 @@ def center_mask(size: int, scale: float = CENTER_SCALE) -> np.ndarray:
 
 def random_mask(size: int, fraction: float = RANDOM_FRACTION, seed=(0, 0)) -> np.ndarray:
     """(S, S, 1) with exactly round(fraction * S*S) missing pixels chosen by ``seed``."""
-    if not 0.0 <= fraction <= 1.0:
-        raise MaskError(f"random mask fraction must be in [0, 1], got {fraction!r}")
     missing = np.random.default_rng(seed).permutation(size * size)[:round(fraction * size * size)]
     mask = np.ones(size * size, np.float32)
     mask[missing] = 0.0
@@ -117,42 +114,132 @@ def grid_mask(size: int, step: int = GRID_STEP) -> np.ndarray:
     return mask
 
 
-def make_masks(kind: str, count: int, size: int, *, scale: float = CENTER_SCALE,
-               fraction: float = RANDOM_FRACTION, seed: int = 0) -> Masks:
-    """``count`` masks of ``kind`` for S x S images (see the module docstring).
+def default_patch_size(size: int) -> int:
+    """The patch side k for images of side S: round(28 / 64 * S), at least 1 (64 -> 28, 32 -> 14)."""
+    return max(1, round(PATCH_REFERENCE[1] / PATCH_REFERENCE[0] * size))
 
-    Image i's random mask depends only on (seed, i), so a run is reproducible and the
-    masks do not depend on how images are later batched.
+
+def patch_indicator(count, size: int, k: int, seed):
+    """(count, S, S, 1) float32 tensor: 1 inside one k x k square per image, its top-left
+    corner uniform in [0, S-k]^2, drawn from ``seed`` ((2,) ints). TensorFlow ops only, so
+    that the completion network's measurements draw the same squares inside tf.data."""
+    import tensorflow as tf        # here: the aligner's worker processes never start TensorFlow
+    corner = tf.random.stateless_uniform((count, 2), seed, minval=0, maxval=size - k + 1,
+                                         dtype=tf.int32)                   # (B, 2): top, left
+    grid = tf.range(size)[None, :]                                         # (1, S)
+    rows = (grid >= corner[:, :1]) & (grid < corner[:, :1] + k)            # (B, S)
+    cols = (grid >= corner[:, 1:]) & (grid < corner[:, 1:] + k)            # (B, S)
+    inside = rows[:, :, None] & cols[:, None, :]                           # (B, S, S)
+    return tf.cast(inside, tf.float32)[..., None]
+
+
+def patch_mask(size: int, k: int, seed) -> np.ndarray:
+    """(S, S, 1): one k x k hole placed by ``seed`` ((2,) ints), as patch_indicator draws it."""
+    return 1.0 - patch_indicator(1, size, k, np.asarray(seed, np.int64))[0].numpy()
+
+
+@dataclasses.dataclass(frozen=True)
+class MaskSpec:
+    """Which pixels of each image of a run are missing: a kind, its parameters and the
+    image side S (see the module docstring for the kinds).
+
+    ``for_index(i)`` is the mask of the run's i-th image (random and patch masks depend on
+    (seed, i) alone, not on batching); ``for_image(path, index, shape)`` reads it from the
+    mask files instead for kind 'file'; ``masks(count)`` stacks the first ``count``.
+    file: kind 'file': one mask image for every image, or a folder of them (MaskFile);
+    invert: white = missing; in_photo: the files are drawn on the photographs (``shape``
+    is then the photo's (H, W)), not on the aligned S x S faces.
+    Raises MaskError, naming the setting, for a kind or parameter that cannot be used.
     """
-    if kind == "file":
-        raise MaskError("file masks are read with load_mask_file / MaskFile, not made")
-    if kind not in MASK_TYPES:
-        raise MaskError(f"unknown mask type {kind!r}; choose from {', '.join(MASK_TYPES)}")
-    if count < 0:
-        raise MaskError(f"mask count must be >= 0, got {count}")
-    lowres = None
-    if kind == "random":
-        values = [random_mask(size, fraction, seed=(seed, i)) for i in range(count)]
-    elif kind == "patch":
-        from .completion_net.measurements import patch_masks   # the completion network's training holes
-        values = list(patch_masks(count, size, seed=seed))
-    else:
-        if kind == "center":
-            one = center_mask(size, scale)
-        elif kind == "left":
-            one = left_mask(size)
-        elif kind == "full":
-            one = np.ones((size, size, 1), np.float32)
-        elif kind == "grid":
-            one = grid_mask(size)
-        else:  # lowres
-            if size % LOWRES_FACTOR:
-                raise MaskError(f"lowres masks need an image size divisible by {LOWRES_FACTOR}, "
-                                f"got {size}")
-            one, lowres = np.zeros((size, size, 1), np.float32), LOWRES_FACTOR
-        values = [one] * count   # separate per-image masks in the stacked array below
-    stacked = np.stack(values) if count else np.zeros((0, size, size, 1), np.float32)
-    return Masks(stacked.astype(np.float32), kind, lowres)
+    kind: str = DEFAULT_KIND
+    size: int = 64
+    scale: float = CENTER_SCALE
+    fraction: float = RANDOM_FRACTION
+    seed: int = 0
+    patch_size: int | None = None       # patch: k; None = default_patch_size(size)
+    file: str | None = None
+    invert: bool = False
+    in_photo: bool = False
+
+    def __post_init__(self):
+        if self.kind not in MASK_TYPES:
+            raise MaskError(f"unknown mask type {self.kind!r}; choose from {', '.join(MASK_TYPES)}")
+        # Each kind's own parameters are checked; the others are not used.
+        if self.kind == "center" and not 0.0 <= self.scale <= 0.5:
+            raise MaskError(f"center scale must be in [0, 0.5], got {self.scale!r}")
+        if self.kind == "random" and not 0.0 <= self.fraction <= 1.0:
+            raise MaskError(f"random mask fraction must be in [0, 1], got {self.fraction!r}")
+        if self.kind == "lowres" and self.size % LOWRES_FACTOR:
+            raise MaskError(f"lowres masks need an image size divisible by {LOWRES_FACTOR}, "
+                            f"got {self.size}")
+        if self.kind == "patch" and not 1 <= self.k <= self.size:
+            raise MaskError(f"patch size must be in [1, {self.size}], got {self.patch_size!r}")
+        if (self.kind == "file") != (self.file is not None):
+            raise MaskError("mask type 'file' needs a mask file, and a mask file needs mask type 'file'"
+                            if self.kind == "file" else
+                            f"mask type {self.kind!r} makes its masks; it cannot read a mask file")
+
+    @classmethod
+    def create(cls, kind: str | None = None, size: int = 64, **settings) -> "MaskSpec":
+        """A spec from settings where None means the default: kind None is 'file' when a
+        mask file is given, else DEFAULT_KIND."""
+        given = {k: v for k, v in settings.items() if v is not None}
+        if kind is None:
+            kind = "file" if given.get("file") is not None else DEFAULT_KIND
+        return cls(kind, size, **given)
+
+    @property
+    def k(self) -> int:
+        """The patch side (patch kind)."""
+        return default_patch_size(self.size) if self.patch_size is None else self.patch_size
+
+    @property
+    def lowres_factor(self) -> int | None:
+        """f for 'lowres' (the contextual loss compares f x f block averages), else None."""
+        return LOWRES_FACTOR if self.kind == "lowres" else None
+
+    def for_index(self, i: int) -> np.ndarray:
+        """(S, S, 1) float32: the mask of the run's i-th image, for the kinds that make masks."""
+        S = self.size
+        if self.kind == "random":
+            return random_mask(S, self.fraction, seed=(self.seed, i))
+        if self.kind == "patch":
+            return patch_mask(S, self.k, (self.seed, i))
+        if self.kind == "center":
+            return center_mask(S, self.scale)
+        if self.kind == "left":
+            return left_mask(S)
+        if self.kind == "grid":
+            return grid_mask(S)
+        if self.kind in ("full", "lowres"):      # lowres: no pixel known as such
+            return np.full((S, S, 1), self.kind == "full", np.float32)
+        raise MaskError("file masks are read for each image (for_image), not made")
+
+    def reader(self) -> "MaskFile | None":
+        """The opened mask file or folder of a 'file' spec (None for the other kinds):
+        open it once per run and pass it to ``for_image``. MaskError if it is missing."""
+        if self.kind != "file":
+            return None
+        return MaskFile(self.file, None if self.in_photo else self.size, invert=self.invert)
+
+    def for_image(self, path: str, index: int, shape=None, reader: "MaskFile | None" = None):
+        """(H, W, 1) float32: the mask of ``path``, the run's ``index``-th image. Kind 'file'
+        reads it through ``reader`` (from ``reader()``): fitted to the aligned S x S image,
+        or with ``in_photo`` to the photo's ``shape`` (H, W); other kinds: for_index(index).
+        MaskError naming the image when its mask is missing or does not fit."""
+        if self.kind != "file":
+            return self.for_index(index)
+        return reader.for_image(path, shape if self.in_photo else None)
+
+    def masks(self, count: int) -> Masks:
+        """The masks of the run's first ``count`` images."""
+        return self.stack([self.for_index(i) for i in range(count)])
+
+    def stack(self, values) -> Masks:
+        """Masks of this spec from per-image masks (S, S, 1)."""
+        S = self.size
+        stacked = np.stack(values) if len(values) else np.zeros((0, S, S, 1), np.float32)
+        return Masks(stacked.astype(np.float32), self.kind, self.lowres_factor)
 
 
 # --- mask files ------------------------------------------------------------------------
@@ -253,12 +340,3 @@ class MaskFile:
         if len(found) > 1:
             raise MaskError(f"{image_path}: several masks match in {self.path}: {', '.join(found)}")
         return found[0]
-
-
-def load_mask_file(path: str, size: int, image_paths: list[str], *,
-                   invert: bool = False) -> Masks:
-    """Masks of ``image_paths`` from a mask file or folder (see MaskFile); MaskError if any is missing."""
-    source = MaskFile(path, size, invert=invert)
-    values = [source.for_image(p) for p in image_paths]
-    stacked = np.stack(values) if values else np.zeros((0, size, size, 1), np.float32)
-    return Masks(stacked, "file")

@@ -1,4 +1,9 @@
-"""A completion run's output folder: batches written whole, and the records that list them.
+"""A completion run's output folder: batches completed and written whole, and the records
+that list them.
+
+``run_projection`` (completion by optimising z) and ``run_network`` (one forward pass)
+complete the images batch by batch and write each batch's files as soon as it is done;
+the layout is dcgan-complete's (its module docstring lists the files).
 
 ``RunRecord`` keeps ``inputs.csv`` (output name, input path, status, reason: one row per
 input) and ``losses.csv`` of a run; ``RunRecord.commit_batch`` writes one batch's files
@@ -15,7 +20,8 @@ import os
 
 import numpy as np
 
-from . import images
+from . import images, photos as photo_lib
+from .blend import visible_input
 from .files import atomic_write
 
 
@@ -98,3 +104,117 @@ class RunRecord:
         except BaseException:       # KeyboardInterrupt too: no half batch is ever left behind
             files.discard()
             raise
+
+
+# --- the files of one batch ------------------------------------------------------------
+
+PROGRESS_BAR_HEIGHT = 3          # pixels under each GIF frame
+
+
+def with_progress_bar(grid: np.ndarray, fraction: float) -> np.ndarray:
+    """The grid with a bar below it, filled to ``fraction``: GIF frames stay distinct
+    (the GIF writer merges identical consecutive frames)."""
+    bar = np.full((PROGRESS_BAR_HEIGHT,) + grid.shape[1:], 255, np.uint8)
+    bar[:, :round(fraction * grid.shape[1])] = 64
+    return np.concatenate([grid, bar], axis=0)
+
+
+def save_pictures(files: BatchFiles, k: int, names: list[str], pixels, known, completed,
+                  generated=None) -> None:
+    """completed/, input/, masked/ (and generated/) per image, and batch<k>'s input and
+    masked grids."""
+    for i, name in enumerate(names):
+        files.save(os.path.join("completed", name), completed[i])
+        files.save(os.path.join("input", name), pixels[i])
+        files.save(os.path.join("masked", name), known[i])
+        if generated is not None:
+            files.save(os.path.join("generated", name), generated[i])
+    files.save(os.path.join(f"batch{k:03d}", "input.png"), images.make_grid(pixels))
+    files.save(os.path.join(f"batch{k:03d}", "masked.png"), images.make_grid(known))
+
+
+def save_trajectory(files: BatchFiles, k: int, names: list[str], result, n_iter: int) -> list[list]:
+    """batch<k>'s completion grids at the logged iterations and their GIF; returns the
+    batch's losses.csv rows."""
+    digits = max(4, len(str(n_iter)))
+    frames = []
+    for j, it in enumerate(result.iterations):
+        grid = images.make_grid(result.trajectory[j])
+        files.save(os.path.join(f"batch{k:03d}", f"completed_{it:0{digits}d}.png"), grid)
+        frames.append(with_progress_bar(grid, j / max(1, len(result.iterations) - 1)))
+    files.save_gif(os.path.join(f"batch{k:03d}", "completion.gif"), frames)
+    loss_rows = []
+    for j, it in enumerate(result.iterations):
+        for i, name in enumerate(names):
+            c, p, t = result.trajectory_losses[j, i]
+            loss_rows.append([name, k, int(it), f"{c:.6g}", f"{p:.6g}", f"{t:.6g}"])
+    return loss_rows
+
+
+def save_photos(files: BatchFiles, names: list[str], faces, completed, blend: str) -> None:
+    """restored/<name>.png: each photo with its face's hole filled; damaged/<name>.png: the
+    photo as the completion saw it (missing pixels gray)."""
+    for name, face, done in zip(names, faces, completed):
+        restored, damaged = photo_lib.restore(face, done, blend)
+        files.save(os.path.join("restored", name), restored)
+        files.save(os.path.join("damaged", name), damaged)
+
+
+# --- completing a run batch by batch ---------------------------------------------------
+
+def run_projection(record: RunRecord, names, pixels, mask_set, G, D, settings: dict,
+                   batch_size: int, *, quiet: bool = False, faces=None) -> None:
+    """Complete ``pixels`` (uint8 (N, S, S, C)) with completion.complete(**settings), batch
+    by batch, and write each batch's files, with ``faces`` (photos.PhotoFace, one per
+    image) its restored/ and damaged/ photos; ``record`` lists each batch once all its
+    files are written."""
+    from tqdm import tqdm
+
+    from . import completion
+    n_batches = -(-len(pixels) // batch_size)
+    bar = tqdm(total=n_batches * settings["n_iter"], unit="it", dynamic_ncols=True,
+               disable=quiet, desc="complete")
+    with bar:
+        for k in range(n_batches):
+            lo, hi = k * batch_size, min((k + 1) * batch_size, len(pixels))
+            done = [0]
+
+            def progress(it, done=done):
+                bar.update(it - done[0])
+                done[0] = it
+
+            bar.set_postfix(batch=f"{k + 1}/{n_batches}", refresh=False)
+            x, m = pixels[lo:hi], mask_set.batch(lo, hi)
+            result = completion.complete(x, m, G, D, first_index=lo,
+                                         lowres_factor=mask_set.lowres_factor,
+                                         progress=progress, **settings)
+            known = visible_input(x, m, mask_set.lowres_factor)
+
+            def write(files):
+                save_pictures(files, k, names[lo:hi], x, known, result.completed, result.generated)
+                rows = save_trajectory(files, k, names[lo:hi], result, settings["n_iter"])
+                if faces is not None:
+                    save_photos(files, names[lo:hi], faces[lo:hi], result.completed, settings["blend"])
+                return rows
+
+            record.commit_batch(hi - lo, write)
+
+
+def run_network(record: RunRecord, names, pixels, mask_set, completer, batch_size: int, *,
+                faces=None, blend: str = "poisson") -> None:
+    """The same with a completion network's one forward pass per batch (``completer``: a
+    completion_net.inference.NetworkCompleter): no generated/, frames, GIF or losses, and
+    batch<k>/completed.png."""
+    for k, lo in enumerate(range(0, len(pixels), batch_size)):
+        hi = min(lo + batch_size, len(pixels))
+        x, m = pixels[lo:hi], mask_set.batch(lo, hi)
+        completed = completer.complete(x, m, batch_size)
+        known = visible_input(x, m)
+
+        def write(files):
+            save_pictures(files, k, names[lo:hi], x, known, completed)
+            files.save(os.path.join(f"batch{k:03d}", "completed.png"), images.make_grid(completed))
+            if faces is not None:
+                save_photos(files, names[lo:hi], faces[lo:hi], completed, blend)
+
+        record.commit_batch(hi - lo, write)

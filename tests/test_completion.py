@@ -78,7 +78,7 @@ def psnr(a, b):
     ("lowres", 0),                               # nothing known pixel-wise
 ])
 def test_mask_shapes_and_known_counts(kind, known):
-    m = masks.make_masks(kind, 3, S, seed=5)
+    m = masks.MaskSpec(kind, S, seed=5).masks(3)
     assert m.values.shape == (3, S, S, 1) and m.values.dtype == np.float32
     assert set(np.unique(m.values)) <= {0.0, 1.0}
     assert [int(v.sum()) for v in m.values] == [known] * 3
@@ -91,20 +91,32 @@ def test_mask_definitions():
     assert masks.left_mask(S)[:, :S // 2].sum() == 0 and masks.left_mask(S)[:, S // 2:].min() == 1
     g = masks.grid_mask(S)[..., 0]
     assert g[::4, ::4].min() == 1 and g.sum() == 16
-    r1, r2 = masks.make_masks("random", 2, S, seed=1).values, masks.make_masks("random", 2, S, seed=1).values
+    spec = masks.MaskSpec("random", S, seed=1)
+    r1, r2 = spec.masks(2).values, spec.masks(2).values
+    assert np.array_equal(spec.masks(5).values[3], spec.for_index(3))    # image i's mask alone
     assert np.array_equal(r1, r2) and not np.array_equal(r1[0], r1[1])    # seeded, per image
-    assert not np.array_equal(r1, masks.make_masks("random", 2, S, seed=2).values)
-    with pytest.raises(masks.MaskError):
-        masks.make_masks("center", 1, S, scale=0.7)
-    with pytest.raises(masks.MaskError):
-        masks.make_masks("file", 1, S)
+    assert not np.array_equal(r1, masks.MaskSpec("random", S, seed=2).masks(2).values)
+    with pytest.raises(masks.MaskError, match="center scale must be in"):
+        masks.MaskSpec("center", S, scale=0.7)
+    with pytest.raises(masks.MaskError, match="needs a mask file"):
+        masks.MaskSpec("file", S)
+    with pytest.raises(masks.MaskError, match="cannot read a mask file"):
+        masks.MaskSpec("center", S, file="m.png")
+    with pytest.raises(masks.MaskError, match="divisible by 8"):
+        masks.MaskSpec("lowres", 20)
+    with pytest.raises(masks.MaskError, match="not made"):
+        masks.MaskSpec("file", S, file="m.png").for_index(0)
+    assert masks.MaskSpec.create(None, S, file="m.png").kind == "file"
+    assert masks.MaskSpec.create(None, S, scale=None) == masks.MaskSpec("center", S)   # None: default
 
 
 def test_mask_files(tmp_path):
     pattern = np.zeros((32, 32), np.uint8)
     pattern[:, 16:] = 200                       # right half white = known, resized 32 -> 16
     Image.fromarray(pattern).save(tmp_path / "shared.png")
-    shared = masks.load_mask_file(str(tmp_path / "shared.png"), S, ["a.jpg", "b.png"])
+    spec = masks.MaskSpec("file", S, file=str(tmp_path / "shared.png"))
+    reader = spec.reader()
+    shared = spec.stack([spec.for_image(p, i, reader=reader) for i, p in enumerate(["a.jpg", "b.png"])])
     assert shared.values.shape == (2, S, S, 1)
     assert shared.values[0, :, :8].sum() == 0 and shared.values[0, :, 8:].min() == 1
     inverted = masks.read_mask(str(tmp_path / "shared.png"), S, invert=True)
@@ -114,7 +126,9 @@ def test_mask_files(tmp_path):
     folder.mkdir()
     Image.fromarray(pattern).save(folder / "a.png")
     Image.fromarray(255 - pattern).save(folder / "b.png")
-    per_image = masks.load_mask_file(str(folder), S, ["photos/a.jpg", "other/b.png"])
+    spec = masks.MaskSpec("file", S, file=str(folder))
+    per_image = spec.stack([spec.for_image(p, i, reader=spec.reader())
+                            for i, p in enumerate(["photos/a.jpg", "other/b.png"])])
     assert np.array_equal(per_image.values[0], 1 - per_image.values[1])
     with pytest.raises(masks.MaskError, match="c.png"):
         masks.MaskFile(str(folder), S).for_image("photos/c.png")
@@ -143,7 +157,7 @@ def test_per_image_masks_and_known_pixels(models, targets):
 def test_z_is_projected_and_loss_falls(models, targets):
     G, D = models
     y, _ = targets
-    m = masks.make_masks("center", 4, S).values
+    m = masks.MaskSpec("center", S).masks(4).values
     r = completion.complete(y, m, G, D, n_iter=30, out_interval=10, lr=0.5, blend="none")
     assert r.z.shape == (4, TINY.z_dim)
     assert r.z.min() >= -1.0 and r.z.max() <= 1.0 and np.abs(r.z).max() == 1.0   # clipped
@@ -158,7 +172,7 @@ def test_z_is_projected_and_loss_falls(models, targets):
 def test_trajectory_restarts_and_lowres(models, targets):
     G, D = models
     y, _ = targets
-    m = masks.make_masks("center", 4, S).values
+    m = masks.MaskSpec("center", S).masks(4).values
     r = completion.complete(y, m, G, D, n_iter=20, out_interval=7, blend="poisson")
     assert list(r.iterations) == [0, 7, 14, 20]                  # the last one always
     assert r.trajectory.shape == (4, 4, S, S, 3) and r.trajectory_losses.shape == (4, 4, 3)
@@ -169,7 +183,7 @@ def test_trajectory_restarts_and_lowres(models, targets):
     assert three.restart.shape == (4,) and set(three.restart) <= {0, 1, 2}
     assert np.all(three.total <= r.total + 1e-3)                 # restart 0 is the K = 1 run
 
-    low = masks.make_masks("lowres", 4, S)
+    low = masks.MaskSpec("lowres", S).masks(4)
     r = completion.complete(y, low.values, G, D, lowres_factor=low.lowres_factor, n_iter=40,
                             out_interval=40, blend="poisson")
     assert np.array_equal(r.completed, r.generated)              # nothing known pixel-wise
@@ -179,7 +193,7 @@ def test_trajectory_restarts_and_lowres(models, targets):
 def test_bad_arguments(models, targets):
     G, D = models
     y, _ = targets
-    m = masks.make_masks("center", 4, S).values
+    m = masks.MaskSpec("center", S).masks(4).values
     for bad in (dict(optimizer="sgd"), dict(weighted_context=4), dict(restarts=0),
                 dict(out_interval=0), dict(blend="alpha")):
         with pytest.raises(ValueError):
@@ -198,7 +212,7 @@ def test_method_recovers_a_hidden_image(models, targets):
     """
     G, D = models
     y, _ = targets
-    m = masks.make_masks("center", 4, S).values
+    m = masks.MaskSpec("center", S).masks(4).values
     r = completion.complete(y, m, G, D, n_iter=300, out_interval=300, lam=0.0, blend="none")
     hole = m[..., 0] == 0                                                  # (B, H, W)
     mean_fill = np.stack([np.broadcast_to(y[i][~hole[i]].mean(0), y[i].shape) for i in range(4)])

@@ -67,11 +67,14 @@ def test_measurements_are_reproducible_per_image_and_checked():
     np.testing.assert_array_equal(a[2:], m.masks_each(seeds[2:]).numpy())   # image i from seeds[i]
     np.testing.assert_array_equal(m.sample_masks(3, (1, 1)), m.sample_masks(3, (1, 1)))
     assert not np.array_equal(m.sample_masks(3, (1, 1)), m.sample_masks(3, (1, 2)))
-    p = measurements.patch_masks(6, 64, seed=3)
+    p = masks_lib.MaskSpec("patch", 64, seed=3).masks(6).values     # the holes it is evaluated on
     assert p.shape == (6, 64, 64, 1) and ((1 - p).sum((1, 2, 3)) == 784).all()
-    np.testing.assert_array_equal(p[:4], measurements.patch_masks(4, 64, seed=3))
-    assert not np.array_equal(p, measurements.patch_masks(6, 64, seed=4))
-    assert ((1 - measurements.patch_masks(2, 32, k=5)).sum((1, 2, 3)) == 25).all()
+    np.testing.assert_array_equal(p[:4], masks_lib.MaskSpec("patch", 64, seed=3).masks(4).values)
+    assert not np.array_equal(p, masks_lib.MaskSpec("patch", 64, seed=4).masks(6).values)
+    assert ((1 - masks_lib.MaskSpec("patch", 32, patch_size=5).masks(2).values).sum((1, 2, 3)) == 25).all()
+    # The evaluation's patch mask i is the training measurement's mask from the seed (seed, i).
+    np.testing.assert_array_equal(p, measurements.make_measurement("block-patch", 64).masks_each(
+        np.array([[3, i] for i in range(6)])).numpy())
     for bad in [dict(name="nope"), dict(name="block-patch", patch_size=99),
                 dict(name="block-patch", drop_prob=0.5), dict(name="block-pixels", drop_prob=1.0),
                 dict(name="block-pixels", patch_size=3), dict(name="keep-patch", fill=2.0)]:
@@ -170,7 +173,7 @@ def test_adversarial_only_in_bfloat16_and_the_loaded_net_is_float32(faces, tmp_p
     loaded_config, net = load_completion_net(str(tmp_path))
     assert loaded_config == config and net.get_layer("enc1").compute_dtype == "float32"
     x = np.random.default_rng(1).integers(0, 256, (2, 16, 16, 3), dtype=np.uint8)
-    masks = measurements.patch_masks(2, 16)
+    masks = masks_lib.MaskSpec("patch", 16).masks(2).values
     out = NetworkCompleter(net).complete(x, masks)
     known = np.broadcast_to(masks == 1, x.shape)
     assert (out[known] == x[known]).all()
@@ -201,7 +204,7 @@ def test_completion_keeps_known_pixels_and_weights_round_trip(straight_run, tmp_
     trainer, _, _, ckpt = straight_run
     rng = np.random.default_rng(0)
     x = rng.integers(0, 256, (5, 16, 16, 3), dtype=np.uint8)
-    masks = measurements.patch_masks(5, 16, seed=1)
+    masks = masks_lib.MaskSpec("patch", 16, seed=1).masks(5).values
     config, net = load_completion_net(ckpt)
     assert config == TINY
     out = NetworkCompleter(net).complete(x, masks, batch_size=2)
@@ -281,7 +284,7 @@ def test_complete_and_evaluate_with_the_network(tmp_path):
     assert sorted(os.listdir(out / "completed")) == ["face000.png", "face001.png", "face002.png"]
     assert sorted(os.listdir(out / "batch001")) == ["completed.png", "input.png", "masked.png"]
     done = images.load_image(str(out / "completed" / "face000.png"))
-    m = masks_lib.make_masks("patch", 1, 16).values[0]
+    m = masks_lib.MaskSpec("patch", 16).for_index(0)
     np.testing.assert_array_equal(done[m[..., 0] > 0], images.load_image(faces[0])[m[..., 0] > 0])
     assert complete_cli.main(["--method", "network", "--checkpointDir", str(tmp_path / "none"),
                               "--outDir", str(tmp_path / "o2"), *faces]) == 2
@@ -304,7 +307,7 @@ def test_the_bundled_network_is_the_default(tmp_path):
     assert config.image_shape == (64, 64, 3) and config.measurement == "block-patch"
     faces = write_toy_faces(str(tmp_path / "faces"), 2, size=(64, 64))
     x = np.stack([images.load_image(f) for f in faces])
-    m = measurements.patch_masks(2, 64)
+    m = masks_lib.MaskSpec("patch", 64).masks(2).values
     out = NetworkCompleter(net).complete(x, m)
     known = np.broadcast_to(m == 1, x.shape)
     assert (out[known] == x[known]).all() and (out[~known] != 255).any()   # not the white fill

@@ -102,6 +102,12 @@ seed = number_in(int, 0, SEED_MAX)
 seed.__doc__ = "argparse type: a seed, a whole number from 0 to 2**32 - 1."
 
 
+def add_flag(group, camel: str, kebab: str | None = None, **kw):
+    """Add --camelCase (the original tool's spelling) and its --kebab-case alias."""
+    names = [f"--{camel}"] + ([f"--{kebab}"] if kebab else [])
+    return group.add_argument(*names, **kw)
+
+
 def sigterm_as_interrupt() -> None:
     """Turn SIGTERM (a scheduler's stop) into KeyboardInterrupt, so it checkpoints like Ctrl-C.
 

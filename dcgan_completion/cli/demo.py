@@ -7,8 +7,8 @@ Eileen Collins, and matplotlib's Grace Hopper), aligns each face, hides its cent
 completes it with the bundled face model and pastes it back into the photo. Writes:
   demo/photos/                    the two photographs
   demo/before_after/<name>.png    the damaged photo beside the restored one
-  demo/completion/                everything ./complete.py --photo writes: restored/,
-                                  damaged/, the aligned faces, grids, completion.gif, losses.csv,
+  demo/completion/                what ./complete.py --photo writes: restored/, damaged/,
+                                  the aligned faces, grids, completion.gif, losses.csv,
                                   inputs.csv
 A few minutes on a 2-core CPU (1000 iterations for two faces).
 """
@@ -23,8 +23,9 @@ import sys
 
 import numpy as np
 
-from .common import (EXIT_FAILED, EXIT_OK, HelpFormatter, add_verbose_flag, positive_int,
-                     setup_logging)
+from .common import (EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK, EXIT_PARTIAL, HelpFormatter,
+                     add_flag, add_verbose_flag, positive_int, setup_logging,
+                     sigterm_as_interrupt)
 
 log = logging.getLogger("dcgan-demo")
 
@@ -45,51 +46,71 @@ def demo_photos(folder: str) -> list[str]:
 
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(prog="dcgan-demo", description=__doc__, formatter_class=HelpFormatter)
-    p.add_argument("--outDir", "--out-dir", dest="out_dir", default="demo",
-                   help="new or empty output folder (default: demo)")
-    p.add_argument("--checkpointDir", "--checkpoint-dir", dest="checkpoint_dir",
-                   help="another model: checkpoint folder or weights file (default: the bundled one)")
-    p.add_argument("--nIter", "--n-iter", dest="n_iter", type=positive_int,
-                   help="iterations (default: complete's default)")
+    add_flag(p, "outDir", "out-dir", dest="out_dir", default="demo",
+             help="new or empty output folder (default: demo)")
+    add_flag(p, "checkpointDir", "checkpoint-dir", dest="checkpoint_dir",
+             help="another model: checkpoint folder or weights file (default: the bundled one)")
+    add_flag(p, "nIter", "n-iter", dest="n_iter", type=positive_int,
+             help="iterations (default: complete's default)")
     add_verbose_flag(p)
     args = p.parse_args(argv)
     setup_logging(args.verbose)
+    sigterm_as_interrupt()
     from .. import files
-    from ..checkpoints import CheckpointError, load_model
-    from . import complete as complete_cli
+    from ..align import AlignError
+    from ..checkpoints import CheckpointError
+    from ..config import ConfigError
     new = files.missing_folders(args.out_dir)
     try:
-        if args.checkpoint_dir:             # checked before anything is written
-            load_model(args.checkpoint_dir)
-        complete_cli.check_out_dir(args.out_dir)
-    except (CheckpointError, ValueError) as e:   # files.OutputError: not empty, a file, read-only
+        status = restore_demo_photos(args.out_dir, args.checkpoint_dir, args.n_iter)
+    except (CheckpointError, ConfigError, AlignError, ValueError) as e:   # files.OutputError too
         log.error("%s", e)
-        return EXIT_FAILED
-    photos = demo_photos(os.path.join(args.out_dir, "photos"))
-    completion_dir = os.path.join(args.out_dir, "completion")
-    argv = ["--photo", "--outDir", completion_dir, *photos]
-    if args.checkpoint_dir:
-        argv += ["--checkpointDir", args.checkpoint_dir]
-    if args.n_iter:
-        argv += ["--nIter", str(args.n_iter)]
-    status = complete_cli.main(argv)
+        status = EXIT_FAILED
+    except KeyboardInterrupt:
+        log.warning("interrupted; the pictures completed so far are in %s", args.out_dir)
+        return EXIT_INTERRUPTED
     if status == EXIT_FAILED:               # nothing done: take back the photos copied
-        shutil.rmtree(os.path.dirname(photos[0]), ignore_errors=True)
+        shutil.rmtree(os.path.join(args.out_dir, "photos"), ignore_errors=True)
         files.remove_empty(new)
-    if status != EXIT_OK:
-        return status
+    return status
 
+
+def restore_demo_photos(out_dir: str, checkpoint_dir: str | None, n_iter: int | None) -> int:
+    """Complete the centre of the demo photos' faces with the library, as ./complete.py
+    --photo does, and write the before/after pictures; returns the exit status."""
+    from .. import align, completion, files, inputs, masks, outputs, photos
+    from ..checkpoints import load_model
+    from ..config import BATCH_SIZE
     from ..images import load_image, save_image
-    for name in sorted(os.listdir(os.path.join(completion_dir, "restored"))):
+    config, G, D = load_model(checkpoint_dir)                  # None: the bundled model
+    completion_dir = os.path.join(out_dir, "completion")
+    files.ensure_output_dir(out_dir, must_be_empty=True, what="output folder")
+    spec = masks.MaskSpec(size=config.image_size)              # the default: a centre hole
+    settings = completion.default_settings()
+    settings["n_iter"] = n_iter or settings["n_iter"]
+    faces, failed = photos.find_faces(demo_photos(os.path.join(out_dir, "photos")), spec,
+                                      align.FaceAligner())
+    for reason in failed.values():
+        log.error("skipping %s", reason)
+    if not faces:
+        return EXIT_FAILED
+    files.ensure_output_dir(completion_dir, must_be_empty=True, what="output folder")
+    paths = [f.path for f in faces]
+    names = inputs.unique_names(paths)
+    record = outputs.RunRecord(completion_dir, paths, names, failed, with_losses=True)
+    outputs.run_projection(record, names, np.stack([f.face.image for f in faces]),
+                           spec.stack([f.mask for f in faces]), G, D, settings, BATCH_SIZE,
+                           faces=faces)
+    for name in names:
         before = load_image(os.path.join(completion_dir, "damaged", name))
         after = load_image(os.path.join(completion_dir, "restored", name))
         gap = np.full((before.shape[0], 8, 3), 255, np.uint8)
-        save_image(os.path.join(args.out_dir, "before_after", name),
+        save_image(os.path.join(out_dir, "before_after", name),
                    np.concatenate([before, gap, after], axis=1))
     log.info("before/after pictures in %s, the completion GIF in %s",
-             os.path.join(args.out_dir, "before_after"),
+             os.path.join(out_dir, "before_after"),
              os.path.join(completion_dir, "batch000", "completion.gif"))
-    return EXIT_OK
+    return EXIT_PARTIAL if failed else EXIT_OK
 
 
 if __name__ == "__main__":

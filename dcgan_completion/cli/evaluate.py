@@ -35,9 +35,10 @@ import numpy as np
 
 from .. import files
 from .common import (EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK, EXIT_PARTIAL, HelpFormatter,
-                     add_verbose_flag, fraction, nonnegative_int, positive_int, setup_logging,
+                     add_flag, add_verbose_flag, nonnegative_int, positive_int, setup_logging,
                      sigterm_as_interrupt)
-from .complete import _flag, add_completion_flags, check_out_dir, completion_settings
+from .completion_flags import (add_completion_flags, add_mask_parameter_flags,
+                               completion_settings, mask_spec)
 
 log = logging.getLogger("dcgan-evaluate")
 
@@ -49,16 +50,17 @@ GRID_ROWS = 8
 
 
 def build_parser() -> argparse.ArgumentParser:
+    from ..config import DTYPE_POLICIES
     from ..masks import MASK_TYPES
     p = argparse.ArgumentParser(prog="dcgan-evaluate", description=__doc__,
                                 formatter_class=HelpFormatter)
     g = p.add_argument_group("data and model")
     g.add_argument("data", metavar="DIR", help="folder of complete aligned faces (recursive)")
-    _flag(g, "checkpointDir", "checkpoint-dir", dest="checkpoint_dir", metavar="PATH",
+    add_flag(g, "checkpointDir", "checkpoint-dir", dest="checkpoint_dir", metavar="PATH",
           help="checkpoint folder or weights file (default: the bundled face model)")
     g.add_argument("--limit", type=positive_int,
                    help="evaluate the first N images only, N >= 1 (default: all)")
-    g.add_argument("--precision", choices=("float32", "mixed_bfloat16", "mixed_float16"),
+    g.add_argument("--precision", choices=DTYPE_POLICIES,
                    default="float32", help="compute precision of the model (default: float32)")
     g = p.add_argument_group("what to compare")
     g.add_argument("--masks", nargs="+", choices=[m for m in MASK_TYPES if m != "file"],
@@ -66,18 +68,16 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("--methods", nargs="+", choices=METHODS, default=None,
                    help=f"methods (default: {' '.join(DEFAULT_METHODS)}, and network when "
                    "--networkDir is given, or the bundled network when no --checkpointDir is)")
-    _flag(g, "networkDir", "network-dir", dest="network_dir", metavar="PATH",
+    add_flag(g, "networkDir", "network-dir", dest="network_dir", metavar="PATH",
           help="a completion network (dcgan-train-completion folder or weights file) for the "
           "network method (default: the bundled face network)")
-    g.add_argument("--fraction", type=fraction, help="random masks: fraction missing (default: 0.8)")
-    _flag(g, "centerScale", "center-scale", dest="center_scale", type=fraction,
-          help="center masks: hide [S*scale, S*(1-scale)) (default: 0.25)")
+    add_mask_parameter_flags(g)
     add_completion_flags(p)
     g = p.add_argument_group("outputs")
-    _flag(g, "outDir", "out-dir", dest="out_dir", help=f"new or empty folder (default: {DEFAULT_OUT_DIR})")
-    _flag(g, "gridRows", "grid-rows", dest="grid_rows", type=nonnegative_int, default=GRID_ROWS,
+    add_flag(g, "outDir", "out-dir", dest="out_dir", help=f"new or empty folder (default: {DEFAULT_OUT_DIR})")
+    add_flag(g, "gridRows", "grid-rows", dest="grid_rows", type=nonnegative_int, default=GRID_ROWS,
           help=f"images shown in each picture grid; 0 = no grids (default: {GRID_ROWS})")
-    _flag(g, "noProgress", "no-progress", dest="no_progress", action="store_true",
+    add_flag(g, "noProgress", "no-progress", dest="no_progress", action="store_true",
           help="no progress bar")
     add_verbose_flag(p)
     return p
@@ -110,7 +110,7 @@ def main(argv=None) -> int:
     args = build_parser().parse_args(argv)
     setup_logging(args.verbose)
     sigterm_as_interrupt()
-    from .. import checkpoints, evaluate, masks
+    from .. import checkpoints, evaluate
     from ..config import ConfigError
 
     out_dir = args.out_dir or DEFAULT_OUT_DIR
@@ -118,8 +118,6 @@ def main(argv=None) -> int:
     # The bundled network joins by default only beside the bundled DCGAN (same image size).
     with_network = args.network_dir or (bundled_network_available() and not args.checkpoint_dir)
     chosen = args.methods or list(DEFAULT_METHODS) + (["network"] if with_network else [])
-    mask_options = {k: v for k, v in (("scale", args.center_scale), ("fraction", args.fraction))
-                    if v is not None}
     # Everything that can be checked is checked before the (long) run.
     try:
         settings = completion_settings(args)
@@ -139,13 +137,14 @@ def main(argv=None) -> int:
                 raise ValueError(f"the DCGAN makes {config.image_size}x{config.image_size} images, "
                                  f"the network {net_config.image_size}x{net_config.image_size}")
             config = config or net_config
-        for kind in args.masks:        # mask settings (e.g. lowres and the size) checked now
-            masks.make_masks(kind, 1, config.image_size, seed=settings["seed"], **mask_options)
+        # Mask settings (e.g. lowres and the size) checked now.
+        specs = [mask_spec(args, kind, config.image_size, settings["seed"]) for kind in args.masks]
         paths, faces, skipped = load_faces(args.data, config.image_size, config.channels,
                                            args.limit)
         if faces is None:
             raise ValueError(f"no readable image in {args.data}")
-        check_out_dir(out_dir)         # made now, and writable: not after the run
+        # Made now, and writable: not after the run.
+        files.ensure_output_dir(out_dir, must_be_empty=True, what="output folder")
     except (ValueError, OSError, checkpoints.CheckpointError, ConfigError) as e:
         log.error("%s", e)
         return EXIT_FAILED
@@ -154,8 +153,8 @@ def main(argv=None) -> int:
         return EXIT_INTERRUPTED
     written = []
     try:
-        results, per_image = run_evaluation(args, out_dir, chosen, faces, settings, mask_options,
-                                            config, G, D, completer, written)
+        results, per_image = run_evaluation(args, out_dir, chosen, faces, settings, specs, G, D,
+                                            completer, written)
     except KeyboardInterrupt:
         log.warning("interrupted: %s; no results.json or table.txt was written",
                     f"written so far: {', '.join(written)}" if written else "nothing was written")
@@ -180,23 +179,23 @@ def main(argv=None) -> int:
     return EXIT_OK
 
 
-def run_evaluation(args, out_dir, chosen, faces, settings, mask_options, config, G, D, completer,
-                   written: list):
+def run_evaluation(args, out_dir, chosen, faces, settings, specs, G, D, completer, written: list):
     """(results[mask][method] = summary, per_image[mask][method] = metrics); writes each
     mask's grid as soon as it is done and appends its name to ``written``."""
     from tqdm import tqdm
 
-    from .. import evaluate, masks
+    from .. import evaluate
     from ..blend import visible_input
     from ..completion import complete
+    from ..completion_net.inference import unsupported_masks
+    from ..config import BATCH_SIZE
     from ..images import save_image
-    batch_size = args.batch_size or 64
+    batch_size = args.batch_size or BATCH_SIZE
     results, per_image = {}, {}
     os.makedirs(out_dir, exist_ok=True)
     with tqdm(total=len(args.masks) * len(chosen), unit="run", disable=args.no_progress) as bar:
-        for kind in args.masks:
-            mask_set = masks.make_masks(kind, len(faces), config.image_size, seed=settings["seed"],
-                                        **mask_options)
+        for spec in specs:
+            kind, mask_set = spec.kind, spec.masks(len(faces))
             methods = {}
             for name in chosen:
                 if name in evaluate.BASELINES:
@@ -204,7 +203,7 @@ def run_evaluation(args, out_dir, chosen, faces, settings, mask_options, config,
                 elif name == "dcgan":
                     methods[name] = lambda x, m, f=mask_set.lowres_factor: complete(
                         x, m, G, D, lowres_factor=f, **settings).completed
-                elif kind != "lowres":          # a network fills holes; lowres has no known pixel
+                elif not unsupported_masks(spec):   # e.g. lowres: no known pixel to fill around
                     methods[name] = completer.complete
             results[kind], per_image[kind], completions = {}, {}, {}
             for name, method in methods.items():

@@ -14,8 +14,15 @@ import tensorflow as tf
 
 from .. import images
 from ..blend import composite
+from ..config import BATCH_SIZE
 
-BATCH_SIZE = 64
+
+def unsupported_masks(spec) -> str | None:
+    """Why a completion network cannot complete the masks of ``spec`` (a masks.MaskSpec),
+    or None when it can: it fills holes around known pixels, and lowres masks know none."""
+    if spec.lowres_factor:
+        return "a completion network fills holes; lowres masks hide every pixel"
+    return None
 
 
 class NetworkCompleter:

@@ -27,12 +27,13 @@ from __future__ import annotations
 
 import dataclasses
 
-import numpy as np
 import tensorflow as tf
+
+from ..masks import default_patch_size, patch_indicator
 
 MEASUREMENTS = ("block-patch", "block-pixels", "keep-patch")
 DEFAULT_MEASUREMENT = "block-patch"
-REFERENCE_SIZE, REFERENCE_PATCH = 64, 28     # block-patch: k = 28 at 64x64, scaled with S
+REFERENCE_SIZE = 64                          # the image side of the published setting
 BLOCK_PATCH_FILL = 1.0
 BLOCK_PIXELS_PROB = 0.5
 OTHER_FILL = 0.0
@@ -40,22 +41,6 @@ OTHER_FILL = 0.0
 
 class MeasurementError(ValueError):
     """A measurement that cannot be made (unknown kind, parameter out of range)."""
-
-
-def default_patch_size(image_size: int) -> int:
-    """block-patch's k for side S: round(28 / 64 * S), at least 1 (64 -> 28, 32 -> 14, 16 -> 7)."""
-    return max(1, round(REFERENCE_PATCH / REFERENCE_SIZE * image_size))
-
-
-def _patch_indicator(count, size: int, k: int, seed) -> tf.Tensor:
-    """(count, S, S, 1) float32: 1 inside one k x k square per image, top-left uniform in [0, S-k]^2."""
-    corner = tf.random.stateless_uniform((count, 2), seed, minval=0, maxval=size - k + 1,
-                                         dtype=tf.int32)                   # (B, 2): top, left
-    grid = tf.range(size)[None, :]                                         # (1, S)
-    rows = (grid >= corner[:, :1]) & (grid < corner[:, :1] + k)            # (B, S)
-    cols = (grid >= corner[:, 1:]) & (grid < corner[:, 1:] + k)            # (B, S)
-    inside = rows[:, :, None] & cols[:, None, :]                           # (B, S, S)
-    return tf.cast(inside, tf.float32)[..., None]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -105,7 +90,7 @@ class BlockPatch(Measurement):
     name = "block-patch"
 
     def sample_masks(self, count, seed):
-        return 1.0 - _patch_indicator(count, self.image_size, self.patch_size, seed)
+        return 1.0 - patch_indicator(count, self.image_size, self.patch_size, seed)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -115,7 +100,7 @@ class KeepPatch(Measurement):
     name = "keep-patch"
 
     def sample_masks(self, count, seed):
-        return _patch_indicator(count, self.image_size, self.patch_size, seed)
+        return patch_indicator(count, self.image_size, self.patch_size, seed)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -160,19 +145,3 @@ def make_measurement(name: str = DEFAULT_MEASUREMENT, image_size: int = REFERENC
     if not 1 <= k <= image_size:
         raise MeasurementError(f"patch size must be in [1, {image_size}], got {patch_size!r}")
     return cls(image_size, default_fill if fill is None else float(fill), k)
-
-
-def patch_masks(count: int, size: int, k: int | None = None, seed: int = 0) -> np.ndarray:
-    """(count, S, S, 1) float32 evaluation masks: one k x k hole per image (1 = known).
-
-    Image i's hole is drawn from the seed pair (seed, i) alone, so a mask does not depend
-    on how many images are masked or how they are batched. k defaults to block-patch's
-    (round(28 / 64 * S)): the network is evaluated on the holes it was trained for.
-    """
-    if count < 0:
-        raise MeasurementError(f"mask count must be >= 0, got {count}")
-    measurement = make_measurement("block-patch", size, patch_size=k)
-    if count == 0:
-        return np.zeros((0, size, size, 1), np.float32)
-    seeds = np.stack([np.full(count, seed), np.arange(count)], axis=1).astype(np.int64)
-    return measurement.masks_each(seeds).numpy()

@@ -1,0 +1,74 @@
+"""The flags of completion by projection, shared by dcgan-complete and dcgan-evaluate:
+complete()'s settings and the mask parameters, and the settings they give.
+
+Defaults are the library's (completion.default_settings, masks.py, config.py): every flag
+defaults to None ("not set") and the help texts quote the library's values.
+"""
+
+from __future__ import annotations
+
+import argparse
+
+from .common import (add_flag, fraction, fraction_below_one, nonnegative_float, nonnegative_int,
+                     number_in, positive_float, positive_int, seed)
+
+COMPLETE_FLAGS = ("n_iter", "lr", "momentum", "optimizer", "lam", "weighted_context",
+                  "restarts", "out_interval", "seed", "blend")
+
+
+def add_completion_flags(p: argparse.ArgumentParser) -> None:
+    """The flags of complete()'s settings, and --batchSize."""
+    from ..blend import BLENDS
+    from ..completion import OPTIMIZERS, default_settings
+    from ..config import BATCH_SIZE
+    S = default_settings()
+    g = p.add_argument_group("optimisation of z")
+    add_flag(g, "nIter", "n-iter", dest="n_iter", type=positive_int,
+             help=f"iterations (default: {S['n_iter']})")
+    g.add_argument("--optimizer", choices=OPTIMIZERS, help=f"(default: {S['optimizer']})")
+    g.add_argument("--lr", type=positive_float, help=f"step size (default: {S['lr']})")
+    g.add_argument("--momentum", type=fraction_below_one,
+                   help=f"for --optimizer momentum, in [0, 1) (default: {S['momentum']})")
+    g.add_argument("--lam", type=nonnegative_float,
+                   help=f"weight of the perceptual loss, per image (default: {S['lam']})")
+    add_flag(g, "weightedContext", "weighted-context", dest="weighted_context",
+             type=nonnegative_int, metavar="N",
+             help="weight known pixels by the share of missing pixels in their N x N window "
+             f"(paper: 7; default: {S['weighted_context']} = off)")
+    g.add_argument("--restarts", type=positive_int,
+                   help=f"independent starting z per image, the best is kept (default: {S['restarts']})")
+    add_flag(g, "batchSize", "batch-size", dest="batch_size", type=positive_int,
+             help=f"images completed together (default: {BATCH_SIZE})")
+    g.add_argument("--seed", type=seed, help=f"seed of the starting z and random masks (default: {S['seed']})")
+    g.add_argument("--blend", choices=BLENDS,
+                   help=f"poisson: blend the hole seamlessly (contiguous holes only); none: paste "
+                   f"(default: {S['blend']})")
+
+
+def add_mask_parameter_flags(g) -> None:
+    """--centerScale and --fraction, the parameters of the center and random masks."""
+    from ..masks import CENTER_SCALE, RANDOM_FRACTION
+    add_flag(g, "centerScale", "center-scale", dest="center_scale", type=number_in(float, 0, 0.5),
+             help="center: hide rows and columns [S*scale, S*(1-scale)) "
+             f"(default: {CENTER_SCALE}, a centre square of half the side)")
+    g.add_argument("--fraction", type=fraction,
+                   help=f"random: fraction of pixels missing (default: {RANDOM_FRACTION})")
+
+
+def completion_settings(args) -> dict:
+    """complete()'s settings: the library defaults, overridden by the flags given."""
+    from ..completion import check_settings, default_settings
+    settings = default_settings()
+    settings.update({k: getattr(args, k) for k in COMPLETE_FLAGS
+                     if getattr(args, k, None) is not None})
+    check_settings(**settings)
+    return settings
+
+
+def mask_spec(args, kind: str | None, size: int, seed: int, **files):
+    """The masks.MaskSpec of ``kind`` (None: the library's default) with the mask flags
+    given and ``files`` (file, invert, in_photo); masks.MaskError for a setting the kind
+    cannot use."""
+    from ..masks import MaskSpec
+    return MaskSpec.create(kind, size, scale=args.center_scale, fraction=args.fraction,
+                           seed=seed, **files)
