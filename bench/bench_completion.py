@@ -33,7 +33,7 @@ import numpy as np  # noqa: E402
 import tensorflow as tf  # noqa: E402
 
 from dcgan_completion import completion, masks  # noqa: E402
-from dcgan_completion.config import ModelConfig  # noqa: E402
+from dcgan_completion.config import DTYPE_POLICIES, ModelConfig  # noqa: E402
 from dcgan_completion.model import build_discriminator, build_generator  # noqa: E402
 from flops import discriminator_flops, generator_flops, matmul_peak  # noqa: E402
 
@@ -57,7 +57,7 @@ def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--batches", type=int, nargs="+", default=[1, 8, 64], help="batch sizes (default: 1 8 64)")
     p.add_argument("--iters", type=int, default=50, help="timed iterations per batch size (default: 50)")
-    p.add_argument("--precision", choices=("float32", "mixed_bfloat16", "mixed_float16"),
+    p.add_argument("--precision", choices=DTYPE_POLICIES,
                    default="float32", help="the models' dtype policy (default: float32)")
     p.add_argument("--image_size", type=int, default=64)
     p.add_argument("--gf_dim", type=int, default=64)

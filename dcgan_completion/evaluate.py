@@ -22,6 +22,8 @@ import cv2
 import numpy as np
 from skimage.metrics import peak_signal_noise_ratio, structural_similarity
 
+from .config import BATCH_SIZE
+
 PSNR_CAP = 100.0
 INPAINT_RADIUS = 3          # OpenCV's neighbourhood radius, in pixels (its documented example)
 
@@ -77,7 +79,7 @@ class MethodResult:
 
 
 def run_method(method: Method, images: np.ndarray, masks: np.ndarray,
-               batch_size: int = 64) -> MethodResult:
+               batch_size: int = BATCH_SIZE) -> MethodResult:
     """Complete ``images`` with ``method`` batch by batch and measure each completion."""
     parts, t = [], time.perf_counter()
     for start in range(0, len(images), batch_size):

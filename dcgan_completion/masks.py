@@ -281,14 +281,6 @@ def fit_mask(gray: np.ndarray, path: str, size, *, invert: bool = False, photo: 
     return known.astype(np.float32)[..., None]
 
 
-def read_mask(path: str, size, *, invert: bool = False, photo: bool = False) -> np.ndarray:
-    """(H, W, 1) float32 from a mask image: white (>= 128) = known unless ``invert``.
-
-    ``size`` is S for S x S, or (H, W); a mask of another size is fitted by ``fit_mask``.
-    """
-    return fit_mask(read_gray(path), path, size, invert=invert, photo=photo)
-
-
 def _stem(path: str) -> str:
     return os.path.splitext(os.path.basename(path))[0]
 

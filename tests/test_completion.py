@@ -119,8 +119,8 @@ def test_mask_files(tmp_path):
     shared = spec.stack([spec.for_image(p, i, reader=reader) for i, p in enumerate(["a.jpg", "b.png"])])
     assert shared.values.shape == (2, S, S, 1)
     assert shared.values[0, :, :8].sum() == 0 and shared.values[0, :, 8:].min() == 1
-    inverted = masks.read_mask(str(tmp_path / "shared.png"), S, invert=True)
-    assert np.array_equal(inverted, 1 - shared.values[0])
+    inverted = masks.MaskSpec("file", S, file=str(tmp_path / "shared.png"), invert=True)
+    assert np.array_equal(inverted.for_image("a.jpg", 0, reader=inverted.reader()), 1 - shared.values[0])
 
     folder = tmp_path / "masks"
     folder.mkdir()
@@ -134,7 +134,7 @@ def test_mask_files(tmp_path):
         masks.MaskFile(str(folder), S).for_image("photos/c.png")
     (tmp_path / "junk.png").write_text("not an image")
     with pytest.raises(masks.MaskError, match="junk.png"):
-        masks.read_mask(str(tmp_path / "junk.png"), S)
+        masks.MaskSpec("file", S, file=str(tmp_path / "junk.png")).reader()
 
 
 # --- the engine ----------------------------------------------------------------------------

@@ -57,7 +57,7 @@ def build_parser() -> argparse.ArgumentParser:
     g = p.add_argument_group("data and model")
     g.add_argument("data", metavar="DIR", help="folder of complete aligned faces (recursive)")
     add_flag(g, "checkpointDir", "checkpoint-dir", dest="checkpoint_dir", metavar="PATH",
-          help="checkpoint folder or weights file (default: the bundled face model)")
+             help="checkpoint folder or weights file (default: the bundled face model)")
     g.add_argument("--limit", type=positive_int,
                    help="evaluate the first N images only, N >= 1 (default: all)")
     g.add_argument("--precision", choices=DTYPE_POLICIES,
@@ -69,16 +69,16 @@ def build_parser() -> argparse.ArgumentParser:
                    help=f"methods (default: {' '.join(DEFAULT_METHODS)}, and network when "
                    "--networkDir is given, or the bundled network when no --checkpointDir is)")
     add_flag(g, "networkDir", "network-dir", dest="network_dir", metavar="PATH",
-          help="a completion network (dcgan-train-completion folder or weights file) for the "
-          "network method (default: the bundled face network)")
+             help="a completion network (dcgan-train-completion folder or weights file) for the "
+             "network method (default: the bundled face network)")
     add_mask_parameter_flags(g)
     add_completion_flags(p)
     g = p.add_argument_group("outputs")
     add_flag(g, "outDir", "out-dir", dest="out_dir", help=f"new or empty folder (default: {DEFAULT_OUT_DIR})")
     add_flag(g, "gridRows", "grid-rows", dest="grid_rows", type=nonnegative_int, default=GRID_ROWS,
-          help=f"images shown in each picture grid; 0 = no grids (default: {GRID_ROWS})")
+             help=f"images shown in each picture grid; 0 = no grids (default: {GRID_ROWS})")
     add_flag(g, "noProgress", "no-progress", dest="no_progress", action="store_true",
-          help="no progress bar")
+             help="no progress bar")
     add_verbose_flag(p)
     return p
 
