@@ -364,3 +364,52 @@ def test_cli_photo_mask_in_photo_coordinates(tmp_path, checkpoint):
     changed = np.any(restored != photo, axis=-1)
     assert changed[135:155, 195:245].mean() > 0.5                     # the hole was refilled
     assert not changed[:100].any() and not changed[200:].any()         # far from it, nothing
+
+
+def test_photo_faces_take_the_masks_of_their_place_in_the_run(tmp_path):
+    # The i-th photo with a face gets mask i, as the i-th aligned input would: a photo
+    # without a face takes no mask (the spec's for_index, not a counter of its own).
+    from dcgan_completion import align, photos
+
+    class Aligner:                            # a stand-in for dlib: no face in "empty.png"
+        def align(self, photo, size):
+            if photo.mean() == 0:
+                return None
+            return align.AlignedFace(photo[:size, :size], (0, 0, size, size), 1.0,
+                                     np.zeros((68, 2), np.float32),
+                                     np.float32([[1, 0, 0], [0, 1, 0]]), 1)
+
+    paths = []
+    for name, value in (("a.png", 90), ("empty.png", 0), ("b.png", 200), ("c.png", 50)):
+        paths.append(str(tmp_path / name))
+        images.save_image(paths[-1], np.full((40, 30, 3), value, np.uint8))
+    for kind in ("random", "patch", "center"):
+        spec = masks.MaskSpec(kind, S, seed=3)
+        faces, failed = photos.find_faces(paths, spec, Aligner())
+        assert [f.path for f in faces] == [paths[0], paths[2], paths[3]]
+        assert list(failed) == [paths[1]] and "no face found" in failed[paths[1]]
+        for i, face in enumerate(faces):
+            np.testing.assert_array_equal(face.mask, spec.for_index(i))
+    # A mask drawn on the photo is read at the photo's size and warped into the face.
+    drawn = np.full((40, 30), 255, np.uint8)
+    drawn[2:6, 3:9] = 0
+    images.save_image(str(tmp_path / "drawn.png"), drawn[..., None])
+    spec = masks.MaskSpec("file", S, file=str(tmp_path / "drawn.png"), in_photo=True)
+    faces, _ = photos.find_faces(paths[:1], spec, Aligner(), spec.reader())
+    assert faces[0].mask[..., 0].sum() == S * S - 24 and faces[0].mask[2:6, 3:9].max() == 0
+    restored, damaged = photos.restore(faces[0], np.zeros((S, S, 3), np.uint8), blend="none")
+    assert restored.shape == damaged.shape == (40, 30, 3)
+    assert (restored[:, :, 0] != 90).sum() > 0 and (restored[20:, :, 0] == 90).all()
+
+
+def test_cli_mask_flags_that_contradict_each_other_are_refused(tmp_path, checkpoint, caplog):
+    faces = write_toy_faces(str(tmp_path / "faces"), 1, size=(S, S))
+    cases = [(("--photoMask", "m.png"), "needs --photo"),
+             (("--photo", "--photoMask", "m.png", "--maskFile", "m.png"), "cannot be combined"),
+             (("--maskFile", "m.png", "--maskType", "grid"), "cannot be combined with --maskType grid"),
+             (("--maskType", "file"), "needs --maskFile")]
+    for flags, message in cases:
+        caplog.clear()
+        with caplog.at_level(logging.ERROR):
+            rc, out = run_cli(tmp_path, checkpoint, faces, *flags)
+        assert rc == 2 and message in caplog.text and not os.path.exists(out)

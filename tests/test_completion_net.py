@@ -288,12 +288,16 @@ def test_complete_and_evaluate_with_the_network(tmp_path):
     np.testing.assert_array_equal(done[m[..., 0] > 0], images.load_image(faces[0])[m[..., 0] > 0])
     assert complete_cli.main(["--method", "network", "--checkpointDir", str(tmp_path / "none"),
                               "--outDir", str(tmp_path / "o2"), *faces]) == 2
+    # One rule for both commands: a network fills holes, and lowres masks know no pixel.
+    assert complete_cli.main(["--method", "network", "--checkpointDir", weights, "--maskType",
+                              "lowres", "--outDir", str(tmp_path / "o3"), *faces]) == 2
+    assert not os.path.exists(tmp_path / "o3")
     ev = tmp_path / "eval"
     assert evaluate_cli.main([str(tmp_path / "faces"), "--networkDir", weights, "--methods",
-                              "network", "telea", "--masks", "patch", "center", "--outDir",
-                              str(ev), "--noProgress"]) == 0
+                              "network", "telea", "--masks", "patch", "center", "lowres",
+                              "--outDir", str(ev), "--noProgress"]) == 0
     summary = json.load(open(ev / "results.json"))["summary"]
-    assert set(summary["patch"]) == {"network", "telea"}
+    assert set(summary["patch"]) == {"network", "telea"} and set(summary["lowres"]) == {"telea"}
     # OpenCV alone takes the image size from the (bundled) model.
     assert evaluate_cli.main([str(tmp_path / "faces"), "--methods", "navier-stokes", "--masks",
                               "center", "--outDir", str(tmp_path / "ev2"), "--noProgress"]) == 0
