@@ -2,6 +2,7 @@
 
 import argparse
 import os
+import re
 import subprocess
 import sys
 
@@ -60,7 +61,7 @@ def test_argparse_number_types(kind, good, bad):
     for text in good:
         kind(text)
     for text in bad:
-        with pytest.raises(argparse.ArgumentTypeError):
+        with pytest.raises(argparse.ArgumentTypeError, match=re.escape(repr(text))):
             kind(text)
 
 

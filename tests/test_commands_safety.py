@@ -232,7 +232,8 @@ def test_evaluate_names_skipped_images_and_exits_1(weights, tmp_path, caplog):
     assert "broken.png" in caplog.text
 
 
-def test_evaluate_refuses_bad_settings_before_the_run(weights, tmp_path, caplog, monkeypatch):
+def test_evaluate_refuses_bad_settings_before_the_run(weights, tmp_path, caplog, capsys,
+                                                      monkeypatch):
     monkeypatch.chdir(tmp_path)           # a setting let through would write ./evaluation here
     faces = tmp_path / "faces"
     write_toy_faces(str(faces), 2, size=(16, 16))
@@ -240,7 +241,7 @@ def test_evaluate_refuses_bad_settings_before_the_run(weights, tmp_path, caplog,
     for bad in (["--limit", "-1"], ["--limit", "0"], ["--gridRows", "-1"], ["--fraction", "nan"]):
         with pytest.raises(SystemExit) as e:
             evaluate_cli.main(base + bad)
-        assert e.value.code == 2
+        assert e.value.code == 2 and f"argument {bad[0]}" in capsys.readouterr().err
     blocker = tmp_path / "file"
     blocker.write_text("a file where a folder should be")
     assert evaluate_cli.main(base + ["--outDir", str(blocker / "eval")]) == 2
@@ -254,7 +255,7 @@ def test_evaluate_refuses_bad_settings_before_the_run(weights, tmp_path, caplog,
     assert "center scale must be in [0, 0.5]" in caplog.text
     with pytest.raises(SystemExit) as e:                      # refused at parse time
         evaluate_cli.main(base + ["--batchSize", "-3", "--outDir", str(tmp_path / "e4")])
-    assert e.value.code == 2
+    assert e.value.code == 2 and "argument --batchSize" in capsys.readouterr().err
     (tmp_path / "unreadable").mkdir()
     (tmp_path / "unreadable" / "a.png").write_bytes(b"not a png")
     assert evaluate_cli.main([str(tmp_path / "unreadable")] + base[1:] +
@@ -284,7 +285,8 @@ def test_evaluate_interrupt_names_what_was_written(weights, tmp_path, monkeypatc
 
 # --- make-gif --------------------------------------------------------------------------------
 
-def test_make_gif_checks_the_destination_first_and_names_dropped_frames(tmp_path, caplog):
+def test_make_gif_checks_the_destination_first_and_names_dropped_frames(tmp_path, caplog,
+                                                                        capsys):
     frames = tmp_path / "frames"
     for i in range(2):
         images.save_image(str(frames / f"f{i}.png"), np.full((8, 8, 3), 50 * i, np.uint8))
@@ -304,7 +306,7 @@ def test_make_gif_checks_the_destination_first_and_names_dropped_frames(tmp_path
                 ["--delay", "1e9"]):
         with pytest.raises(SystemExit) as e:
             make_gif.main([str(frames), str(tmp_path / "x.gif")] + bad)
-        assert e.value.code == 2
+        assert e.value.code == 2 and f"argument {bad[0]}" in capsys.readouterr().err
     caplog.clear()
     out = tmp_path / "gifs" / "out.gif"
     assert make_gif.main([str(frames), str(out)]) == 1
@@ -377,7 +379,7 @@ def write_events(log_dir, steps=5):
     return [os.path.join(log_dir, n) for n in os.listdir(log_dir)]
 
 
-def test_plot_losses_bad_folders_and_outputs(tmp_path, caplog):
+def test_plot_losses_bad_folders_and_outputs(tmp_path, caplog, capsys):
     logs = tmp_path / "logs"
     event_file, = write_events(str(logs))
     blocker = tmp_path / "file.png"
@@ -393,8 +395,10 @@ def test_plot_losses_bad_folders_and_outputs(tmp_path, caplog):
         assert plot_losses.main(args) == 2
         assert says in caplog.text
     assert open(blocker).read() == "x"
-    with pytest.raises(SystemExit):
+    with pytest.raises(SystemExit) as e:
         plot_losses.main([str(logs), str(tmp_path / "a.png"), "--smooth", "0"])
+    assert e.value.code == 2
+    assert "argument --smooth: must be a whole number of at least 1" in capsys.readouterr().err
     # A run killed while writing: the events before the cut are plotted.
     with open(event_file, "r+b") as f:
         f.truncate(os.path.getsize(event_file) - 7)
@@ -408,7 +412,7 @@ def test_plot_losses_bad_folders_and_outputs(tmp_path, caplog):
 
 # --- distributions ---------------------------------------------------------------------------
 
-def test_distributions_refuses_a_file_and_existing_figures(tmp_path, caplog):
+def test_distributions_refuses_a_file_and_existing_figures(tmp_path, caplog, capsys):
     blocker = tmp_path / "file"
     blocker.write_text("x")
     assert distributions.main([str(blocker)]) == 2
@@ -421,5 +425,7 @@ def test_distributions_refuses_a_file_and_existing_figures(tmp_path, caplog):
     assert distributions.main([str(figs)]) == 2
     assert "normal-2d.png" in caplog.text and os.listdir(figs) == ["normal-2d.png"]
     assert (figs / "normal-2d.png").read_text() == "mine"
-    with pytest.raises(SystemExit):
+    with pytest.raises(SystemExit) as e:
         distributions.main([str(tmp_path / "x"), "--seed", "-1"])
+    assert e.value.code == 2
+    assert "argument --seed: must be a whole number" in capsys.readouterr().err

@@ -94,9 +94,9 @@ def test_mask_definitions():
     r1, r2 = masks.make_masks("random", 2, S, seed=1).values, masks.make_masks("random", 2, S, seed=1).values
     assert np.array_equal(r1, r2) and not np.array_equal(r1[0], r1[1])    # seeded, per image
     assert not np.array_equal(r1, masks.make_masks("random", 2, S, seed=2).values)
-    with pytest.raises(masks.MaskError):
+    with pytest.raises(masks.MaskError, match=r"center scale must be in \[0, 0\.5\], got 0\.7"):
         masks.make_masks("center", 1, S, scale=0.7)
-    with pytest.raises(masks.MaskError):
+    with pytest.raises(masks.MaskError, match="file masks are read"):
         masks.make_masks("file", 1, S)
 
 
@@ -180,9 +180,11 @@ def test_bad_arguments(models, targets):
     G, D = models
     y, _ = targets
     m = masks.make_masks("center", 4, S).values
-    for bad in (dict(optimizer="sgd"), dict(weighted_context=4), dict(restarts=0),
-                dict(out_interval=0), dict(blend="alpha")):
-        with pytest.raises(ValueError):
+    for bad, says in ((dict(optimizer="sgd"), "unknown optimizer 'sgd'"),
+                      (dict(weighted_context=4), "odd window size, got 4"),
+                      (dict(restarts=0), "restarts >= 1"), (dict(out_interval=0), "out_interval >= 1"),
+                      (dict(blend="alpha"), "unknown blend 'alpha'")):
+        with pytest.raises(ValueError, match=says):
             completion.complete(y, m, G, D, **bad)
     with pytest.raises(ValueError, match="16x16x3"):
         completion.complete(np.zeros((1, 8, 8, 3), np.uint8), np.ones((1, 8, 8, 1)), G, D)

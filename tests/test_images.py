@@ -54,10 +54,10 @@ def test_an_interrupted_write_leaves_neither_a_cut_file_nor_a_temporary(tmp_path
     def cut_off(tmp, pixels, **kw):                  # writes half a file, then Ctrl-C
         with open(tmp, "wb") as f:
             f.write(b"\x89PNG half")
-        raise KeyboardInterrupt
+        raise KeyboardInterrupt("cut off")
 
     monkeypatch.setattr(images.iio, "imwrite", cut_off)
-    with pytest.raises(KeyboardInterrupt):
+    with pytest.raises(KeyboardInterrupt, match="cut off"):
         images.save_image(path, np.full((4, 4, 3), 255, np.uint8))
     assert open(path, "rb").read() == before          # the old file is untouched
     assert os.listdir(tmp_path / "out") == ["face.png"]
@@ -67,7 +67,7 @@ def test_atomic_write_replaces_only_on_success(tmp_path):
     path = str(tmp_path / "table.txt")
     with files.atomic_write(path) as f:
         f.write("first\n")
-    with pytest.raises(RuntimeError):
+    with pytest.raises(RuntimeError, match="disk full"):
         with files.atomic_write(path) as f:
             f.write("second, cut")
             raise RuntimeError("disk full")
