@@ -202,11 +202,11 @@ def test_align_interrupt_keeps_the_faces_saved_and_says_so(tmp_path, monkeypatch
         f.write('{"source": "cut sho')                     # a crashed run's last line
     real, calls = align._align_one, []
 
-    def ctrl_c_on_second(job):
+    def ctrl_c_on_second(aligner, job):
         calls.append(job)
         if len(calls) == 2:
             raise KeyboardInterrupt
-        return real(job)
+        return real(aligner, job)
     monkeypatch.setattr(align, "_align_one", ctrl_c_on_second)
     assert align_cli.main(align_args(src, out, "--flat")) == 130
     assert "interrupted: 1 face(s) aligned" in caplog.text and "1 photo(s) not done" in caplog.text
