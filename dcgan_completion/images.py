@@ -103,17 +103,6 @@ def load_image(path: str, size: int | None = None, channels: int = 3,
     return arr[..., None] if arr.ndim == 2 else arr
 
 
-ORIENTATION_TAG = 0x0112   # EXIF orientation; 5-8 swap width and height
-
-
-def image_size_of(path: str) -> tuple[int, int]:
-    """(width, height) as displayed (EXIF orientation applied), from the header alone."""
-    with Image.open(path) as img:
-        width, height = img.size
-        orientation = img.getexif().get(ORIENTATION_TAG, 1)
-    return (height, width) if orientation in (5, 6, 7, 8) else (width, height)
-
-
 # --- writing ---------------------------------------------------------------------------
 
 def save_image(path: str, pixels: np.ndarray) -> None:

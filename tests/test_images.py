@@ -4,7 +4,7 @@ import os
 
 import numpy as np
 import pytest
-from PIL import Image
+from PIL import ExifTags, Image, ImageOps
 
 from dcgan_completion import files, images
 
@@ -27,11 +27,12 @@ def test_exif_orientation_is_applied(tmp_path):
     stored[0, 0] = (255, 0, 0)                       # top-left as stored
     path = str(tmp_path / "portrait.jpg")
     exif = Image.Exif()
-    exif[images.ORIENTATION_TAG] = 6                 # "rotate 90 CW to display"
+    exif[ExifTags.Base.Orientation] = 6                 # "rotate 90 CW to display"
     Image.fromarray(stored).save(path, exif=exif, quality=100, subsampling=0)
     upright = images.load_image(path)
     assert upright.shape == (4, 2, 3)
-    assert images.image_size_of(path) == (2, 4)       # (width, height) as displayed
+    with Image.open(path) as img:
+        assert ImageOps.exif_transpose(img).size == (2, 4)   # (width, height) as displayed
     assert upright[0, 1, 0] > 200 and upright[0, 1, 1:].max() < 60   # red went top-right
 
 
