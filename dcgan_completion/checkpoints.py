@@ -155,12 +155,8 @@ def read_weights_file(path: str) -> tuple[dict, dict]:
     try:
         with open(path, "rb") as f:
             head = f.read(4)
-    except FileNotFoundError as e:
-        raise CheckpointError(f"weights file {path!r} not found") from e
-    except IsADirectoryError as e:
-        raise CheckpointError(f"weights file {path!r} is a folder") from e
     except OSError as e:
-        raise CheckpointError(f"weights file {path} cannot be read: {e.strerror or e}") from e
+        raise CheckpointError(f"weights file {path!r} {files.unreadable_reason(e)}") from e
     not_ours = f"{path} is not a dcgan-completion weights file"
     if head not in ZIP_SIGNATURES:
         raise CheckpointError(f"{not_ours}: it is not an .npz archive, as every weights "

@@ -9,7 +9,7 @@ import imageio.v3 as iio
 import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 
-from .files import atomic_path
+from .files import atomic_path, unreadable_reason
 
 IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".bmp", ".webp")
 
@@ -87,10 +87,8 @@ def load_image(path: str, size: int | None = None, channels: int = 3,
         with Image.open(path) as img:
             img.load()
             img = _to_mode(ImageOps.exif_transpose(img), channels)
-    except FileNotFoundError as e:
-        raise ImageReadError(f"{path}: no such file") from e
-    except IsADirectoryError as e:
-        raise ImageReadError(f"{path}: is a directory, not an image") from e
+    except (FileNotFoundError, IsADirectoryError) as e:     # before the decoding errors
+        raise ImageReadError(f"{path}: {unreadable_reason(e)}") from e
     except UnidentifiedImageError as e:
         raise ImageReadError(f"{path}: not an image file (unknown format)") from e
     except (OSError, ValueError, SyntaxError) as e:   # truncated or corrupt data

@@ -97,3 +97,14 @@ def test_output_folders_are_checked_before_any_work(tmp_path):
     with pytest.raises(files.OutputError, match="is a file, not a folder"):
         files.check_new_file(str(a_file / "x.gif"))
     assert a_file.read_text() == "mine"
+
+
+def test_a_missing_file_and_a_folder_are_named_as_such(tmp_path):
+    from dcgan_completion import checkpoints
+    (tmp_path / "dir.png").mkdir()
+    for name, says in (("none.png", "none.png: not found"), ("dir.png", "dir.png: is a folder")):
+        with pytest.raises(images.ImageReadError, match=says):
+            images.load_image(str(tmp_path / name))
+    for name, says in (("none.npz", "none.npz' not found"), ("dir.png", "dir.png' is a folder")):
+        with pytest.raises(checkpoints.CheckpointError, match=f"weights file .*{says}"):
+            checkpoints.read_weights_file(str(tmp_path / name))
