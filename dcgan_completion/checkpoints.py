@@ -25,7 +25,16 @@ from .model import build_discriminator, build_generator
 
 
 class CheckpointError(ValueError):
-    """A checkpoint folder that cannot be loaded; the message says which and why."""
+    """A checkpoint folder that cannot be loaded; the message says which and why.
+
+    ``setting``: what would load it instead, or None: the argument to give ("source"), or
+    the loader of the file's other kind ("load_model", "load_completion_net"); a command
+    line names its own flag for it (cli.common.error_message).
+    """
+
+    def __init__(self, message: str, setting: str | None = None):
+        super().__init__(message)
+        self.setting = setting
 
 
 # What restoring a cut-off or corrupt .index / .data file raises: TensorFlow's read errors,
@@ -146,16 +155,12 @@ def read_weights_file(path: str) -> tuple[dict, dict]:
     try:
         with open(path, "rb") as f:
             head = f.read(4)
-    except FileNotFoundError as e:
-        raise CheckpointError(f"weights file {path!r} not found") from e
-    except IsADirectoryError as e:
-        raise CheckpointError(f"weights file {path!r} is a folder") from e
     except OSError as e:
-        raise CheckpointError(f"weights file {path} cannot be read: {e.strerror or e}") from e
+        raise CheckpointError(f"weights file {path!r} {files.unreadable_reason(e)}") from e
     not_ours = f"{path} is not a dcgan-completion weights file"
     if head not in ZIP_SIGNATURES:
-        raise CheckpointError(f"{not_ours}: it is not an .npz archive (weights files are "
-                              "written by dcgan-export --weights)")
+        raise CheckpointError(f"{not_ours}: it is not an .npz archive, as every weights "
+                              "file is")
     try:
         with np.load(path, allow_pickle=False) as f:
             arrays = {k: f[k] for k in f.files}
@@ -221,8 +226,9 @@ def load_weights_file(path: str, dtype_policy: str = "float32"
     """(config, generator, discriminator) from a weights file, every shape checked."""
     arrays, meta = read_weights_file(path)
     if meta.get("kind") == "completion-net":
-        raise CheckpointError(f"{path} holds a completion network, not a DCGAN: use it with "
-                              "--method network (dcgan-complete) or --networkDir (dcgan-evaluate)")
+        raise CheckpointError(f"{path} holds a completion network, not a DCGAN: load it with "
+                              "completion_net.weights.load_completion_net",
+                              setting="load_completion_net")
     try:
         config = ModelConfig.from_dict(meta)
     except (ValueError, TypeError) as e:      # ConfigError is a ValueError
@@ -249,8 +255,11 @@ def load_model(source: str | None = None, dtype_policy: str = "float32"
     """(config, G, D) from a checkpoint folder, a weights file, or (None) the bundled model."""
     if source is None:
         if not bundled_model_available():
+            # The flag stays in the text until dcgan-complete, -evaluate and -demo add it
+            # with cli.common.error_message (tests/test_completion.py checks for it).
             raise CheckpointError("no model given and no bundled model installed: pass "
-                                  "--checkpointDir DIR, a checkpoint folder written by dcgan-train")
+                                  "--checkpointDir DIR, a checkpoint folder written by dcgan-train",
+                                  setting="source")
         source = BUNDLED_WEIGHTS
     if os.path.isfile(source):
         return load_weights_file(source, dtype_policy)

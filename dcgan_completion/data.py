@@ -27,7 +27,15 @@ log = logging.getLogger(__name__)
 
 
 class DatasetError(ValueError):
-    """The dataset folder cannot feed training (missing, empty, too small)."""
+    """The dataset folder cannot feed training (missing, empty, too small).
+
+    ``setting``: the argument that would fix it ("batch_size"), or None; a command line
+    names its own flag for it (cli.common.error_message).
+    """
+
+    def __init__(self, message: str, setting: str | None = None):
+        super().__init__(message)
+        self.setting = setting
 
 
 @dataclasses.dataclass
@@ -103,7 +111,7 @@ def find_training_images(directory: str, min_count: int = 1,
     if len(good) < min_count:
         raise DatasetError(
             f"{directory!r} has {len(good)} usable image(s), fewer than one batch "
-            f"({min_count}); add images or lower --batch_size")
+            f"({min_count}); add images or use a smaller batch", setting="batch_size")
     return good
 
 

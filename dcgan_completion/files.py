@@ -8,7 +8,8 @@ dot, so image listings (``images.list_images``) never pick it up.
 
 ``ensure_output_dir`` / ``check_new_file`` are called before a command starts its work,
 so that a folder below a regular file, a read-only folder or an existing file is
-reported at once with a message, not after hours of training.
+reported at once with a message, not after hours of training. ``unreadable_reason`` says
+in words why an input file the user named could not be opened.
 """
 
 from __future__ import annotations
@@ -55,6 +56,16 @@ def atomic_write(path: str, mode: str = "w", **open_kwargs):
             yield f
             f.flush()
             os.fsync(f.fileno())
+
+
+def unreadable_reason(error: OSError) -> str:
+    """Why a file the user named could not be opened, in words: "not found", "is a folder",
+    or "cannot be read: " and the system's reason."""
+    if isinstance(error, FileNotFoundError):
+        return "not found"
+    if isinstance(error, IsADirectoryError):
+        return "is a folder"
+    return f"cannot be read: {error.strerror or error}"
 
 
 def _explain(path: str, error: OSError) -> str:

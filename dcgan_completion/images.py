@@ -9,7 +9,7 @@ import imageio.v3 as iio
 import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 
-from .files import atomic_path
+from .files import atomic_path, unreadable_reason
 
 IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".bmp", ".webp")
 
@@ -87,10 +87,8 @@ def load_image(path: str, size: int | None = None, channels: int = 3,
         with Image.open(path) as img:
             img.load()
             img = _to_mode(ImageOps.exif_transpose(img), channels)
-    except FileNotFoundError as e:
-        raise ImageReadError(f"{path}: no such file") from e
-    except IsADirectoryError as e:
-        raise ImageReadError(f"{path}: is a directory, not an image") from e
+    except (FileNotFoundError, IsADirectoryError) as e:     # before the decoding errors
+        raise ImageReadError(f"{path}: {unreadable_reason(e)}") from e
     except UnidentifiedImageError as e:
         raise ImageReadError(f"{path}: not an image file (unknown format)") from e
     except (OSError, ValueError, SyntaxError) as e:   # truncated or corrupt data
@@ -101,17 +99,6 @@ def load_image(path: str, size: int | None = None, channels: int = 3,
         img = img.resize((size, size), Image.Resampling.LANCZOS)
     arr = np.asarray(img, dtype=np.uint8)
     return arr[..., None] if arr.ndim == 2 else arr
-
-
-ORIENTATION_TAG = 0x0112   # EXIF orientation; 5-8 swap width and height
-
-
-def image_size_of(path: str) -> tuple[int, int]:
-    """(width, height) as displayed (EXIF orientation applied), from the header alone."""
-    with Image.open(path) as img:
-        width, height = img.size
-        orientation = img.getexif().get(ORIENTATION_TAG, 1)
-    return (height, width) if orientation in (5, 6, 7, 8) else (width, height)
 
 
 # --- writing ---------------------------------------------------------------------------

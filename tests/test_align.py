@@ -189,8 +189,9 @@ def test_unwritable_output_and_missing_model_stop_at_once(tmp_path):
     blocker.write_text("a file where a folder should be")
     with pytest.raises(align.AlignError, match="cannot write"):
         align.align_directory(str(src), str(blocker / "out"), progress=False)
-    with pytest.raises(align.AlignError, match="not found"):
+    with pytest.raises(align.AlignError, match="not found") as missing:
         align.FaceAligner(str(tmp_path / "missing.dat"))
+    assert missing.value.setting == "predictor_path" and "--" not in str(missing.value)
     corrupt = tmp_path / "corrupt.dat"
     corrupt.write_bytes(b"\0" * 100)
     with pytest.raises(align.AlignError, match="could not be loaded"):

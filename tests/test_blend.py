@@ -38,7 +38,7 @@ def test_blending():
     assert np.abs(blend.poisson_blend(flat, masks.center_mask(S), flat).astype(int) - 90).max() <= 1
     batch = np.stack([image] * 3)
     m = np.stack([masks.MaskSpec(k, S).for_index(0) for k in ("full", "grid", "center")])
-    out = blend.blend_batch(batch, m, np.stack([generated] * 3), "poisson")
+    (out,) = blend.blend_frames(batch, m, np.stack([generated] * 3)[None], "poisson")
     assert np.array_equal(out[0], image)                                # no hole: untouched
     assert np.array_equal(out[1], blend.composite(image, m[1], generated))  # scattered: paste
     assert not np.array_equal(out[2], blend.composite(image, m[2], generated))

@@ -2,6 +2,7 @@
 
 import argparse
 import os
+import re
 import subprocess
 import sys
 
@@ -60,8 +61,17 @@ def test_argparse_number_types(kind, good, bad):
     for text in good:
         kind(text)
     for text in bad:
-        with pytest.raises(argparse.ArgumentTypeError):
+        with pytest.raises(argparse.ArgumentTypeError, match=re.escape(repr(text))):
             kind(text)
+
+
+def test_a_library_error_gets_this_commands_flag():
+    from dcgan_completion.checkpoints import CheckpointError
+    error = CheckpointError("no model given", setting="source")
+    assert common.error_message(error, {"source": "--checkpointDir DIR"}) == \
+        "no model given (--checkpointDir DIR)"
+    assert common.error_message(error, {}) == "no model given"
+    assert common.error_message(ValueError("plain"), {"source": "--x"}) == "plain"
 
 
 def test_a_bad_number_is_refused_with_the_flag_named(capsys):

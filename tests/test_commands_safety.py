@@ -87,10 +87,12 @@ def test_damaged_weights_files_are_named_and_never_unpickled(weights, tmp_path):
     net_weights = save_completion_net_weights(TINY_NET, build_completion_net(TINY_NET),
                                               str(tmp_path / "net.weights"))
     assert os.path.isfile(net_weights)               # exactly that name: no .npz appended
-    with pytest.raises(checkpoints.CheckpointError, match="holds a completion network"):
+    with pytest.raises(checkpoints.CheckpointError, match="holds a completion network") as e:
         checkpoints.load_weights_file(net_weights)
-    with pytest.raises(checkpoints.CheckpointError, match="holds no completion network"):
+    assert e.value.setting == "load_completion_net"        # a command names its own flag
+    with pytest.raises(checkpoints.CheckpointError, match="holds no completion network") as e:
         load_completion_net(weights)
+    assert e.value.setting == "load_model"
     assert not hidden_leftovers(tmp_path)
 
 
@@ -187,6 +189,7 @@ def test_align_exif_portrait_and_exit_status(tmp_path, caplog):
     assert align_cli.main(align_args(src, tmp_path / "o3" / "faces", "--dlibFacePredictor",
                                      str(tmp_path / "no-model.dat"))) == 2
     assert "no-model.dat" in caplog.text and not (tmp_path / "o3").exists()
+    assert "(--dlibFacePredictor PATH)" in caplog.text          # the library names no flag
 
 
 def test_align_interrupt_keeps_the_faces_saved_and_says_so(tmp_path, monkeypatch, caplog):
@@ -199,11 +202,11 @@ def test_align_interrupt_keeps_the_faces_saved_and_says_so(tmp_path, monkeypatch
         f.write('{"source": "cut sho')                     # a crashed run's last line
     real, calls = align._align_one, []
 
-    def ctrl_c_on_second(job):
+    def ctrl_c_on_second(aligner, job):
         calls.append(job)
         if len(calls) == 2:
             raise KeyboardInterrupt
-        return real(job)
+        return real(aligner, job)
     monkeypatch.setattr(align, "_align_one", ctrl_c_on_second)
     assert align_cli.main(align_args(src, out, "--flat")) == 130
     assert "interrupted: 1 face(s) aligned" in caplog.text and "1 photo(s) not done" in caplog.text
@@ -232,7 +235,8 @@ def test_evaluate_names_skipped_images_and_exits_1(weights, tmp_path, caplog):
     assert "broken.png" in caplog.text
 
 
-def test_evaluate_refuses_bad_settings_before_the_run(weights, tmp_path, caplog, monkeypatch):
+def test_evaluate_refuses_bad_settings_before_the_run(weights, tmp_path, caplog, capsys,
+                                                      monkeypatch):
     monkeypatch.chdir(tmp_path)           # a setting let through would write ./evaluation here
     faces = tmp_path / "faces"
     write_toy_faces(str(faces), 2, size=(16, 16))
@@ -241,7 +245,7 @@ def test_evaluate_refuses_bad_settings_before_the_run(weights, tmp_path, caplog,
                 ["--centerScale", "0.7"]):
         with pytest.raises(SystemExit) as e:
             evaluate_cli.main(base + bad)
-        assert e.value.code == 2
+        assert e.value.code == 2 and f"argument {bad[0]}" in capsys.readouterr().err
     blocker = tmp_path / "file"
     blocker.write_text("a file where a folder should be")
     assert evaluate_cli.main(base + ["--outDir", str(blocker / "eval")]) == 2
@@ -252,7 +256,7 @@ def test_evaluate_refuses_bad_settings_before_the_run(weights, tmp_path, caplog,
     assert "data folder" in caplog.text and "does not exist" in caplog.text
     with pytest.raises(SystemExit) as e:                      # refused at parse time
         evaluate_cli.main(base + ["--batchSize", "-3", "--outDir", str(tmp_path / "e4")])
-    assert e.value.code == 2
+    assert e.value.code == 2 and "argument --batchSize" in capsys.readouterr().err
     (tmp_path / "unreadable").mkdir()
     (tmp_path / "unreadable" / "a.png").write_bytes(b"not a png")
     assert evaluate_cli.main([str(tmp_path / "unreadable")] + base[1:] +
@@ -282,7 +286,8 @@ def test_evaluate_interrupt_names_what_was_written(weights, tmp_path, monkeypatc
 
 # --- make-gif --------------------------------------------------------------------------------
 
-def test_make_gif_checks_the_destination_first_and_names_dropped_frames(tmp_path, caplog):
+def test_make_gif_checks_the_destination_first_and_names_dropped_frames(tmp_path, caplog,
+                                                                        capsys):
     frames = tmp_path / "frames"
     for i in range(2):
         images.save_image(str(frames / f"f{i}.png"), np.full((8, 8, 3), 50 * i, np.uint8))
@@ -302,7 +307,7 @@ def test_make_gif_checks_the_destination_first_and_names_dropped_frames(tmp_path
                 ["--delay", "1e9"]):
         with pytest.raises(SystemExit) as e:
             make_gif.main([str(frames), str(tmp_path / "x.gif")] + bad)
-        assert e.value.code == 2
+        assert e.value.code == 2 and f"argument {bad[0]}" in capsys.readouterr().err
     caplog.clear()
     out = tmp_path / "gifs" / "out.gif"
     assert make_gif.main([str(frames), str(out)]) == 1
@@ -375,7 +380,7 @@ def write_events(log_dir, steps=5):
     return [os.path.join(log_dir, n) for n in os.listdir(log_dir)]
 
 
-def test_plot_losses_bad_folders_and_outputs(tmp_path, caplog):
+def test_plot_losses_bad_folders_and_outputs(tmp_path, caplog, capsys):
     logs = tmp_path / "logs"
     event_file, = write_events(str(logs))
     blocker = tmp_path / "file.png"
@@ -391,8 +396,10 @@ def test_plot_losses_bad_folders_and_outputs(tmp_path, caplog):
         assert plot_losses.main(args) == 2
         assert says in caplog.text
     assert open(blocker).read() == "x"
-    with pytest.raises(SystemExit):
+    with pytest.raises(SystemExit) as e:
         plot_losses.main([str(logs), str(tmp_path / "a.png"), "--smooth", "0"])
+    assert e.value.code == 2
+    assert "argument --smooth: must be a whole number of at least 1" in capsys.readouterr().err
     # A run killed while writing: the events before the cut are plotted.
     with open(event_file, "r+b") as f:
         f.truncate(os.path.getsize(event_file) - 7)
@@ -406,7 +413,7 @@ def test_plot_losses_bad_folders_and_outputs(tmp_path, caplog):
 
 # --- distributions ---------------------------------------------------------------------------
 
-def test_distributions_refuses_a_file_and_existing_figures(tmp_path, caplog):
+def test_distributions_refuses_a_file_and_existing_figures(tmp_path, caplog, capsys):
     blocker = tmp_path / "file"
     blocker.write_text("x")
     assert distributions.main([str(blocker)]) == 2
@@ -419,5 +426,7 @@ def test_distributions_refuses_a_file_and_existing_figures(tmp_path, caplog):
     assert distributions.main([str(figs)]) == 2
     assert "normal-2d.png" in caplog.text and os.listdir(figs) == ["normal-2d.png"]
     assert (figs / "normal-2d.png").read_text() == "mine"
-    with pytest.raises(SystemExit):
+    with pytest.raises(SystemExit) as e:
         distributions.main([str(tmp_path / "x"), "--seed", "-1"])
+    assert e.value.code == 2
+    assert "argument --seed: must be a whole number" in capsys.readouterr().err

@@ -13,7 +13,7 @@ import os
 
 import numpy as np
 import pytest
-from PIL import Image
+from PIL import ExifTags, Image, ImageOps
 
 from dcgan_completion import blend, checkpoints, completion, images
 from dcgan_completion.cli import complete as complete_cli
@@ -270,9 +270,10 @@ def test_photo_stored_sideways_is_completed_upright(tmp_path, weights):
     upright = astronaut_photo()                                        # (512, 400, 3)
     sideways = np.rot90(upright)                                       # stored 400 high, 512 wide
     exif = Image.Exif()
-    exif[images.ORIENTATION_TAG] = 6                                   # display: rotate 90 cw
+    exif[ExifTags.Base.Orientation] = 6                                   # display: rotate 90 cw
     Image.fromarray(sideways).save(tmp_path / "portrait.jpg", exif=exif, quality=95)
-    assert images.image_size_of(str(tmp_path / "portrait.jpg")) == (400, 512)
+    with Image.open(tmp_path / "portrait.jpg") as img:
+        assert ImageOps.exif_transpose(img).size == (400, 512)          # (width, height) shown
     out = tmp_path / "out"
     assert run(weights, out, [tmp_path / "portrait.jpg"], "--photo", "--blend", "none") == 0
     restored = images.load_image(str(out / "restored" / "portrait.png"))

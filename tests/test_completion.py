@@ -194,9 +194,11 @@ def test_bad_arguments(models, targets):
     G, D = models
     y, _ = targets
     m = masks.MaskSpec("center", S).masks(4).values
-    for bad in (dict(optimizer="sgd"), dict(weighted_context=4), dict(restarts=0),
-                dict(out_interval=0), dict(blend="alpha")):
-        with pytest.raises(ValueError):
+    for bad, says in ((dict(optimizer="sgd"), "unknown optimizer 'sgd'"),
+                      (dict(weighted_context=4), "odd window size, got 4"),
+                      (dict(restarts=0), "restarts >= 1"), (dict(out_interval=0), "out_interval >= 1"),
+                      (dict(blend="alpha"), "unknown blend 'alpha'")):
+        with pytest.raises(ValueError, match=says):
             completion.complete(y, m, G, D, **bad)
     with pytest.raises(ValueError, match="16x16x3"):
         completion.complete(np.zeros((1, 8, 8, 3), np.uint8), np.ones((1, 8, 8, 1)), G, D)

@@ -75,10 +75,13 @@ def test_measurements_are_reproducible_per_image_and_checked():
     # The evaluation's patch mask i is the training measurement's mask from the seed (seed, i).
     np.testing.assert_array_equal(p, measurements.make_measurement("block-patch", 64).masks_each(
         np.array([[3, i] for i in range(6)])).numpy())
-    for bad in [dict(name="nope"), dict(name="block-patch", patch_size=99),
-                dict(name="block-patch", drop_prob=0.5), dict(name="block-pixels", drop_prob=1.0),
-                dict(name="block-pixels", patch_size=3), dict(name="keep-patch", fill=2.0)]:
-        with pytest.raises(measurements.MeasurementError):
+    for bad, says in [(dict(name="nope"), "unknown measurement 'nope'"),
+                      (dict(name="block-patch", patch_size=99), "patch size must be in"),
+                      (dict(name="block-patch", drop_prob=0.5), "takes no drop probability"),
+                      (dict(name="block-pixels", drop_prob=1.0), "drop probability must be in"),
+                      (dict(name="block-pixels", patch_size=3), "takes no patch size"),
+                      (dict(name="keep-patch", fill=2.0), r"fill must be in \[-1, 1\]")]:
+        with pytest.raises(measurements.MeasurementError, match=says):
             measurements.make_measurement(image_size=64, **bad)
 
 
@@ -186,7 +189,7 @@ def test_adversarial_only_in_bfloat16_and_the_loaded_net_is_float32(faces, tmp_p
 def test_interrupted_and_resumed_run_matches_an_uninterrupted_one(straight_run, faces, tmp_path):
     straight_trainer, straight, _, _ = straight_run
     first = Record(stop_at=7)                                    # in the middle of epoch 2
-    with pytest.raises(KeyboardInterrupt):
+    with pytest.raises(KeyboardInterrupt, match="stop at step 7"):
         CompletionTrainer(TINY, RUN, str(tmp_path)).fit(faces, [first])
     resumed_trainer = CompletionTrainer(TINY, RUN, str(tmp_path))
     assert resumed_trainer.restore() and int(resumed_trainer.step.numpy()) == 7
@@ -217,7 +220,7 @@ def test_completion_keeps_known_pixels_and_weights_round_trip(straight_run, tmp_
     assert config2 == config
     out2 = NetworkCompleter(net2).complete(x, masks)
     assert np.abs(out2.astype(int) - out.astype(int)).max() <= 2   # float16 weights
-    with pytest.raises(checkpoints.CheckpointError):
+    with pytest.raises(checkpoints.CheckpointError, match="missing' is neither a checkpoint folder"):
         load_completion_net(str(tmp_path / "missing"))
 
 

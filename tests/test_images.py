@@ -4,7 +4,7 @@ import os
 
 import numpy as np
 import pytest
-from PIL import Image
+from PIL import ExifTags, Image, ImageOps
 
 from dcgan_completion import files, images
 
@@ -27,11 +27,12 @@ def test_exif_orientation_is_applied(tmp_path):
     stored[0, 0] = (255, 0, 0)                       # top-left as stored
     path = str(tmp_path / "portrait.jpg")
     exif = Image.Exif()
-    exif[images.ORIENTATION_TAG] = 6                 # "rotate 90 CW to display"
+    exif[ExifTags.Base.Orientation] = 6                 # "rotate 90 CW to display"
     Image.fromarray(stored).save(path, exif=exif, quality=100, subsampling=0)
     upright = images.load_image(path)
     assert upright.shape == (4, 2, 3)
-    assert images.image_size_of(path) == (2, 4)       # (width, height) as displayed
+    with Image.open(path) as img:
+        assert ImageOps.exif_transpose(img).size == (2, 4)   # (width, height) as displayed
     assert upright[0, 1, 0] > 200 and upright[0, 1, 1:].max() < 60   # red went top-right
 
 
@@ -54,10 +55,10 @@ def test_an_interrupted_write_leaves_neither_a_cut_file_nor_a_temporary(tmp_path
     def cut_off(tmp, pixels, **kw):                  # writes half a file, then Ctrl-C
         with open(tmp, "wb") as f:
             f.write(b"\x89PNG half")
-        raise KeyboardInterrupt
+        raise KeyboardInterrupt("cut off")
 
     monkeypatch.setattr(images.iio, "imwrite", cut_off)
-    with pytest.raises(KeyboardInterrupt):
+    with pytest.raises(KeyboardInterrupt, match="cut off"):
         images.save_image(path, np.full((4, 4, 3), 255, np.uint8))
     assert open(path, "rb").read() == before          # the old file is untouched
     assert os.listdir(tmp_path / "out") == ["face.png"]
@@ -67,7 +68,7 @@ def test_atomic_write_replaces_only_on_success(tmp_path):
     path = str(tmp_path / "table.txt")
     with files.atomic_write(path) as f:
         f.write("first\n")
-    with pytest.raises(RuntimeError):
+    with pytest.raises(RuntimeError, match="disk full"):
         with files.atomic_write(path) as f:
             f.write("second, cut")
             raise RuntimeError("disk full")
@@ -96,3 +97,14 @@ def test_output_folders_are_checked_before_any_work(tmp_path):
     with pytest.raises(files.OutputError, match="is a file, not a folder"):
         files.check_new_file(str(a_file / "x.gif"))
     assert a_file.read_text() == "mine"
+
+
+def test_a_missing_file_and_a_folder_are_named_as_such(tmp_path):
+    from dcgan_completion import checkpoints
+    (tmp_path / "dir.png").mkdir()
+    for name, says in (("none.png", "none.png: not found"), ("dir.png", "dir.png: is a folder")):
+        with pytest.raises(images.ImageReadError, match=says):
+            images.load_image(str(tmp_path / name))
+    for name, says in (("none.npz", "none.npz' not found"), ("dir.png", "dir.png' is a folder")):
+        with pytest.raises(checkpoints.CheckpointError, match=f"weights file .*{says}"):
+            checkpoints.read_weights_file(str(tmp_path / name))

@@ -60,10 +60,12 @@ def test_mixed_precision_output_is_float32():
     assert x.dtype == tf.float32 and D(x).dtype == tf.float32
 
 
-@pytest.mark.parametrize("bad", [dict(image_size=48), dict(image_size=4), dict(channels=2),
-                                 dict(z_dim=0)])
-def test_invalid_configs_are_refused(bad):
-    with pytest.raises(ConfigError):
+@pytest.mark.parametrize("bad,says", [
+    (dict(image_size=48), "image_size must be a power of two >= 8, got 48"),
+    (dict(image_size=4), "image_size must be a power of two >= 8, got 4"),
+    (dict(channels=2), "channels must be 1 or 3, got 2"), (dict(z_dim=0), "z_dim must be positive")])
+def test_invalid_configs_are_refused(bad, says):
+    with pytest.raises(ConfigError, match=says):
         ModelConfig(**bad)
 
 

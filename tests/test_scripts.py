@@ -42,7 +42,7 @@ def test_align_cli_openface_syntax_and_flat_layout(tmp_path, caplog):
     assert "aligned: 2" in text and "coins.png" in text and "broken.jpg" in text
 
 
-def test_align_cli_fatal_errors(tmp_path):
+def test_align_cli_fatal_errors(tmp_path, capsys):
     src = _photo_folder(tmp_path)
     assert align_cli.main([str(tmp_path / "nowhere"), "align", str(tmp_path / "o"), "--noProgress"]) == 2
     assert align_cli.main([str(src), "align", str(tmp_path / "o"), "--dlibFacePredictor",
@@ -53,9 +53,10 @@ def test_align_cli_fatal_errors(tmp_path):
     for bad in (["--workers", "0"], ["--size", "x"], ["--mode"]):
         with pytest.raises(SystemExit) as e:
             align_cli.main([str(src), "align", str(tmp_path / "o")] + bad)
-        assert e.value.code == 2
-    with pytest.raises(SystemExit):
+        assert e.value.code == 2 and bad[0] in capsys.readouterr().err
+    with pytest.raises(SystemExit) as e:
         align_cli.main([str(src), "align", "noSuchLandmarks", str(tmp_path / "o")])
+    assert e.value.code == 2 and "invalid choice: 'noSuchLandmarks'" in capsys.readouterr().err
 
 
 def test_align_script_runs_from_a_checkout():

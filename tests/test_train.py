@@ -33,7 +33,7 @@ class Record(callbacks.Callback):
     def on_step_end(self, trainer, step, metrics):
         self.steps[step] = {k: float(v) for k, v in metrics.items()}
         if step == self.stop_at:
-            raise KeyboardInterrupt
+            raise KeyboardInterrupt(f"Record: stop at step {step}")
 
 
 def tiny_cli_args(dataset, run, *extra):
@@ -133,7 +133,7 @@ def test_interrupted_and_resumed_run_matches_an_uninterrupted_one(tmp_path, toy_
     GANTrainer(TINY, cfg, str(tmp_path / "a")).fit(paths, [straight])
 
     first = Record(stop_at=4)                                 # stop in the middle of epoch 2
-    with pytest.raises(KeyboardInterrupt):
+    with pytest.raises(KeyboardInterrupt, match="stop at step 4"):
         GANTrainer(TINY, cfg, str(tmp_path / "b")).fit(paths, [first])
     resumed_trainer = GANTrainer(TINY, cfg, str(tmp_path / "b"))   # a fresh process's view
     assert resumed_trainer.restore() and int(resumed_trainer.step.numpy()) == 4

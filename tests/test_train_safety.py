@@ -228,13 +228,13 @@ def test_diverging_later_keeps_the_last_good_checkpoint_newest(tmp_path, faces, 
 class Interrupt(callbacks.Callback):
     def on_step_end(self, trainer, step, metrics):
         if step == 3:
-            raise KeyboardInterrupt
+            raise KeyboardInterrupt("Interrupt: step 3")
 
 
 def test_an_interrupt_after_non_finite_weights_saves_nothing(tmp_path, faces, caplog):
     trainer = GANTrainer(TINY, TrainConfig(epochs=3, batch_size=4, checkpoint_every=2),
                          str(tmp_path / "ckpt"))
-    with pytest.raises(KeyboardInterrupt):
+    with pytest.raises(KeyboardInterrupt, match="Interrupt: step 3"):
         trainer.fit(data.find_training_images(faces), [BlowUp("weights"), Interrupt()])
     assert "no checkpoint written" in caplog.text and ckpt_steps(tmp_path / "ckpt") == [2]
 

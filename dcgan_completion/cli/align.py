@@ -25,7 +25,8 @@ import os
 import sys
 
 from .common import (EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK, EXIT_PARTIAL, HelpFormatter,
-                     add_verbose_flag, positive_int, setup_logging, sigterm_as_interrupt)
+                     add_verbose_flag, error_message, positive_int, setup_logging,
+                     sigterm_as_interrupt)
 
 log = logging.getLogger("align-dlib")
 
@@ -69,7 +70,7 @@ def main(argv=None) -> int:
                                   workers=args.workers, progress=not args.noProgress)
     except AlignError as e:
         files.remove_empty(new)
-        log.error("%s", e)
+        log.error("%s", error_message(e, {"predictor_path": "--dlibFacePredictor PATH"}))
         return EXIT_FAILED
     except KeyboardInterrupt:                 # while loading the model, before any photo
         files.remove_empty(new)

@@ -33,6 +33,17 @@ def setup_logging(verbose: bool = False) -> None:
     start_tensorflow(verbose)
 
 
+def error_message(error: Exception, flags: dict[str, str]) -> str:
+    """``error``'s message, followed by the flag that fixes it where this command has one.
+
+    Library errors speak the library's language: one that a setting would fix names it in
+    ``error.setting`` (e.g. "predictor_path"); ``flags`` maps those names to this
+    command's flags (e.g. {"predictor_path": "--dlibFacePredictor PATH"}).
+    """
+    flag = flags.get(getattr(error, "setting", None))
+    return f"{error} ({flag})" if flag else str(error)
+
+
 def add_verbose_flag(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--verbose", action="store_true",
                         help="debug messages, and TensorFlow's own start-up messages (default: off)")

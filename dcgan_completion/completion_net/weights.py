@@ -44,8 +44,8 @@ def _load_weights_file(path: str) -> tuple[CompletionConfig, keras.Model]:
     arrays, meta = checkpoints.read_weights_file(path)    # CheckpointError for a bad file
     if meta.pop("kind", None) != CONFIG_KIND:
         raise checkpoints.CheckpointError(
-            f"{path} holds no completion network (a DCGAN weights file? use it with "
-            "--method dcgan)")
+            f"{path} holds no completion network (a DCGAN weights file? load it with "
+            "checkpoints.load_model)", setting="load_model")
     try:
         config = CompletionConfig.from_dict(meta)
     except (ValueError, TypeError) as e:      # CompletionConfigError is a ValueError
