@@ -255,10 +255,8 @@ def load_model(source: str | None = None, dtype_policy: str = "float32"
     """(config, G, D) from a checkpoint folder, a weights file, or (None) the bundled model."""
     if source is None:
         if not bundled_model_available():
-            # The flag stays in the text until dcgan-complete, -evaluate and -demo add it
-            # with cli.common.error_message (tests/test_completion.py checks for it).
-            raise CheckpointError("no model given and no bundled model installed: pass "
-                                  "--checkpointDir DIR, a checkpoint folder written by dcgan-train",
+            raise CheckpointError("no model given and no bundled model installed: give a "
+                                  "checkpoint folder written by dcgan-train, or a weights file",
                                   setting="source")
         source = BUNDLED_WEIGHTS
     if os.path.isfile(source):

@@ -45,7 +45,7 @@ import sys
 import numpy as np
 
 from .common import (EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK, EXIT_PARTIAL, HelpFormatter,
-                     add_flag, add_verbose_flag, positive_int, setup_logging,
+                     add_flag, add_verbose_flag, error_message, positive_int, setup_logging,
                      sigterm_as_interrupt)
 from .completion_flags import (add_completion_flags, add_mask_parameter_flags,
                                completion_settings, mask_spec)
@@ -53,6 +53,9 @@ from .completion_flags import (add_completion_flags, add_mask_parameter_flags,
 log = logging.getLogger("dcgan-complete")
 
 DEFAULT_OUT_DIR = "outputImages"
+# The flag that fixes a library error, by the setting the error names (cli.common.error_message).
+FIXES = {"source": "--checkpointDir DIR", "load_completion_net": "--method network",
+         "load_model": "--method dcgan", "predictor_path": "--dlibFacePredictor PATH"}
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -213,7 +216,8 @@ def run(args, out_dir: str) -> int:
         reader = spec.reader()
         good, pixels, faces, mask_set, failed = load_inputs(args, spec, reader, channels)
     except (ValueError, CheckpointError, ConfigError, FileNotFoundError, AlignError) as e:
-        log.error("%s", e)       # files.OutputError and masks.MaskError are ValueErrors
+        # files.OutputError and masks.MaskError are ValueErrors.
+        log.error("%s", error_message(e, FIXES))
         return EXIT_FAILED
     for reason in failed.values():
         log.error("skipping %s", reason)

@@ -24,7 +24,7 @@ import sys
 import numpy as np
 
 from .common import (EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK, EXIT_PARTIAL, HelpFormatter,
-                     add_flag, add_verbose_flag, positive_int, setup_logging,
+                     add_flag, add_verbose_flag, error_message, positive_int, setup_logging,
                      sigterm_as_interrupt)
 
 log = logging.getLogger("dcgan-demo")
@@ -64,7 +64,7 @@ def main(argv=None) -> int:
     try:
         status = restore_demo_photos(args.out_dir, args.checkpoint_dir, args.n_iter)
     except (CheckpointError, ConfigError, AlignError, ValueError) as e:   # files.OutputError too
-        log.error("%s", e)
+        log.error("%s", error_message(e, {"source": "--checkpointDir DIR"}))
         status = EXIT_FAILED
     except KeyboardInterrupt:
         log.warning("interrupted; the pictures completed so far are in %s", args.out_dir)

@@ -35,8 +35,8 @@ import numpy as np
 
 from .. import files
 from .common import (EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK, EXIT_PARTIAL, HelpFormatter,
-                     add_flag, add_verbose_flag, nonnegative_int, positive_int, setup_logging,
-                     sigterm_as_interrupt)
+                     add_flag, add_verbose_flag, error_message, nonnegative_int, positive_int,
+                     setup_logging, sigterm_as_interrupt)
 from .completion_flags import (add_completion_flags, add_mask_parameter_flags,
                                completion_settings, mask_spec)
 
@@ -146,7 +146,9 @@ def main(argv=None) -> int:
         # Made now, and writable: not after the run.
         files.ensure_output_dir(out_dir, must_be_empty=True, what="output folder")
     except (ValueError, OSError, checkpoints.CheckpointError, ConfigError) as e:
-        log.error("%s", e)
+        log.error("%s", error_message(e, {"source": "--checkpointDir PATH",
+                                          "load_completion_net": "--networkDir",
+                                          "load_model": "--checkpointDir"}))
         return EXIT_FAILED
     except KeyboardInterrupt:                 # while loading the model(s) or the faces
         log.warning("interrupted before the evaluation started: nothing written")
