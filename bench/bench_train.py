@@ -60,10 +60,10 @@ def main():
         real = tf.random.uniform((n, args.image_size, args.image_size, 3), -1.0, 1.0)
         positions = tf.range(n, dtype=tf.int64)
         for _ in range(3):
-            trainer.train_step(positions, real)["d_loss"].numpy()
+            trainer.run.train_step(positions, real)["d_loss"].numpy()
         t = time.perf_counter()
         for _ in range(args.steps):
-            metrics = trainer.train_step(positions, real)
+            metrics = trainer.run.train_step(positions, real)
         metrics["d_loss"].numpy()
         seconds = time.perf_counter() - t
 

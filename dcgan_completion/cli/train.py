@@ -99,7 +99,7 @@ def train(args) -> int:
     trainer, cfg = run.trainer, run.trainer.train_config
     log.info("%s %d images from %s; %s loss, batch %d, %d epochs of %d steps; %d replica(s)",
              "resuming on" if run.resumed else "training on", len(run.paths), args.dataset,
-             cfg.loss, cfg.batch_size, cfg.epochs, trainer.steps_per_epoch(len(run.paths)),
+             cfg.loss, cfg.batch_size, cfg.epochs, trainer.run.steps_per_epoch(len(run.paths)),
              trainer.strategy.num_replicas_in_sync)
 
     def make_callbacks():
@@ -119,7 +119,7 @@ def train(args) -> int:
             status = EXIT_FAILED
         except KeyboardInterrupt:
             log.warning("interrupted during the export: training is complete (%s), and %s "
-                        "was not written; run dcgan-export", trainer.last_checkpoint, args.export)
+                        "was not written; run dcgan-export", trainer.run.last_checkpoint, args.export)
             return EXIT_INTERRUPTED
     return status
 

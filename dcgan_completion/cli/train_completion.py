@@ -123,12 +123,12 @@ def train(args) -> int:
              "steps; %d replica(s)", "resuming on" if run.resumed else "training on",
              len(run.paths), args.dataset, trainer.measurement.name,
              trainer.measurement.params(), cfg.loss, cfg.batch_size, cfg.epochs,
-             trainer.steps_per_epoch(len(run.paths)), trainer.strategy.num_replicas_in_sync)
+             trainer.run.steps_per_epoch(len(run.paths)), trainer.strategy.num_replicas_in_sync)
 
     def make_callbacks():
         cbs = [callbacks.ProgressBar(disable=args.no_progress or not run.chief)]
         if run.chief:     # the grids' inputs: the first readable files, measured
-            y, masks = sample_inputs(run.paths, trainer.config, SAMPLE_COUNT, crop=cfg.crop,
+            y, masks = sample_inputs(run.paths, trainer.model_config, SAMPLE_COUNT, crop=cfg.crop,
                                      report=run.report)
             cbs += [CompletionSamples(args.sample_dir, y, masks, every=args.sample_every),
                     CompletionTensorBoard(args.log_dir, y, masks, image_every=args.sample_every)]
@@ -137,11 +137,11 @@ def train(args) -> int:
     status = training.finish(run, make_callbacks, args)
     if args.export_weights and status in (EXIT_OK, EXIT_PARTIAL) and run.chief:
         try:
-            save_completion_net_weights(trainer.config, trainer.net, args.export_weights)
+            save_completion_net_weights(trainer.model_config, trainer.net, args.export_weights)
         except KeyboardInterrupt:
             log.warning("interrupted while writing %s: training is complete (%s); write the "
                         "weights file with dcgan-export --weights", args.export_weights,
-                        trainer.last_checkpoint)
+                        trainer.run.last_checkpoint)
             return EXIT_INTERRUPTED
         log.info("network weights written to %s", args.export_weights)
     return status

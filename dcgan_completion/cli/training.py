@@ -132,7 +132,7 @@ OUTPUT_FOLDERS = ("checkpoint_dir", "sample_dir", "log_dir", "export")
 def _start(args, configs, check_outputs, make_trainer) -> Run:
     from .. import data, files
     from ..config import ConfigError
-    from ..train import CheckpointRestoreError, is_chief, pick_strategy
+    from ..engine import CheckpointRestoreError, is_chief, pick_strategy
     try:
         model_config, train_config = configs()
         train_config = train_config.resolved()
@@ -149,17 +149,18 @@ def _start(args, configs, check_outputs, make_trainer) -> Run:
         raise Refused(str(e)) from e
     trainer = make_trainer(model_config, train_config, strategy)
     try:
-        resumed = trainer.restore()
+        resumed = trainer.run.restore()
     except CheckpointRestoreError as e:
         raise Refused(str(e)) from e
     return Run(trainer, paths, report, chief, resumed)
 
 
-def stopped_message(trainer) -> str:
-    step = int(trainer.step.numpy())
-    if trainer.last_checkpoint and trainer.last_checkpoint.endswith(f"ckpt-{step}"):
-        return f"stopped at step {step}, saved in {trainer.last_checkpoint}; rerun the same command to resume"
-    saved = trainer.last_checkpoint or "no checkpoint"
+def stopped_message(run) -> str:
+    """What an interrupted engine.TrainingRun says: its step and newest checkpoint."""
+    step = int(run.step.numpy())
+    if run.last_checkpoint and run.last_checkpoint.endswith(f"ckpt-{step}"):
+        return f"stopped at step {step}, saved in {run.last_checkpoint}; rerun the same command to resume"
+    saved = run.last_checkpoint or "no checkpoint"
     return f"stopped at step {step}; newest checkpoint: {saved}; rerun the same command to resume"
 
 
@@ -169,20 +170,20 @@ def finish(run: Run, make_callbacks, args) -> int:
     but files were skipped (listed in checkpoint_dir/skipped_files.txt), 2 diverged or no
     image could be decoded, 130 interrupted (the newest checkpoint is named)."""
     from .. import data
-    from ..train import TrainingDiverged, record_skipped
-    trainer = run.trainer
+    from ..engine import TrainingDiverged, record_skipped
+    training = run.trainer.run
     status = EXIT_OK
     try:
-        trainer.fit(run.paths, make_callbacks(), run.report)
+        training.fit(run.paths, make_callbacks(), run.report)
         log.info("done: step %d, checkpoint in %s, samples in %s, TensorBoard logs in %s",
-                 int(trainer.step.numpy()), args.checkpoint_dir, args.sample_dir, args.log_dir)
+                 int(training.step.numpy()), args.checkpoint_dir, args.sample_dir, args.log_dir)
     except KeyboardInterrupt:
-        log.warning("%s", stopped_message(trainer))
+        log.warning("%s", stopped_message(training))
         status = EXIT_INTERRUPTED
     except TrainingDiverged as e:
         log.error("%s. Lower --learning_rate (now %g) and train in a new --checkpoint_dir: a "
                   "run's learning rate cannot change on resume", e,
-                  trainer.train_config.learning_rate)
+                  training.train_config.learning_rate)
         status = EXIT_FAILED
     except data.DatasetError as e:
         log.error("%s", e)
