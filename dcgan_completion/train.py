@@ -81,6 +81,7 @@ def _clip_weights(variables, value):
 
     tf.distribute.get_replica_context().merge_call(clip_all)
 
+
 class GANTrainer:
     """G, D and their optimizers, and the DCGAN's replica step; ``run`` (an
     engine.TrainingRun) holds the counters and checkpoints and trains them.
@@ -113,6 +114,8 @@ class GANTrainer:
     def batches(self, dataset: tf.data.Dataset, epoch: int) -> tf.data.Dataset:
         """The DCGAN trains on the real batches as they are: (positions, x)."""
         return dataset
+
+    # --- one step ------------------------------------------------------------------------
 
     def replica_step(self, real, step):
         """real: (d_steps * b, H, W, C), this replica's share; returns per-replica sums / B."""

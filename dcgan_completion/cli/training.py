@@ -15,8 +15,9 @@ import os
 from typing import Callable
 
 from .common import (EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK, EXIT_PARTIAL, HelpFormatter,
-                     add_strategy_flag, add_verbose_flag, fraction_below_one, nonnegative_float, positive_float,
-                     positive_int, run_configs, setup_logging, sigterm_as_interrupt)
+                     add_strategy_flag, add_verbose_flag, fraction_below_one, nonnegative_float,
+                     positive_float, positive_int, run_configs, setup_logging,
+                     sigterm_as_interrupt)
 
 log = logging.getLogger("dcgan-train")
 
