@@ -27,7 +27,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 import tensorflow as tf  # noqa: E402
 
-from dcgan_completion.config import ModelConfig  # noqa: E402
+from dcgan_completion.config import DTYPE_POLICIES, ModelConfig  # noqa: E402
 from dcgan_completion.train import GANTrainer, TrainConfig  # noqa: E402
 from flops import discriminator_flops, generator_flops, matmul_peak  # noqa: E402
 
@@ -47,8 +47,7 @@ def main():
     p.add_argument("--batch_size", type=int, default=64)
     p.add_argument("--image_size", type=int, default=64)
     p.add_argument("--loss", default="dcgan", choices=("dcgan", "wgan", "wgan-gp"))
-    p.add_argument("--precision", default="float32",
-                   choices=("float32", "mixed_bfloat16", "mixed_float16"))
+    p.add_argument("--precision", default="float32", choices=DTYPE_POLICIES)
     p.add_argument("--steps", type=int, default=20, help="timed steps after 3 warm-up steps")
     args = p.parse_args()
 
@@ -60,10 +59,10 @@ def main():
         real = tf.random.uniform((n, args.image_size, args.image_size, 3), -1.0, 1.0)
         positions = tf.range(n, dtype=tf.int64)
         for _ in range(3):
-            trainer.train_step(positions, real)["d_loss"].numpy()
+            trainer.run.train_step(positions, real)["d_loss"].numpy()
         t = time.perf_counter()
         for _ in range(args.steps):
-            metrics = trainer.train_step(positions, real)
+            metrics = trainer.run.train_step(positions, real)
         metrics["d_loss"].numpy()
         seconds = time.perf_counter() - t
 

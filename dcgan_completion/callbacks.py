@@ -1,6 +1,7 @@
 """Training callbacks: progress bar, fixed-z sample grids, TensorBoard.
 
-Each is handed its folder by the CLI; none of them changes training.
+Each is handed its folder by the CLI; none of them changes training. Every hook gets the
+engine.TrainingRun: its counters and settings, and ``run.trainer`` for the networks.
 """
 
 from __future__ import annotations
@@ -18,14 +19,9 @@ SAMPLE_SEED = (2016, 7)   # the fixed z of the sample grids: the same picture ev
 
 
 class Callback:
-    def on_train_begin(self, trainer, total_steps: int) -> None: ...
-    def on_step_end(self, trainer, step: int, metrics: dict) -> None: ...
-    def on_train_end(self, trainer) -> None: ...
-
-
-def _images_per_step(trainer) -> int:
-    cfg = trainer.train_config
-    return cfg.batch_size * cfg.d_steps
+    def on_train_begin(self, run, total_steps: int) -> None: ...
+    def on_step_end(self, run, step: int, metrics: dict) -> None: ...
+    def on_train_end(self, run) -> None: ...
 
 
 class ProgressBar(Callback):
@@ -35,29 +31,29 @@ class ProgressBar(Callback):
         self.disable = disable
         self.bar = None
 
-    def on_train_begin(self, trainer, total_steps):
-        self.bar = tqdm(total=total_steps, initial=int(trainer.step.numpy()), unit="step",
+    def on_train_begin(self, run, total_steps):
+        self.bar = tqdm(total=total_steps, initial=int(run.step.numpy()), unit="step",
                         dynamic_ncols=True, disable=self.disable, desc="train")
         self._t, self._n = time.perf_counter(), 0
         self._rate = 0.0
 
-    def on_step_end(self, trainer, step, metrics):
+    def on_step_end(self, run, step, metrics):
         self._n += 1
         now = time.perf_counter()
         if now - self._t >= 2.0:   # a smoothed rate, not one step's jitter
-            self._rate = self._n * _images_per_step(trainer) / (now - self._t)
+            self._rate = self._n * run.train_config.images_per_step / (now - self._t)
             self._t, self._n = now, 0
-        self.bar.set_postfix(epoch=int(trainer.epoch.numpy()), d=f"{float(metrics['d_loss']):.3f}",
+        self.bar.set_postfix(epoch=int(run.epoch.numpy()), d=f"{float(metrics['d_loss']):.3f}",
                              g=f"{float(metrics['g_loss']):.3f}", img_s=f"{self._rate:.1f}",
                              refresh=False)
         self.bar.update(1)
 
-    def on_train_end(self, trainer):
+    def on_train_end(self, run):
         self.bar.close()
 
 
-def fixed_z(trainer, count: int):
-    return sample_z(count, trainer.model_config.z_dim, SAMPLE_SEED)
+def fixed_z(run, count: int):
+    return sample_z(count, run.trainer.model_config.z_dim, SAMPLE_SEED)
 
 
 class SampleGrid(Callback):
@@ -66,18 +62,18 @@ class SampleGrid(Callback):
     def __init__(self, sample_dir: str, every: int = 200, count: int = 64):
         self.sample_dir, self.every, self.count = sample_dir, every, count
 
-    def write(self, trainer, step: int) -> str:
-        pixels = images.to_uint8(trainer.sample(fixed_z(trainer, self.count)))
+    def write(self, run, step: int) -> str:
+        pixels = images.to_uint8(run.trainer.sample(fixed_z(run, self.count)))
         path = os.path.join(self.sample_dir, f"train_{step:08d}.png")
         images.save_image(path, images.make_grid(pixels))
         return path
 
-    def on_step_end(self, trainer, step, metrics):
+    def on_step_end(self, run, step, metrics):
         if self.every and step % self.every == 0:
-            self.write(trainer, step)
+            self.write(run, step)
 
-    def on_train_end(self, trainer):
-        self.write(trainer, int(trainer.step.numpy()))
+    def on_train_end(self, run):
+        self.write(run, int(run.step.numpy()))
 
 
 class TensorBoard(Callback):
@@ -88,33 +84,33 @@ class TensorBoard(Callback):
         self.every, self.image_every, self.count = every, image_every, count
         self._t, self._last = None, None
 
-    def on_train_begin(self, trainer, total_steps):
-        self._t, self._step = time.perf_counter(), int(trainer.step.numpy())
+    def on_train_begin(self, run, total_steps):
+        self._t, self._step = time.perf_counter(), int(run.step.numpy())
 
-    def on_step_end(self, trainer, step, metrics):
+    def on_step_end(self, run, step, metrics):
         self._last = (step, metrics)
         with self.writer.as_default(step=step):
             if step % self.every == 0:
-                self._scalars(trainer, step, metrics)
+                self._scalars(run, step, metrics)
             if self.image_every and step % self.image_every == 0:
-                self._images(trainer)
+                self._images(run)
 
-    def _scalars(self, trainer, step, metrics):
+    def _scalars(self, run, step, metrics):
         for name, value in metrics.items():
             tf.summary.scalar(name, value)
         now = time.perf_counter()
-        rate = (step - self._step) * _images_per_step(trainer) / max(now - self._t, 1e-9)
+        rate = (step - self._step) * run.train_config.images_per_step / max(now - self._t, 1e-9)
         tf.summary.scalar("images_per_second", rate)
         self._t, self._step = now, step
 
-    def _images(self, trainer):
-        samples = images.to_uint8(trainer.sample(fixed_z(trainer, self.count)))
+    def _images(self, run):
+        samples = images.to_uint8(run.trainer.sample(fixed_z(run, self.count)))
         tf.summary.image("samples", samples, max_outputs=self.count)
 
-    def on_train_end(self, trainer):
-        step = int(trainer.step.numpy())
+    def on_train_end(self, run):
+        step = int(run.step.numpy())
         with self.writer.as_default(step=step):
             if self._last is not None and self._last[0] == step and step % self.every:
-                self._scalars(trainer, *self._last)        # the final step's values too
-            self._images(trainer)
+                self._scalars(run, *self._last)        # the final step's values too
+            self._images(run)
         self.writer.flush()

@@ -23,8 +23,30 @@ class ConfigError(ValueError):
     """A model configuration that cannot describe a valid network."""
 
 
+class SavedConfig:
+    """What every network config saved in config.json has: a frozen dataclass with
+    image_size and channels that subclasses this and names ``ERROR``, the ValueError it
+    raises, and ``WHAT``, its kind in messages."""
+    ERROR = ConfigError
+    WHAT = "model"
+
+    @property
+    def image_shape(self) -> tuple[int, int, int]:
+        return (self.image_size, self.image_size, self.channels)
+
+    def replace(self, **changes):
+        return dataclasses.replace(self, **changes)
+
+    def to_dict(self) -> dict:
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_dict(cls, values: dict):
+        return config_from_dict(cls, values, cls.ERROR, cls.WHAT)
+
+
 @dataclasses.dataclass(frozen=True)
-class ModelConfig:
+class ModelConfig(SavedConfig):
     image_size: int = 64        # square images, a power of two >= 8
     channels: int = 3           # 1 (grayscale) or 3 (RGB)
     z_dim: int = 100            # latent size; z ~ U[-1, 1]
@@ -45,20 +67,6 @@ class ModelConfig:
                 raise ConfigError(f"{name} must be positive, got {getattr(self, name)!r}")
         if self.dtype_policy not in DTYPE_POLICIES:
             raise ConfigError(f"unknown dtype_policy {self.dtype_policy!r}")
-
-    @property
-    def image_shape(self) -> tuple[int, int, int]:
-        return (self.image_size, self.image_size, self.channels)
-
-    def replace(self, **changes) -> "ModelConfig":
-        return dataclasses.replace(self, **changes)
-
-    def to_dict(self) -> dict:
-        return dataclasses.asdict(self)
-
-    @classmethod
-    def from_dict(cls, values: dict) -> "ModelConfig":
-        return config_from_dict(cls, values, ConfigError, "model")
 
 
 # --- config.json, shared by every kind of run folder -------------------------------------

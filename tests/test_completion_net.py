@@ -119,15 +119,15 @@ def straight_run(faces, tmp_path_factory):
     """An uninterrupted run of RUN that records every step's inputs and metrics."""
     ckpt = str(tmp_path_factory.mktemp("straight"))
     trainer = CompletionTrainer(TINY, RUN, ckpt)
-    fed, step = [], trainer.train_step
+    fed, step = [], trainer.run.train_step
 
     def recording_step(positions, real):
         fed.append((positions, real))
         return step(positions, real)
 
-    trainer.train_step = recording_step
+    trainer.run.train_step = recording_step
     rec = Record()
-    trainer.fit(faces, [rec])
+    trainer.run.fit(faces, [rec])
     return trainer, rec, fed, ckpt
 
 
@@ -169,7 +169,7 @@ def test_adversarial_only_in_bfloat16_and_the_loaded_net_is_float32(faces, tmp_p
     run = CompletionTrainConfig(epochs=1, batch_size=4, d_steps=2, rec_weight=0.0, seed=1)
     trainer, record = CompletionTrainer(config, run, str(tmp_path)), Record()
     assert trainer.net.get_layer("enc1").compute_dtype == "bfloat16"
-    trainer.fit(faces, [record])
+    trainer.run.fit(faces, [record])
     assert len(record.steps) == 5
     assert all(m["rec"] == 0.0 and np.isfinite(list(m.values())).all()
                for m in record.steps.values())
@@ -190,11 +190,11 @@ def test_interrupted_and_resumed_run_matches_an_uninterrupted_one(straight_run, 
     straight_trainer, straight, _, _ = straight_run
     first = Record(stop_at=7)                                    # in the middle of epoch 2
     with pytest.raises(KeyboardInterrupt, match="stop at step 7"):
-        CompletionTrainer(TINY, RUN, str(tmp_path)).fit(faces, [first])
+        CompletionTrainer(TINY, RUN, str(tmp_path)).run.fit(faces, [first])
     resumed_trainer = CompletionTrainer(TINY, RUN, str(tmp_path))
-    assert resumed_trainer.restore() and int(resumed_trainer.step.numpy()) == 7
+    assert resumed_trainer.run.restore() and int(resumed_trainer.run.step.numpy()) == 7
     resumed = Record()
-    resumed_trainer.fit(faces, [resumed])
+    resumed_trainer.run.fit(faces, [resumed])
     assert sorted(resumed.steps) == list(range(8, 16))
     for step in resumed.steps:
         for name, value in straight.steps[step].items():

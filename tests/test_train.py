@@ -30,7 +30,7 @@ class Record(callbacks.Callback):
     def __init__(self, stop_at=None):
         self.steps, self.stop_at = {}, stop_at
 
-    def on_step_end(self, trainer, step, metrics):
+    def on_step_end(self, run, step, metrics):
         self.steps[step] = {k: float(v) for k, v in metrics.items()}
         if step == self.stop_at:
             raise KeyboardInterrupt(f"Record: stop at step {step}")
@@ -104,9 +104,9 @@ def test_cli_refuses_unusable_datasets(tmp_path, caplog, setup, message):
 def test_every_loss_trains_and_checkpoints(tmp_path, toy_dataset, loss):
     trainer = GANTrainer(TINY, TrainConfig(loss=loss, epochs=1, batch_size=4), str(tmp_path))
     rec = Record()
-    trainer.fit(data.find_training_images(toy_dataset), [rec])
+    trainer.run.fit(data.find_training_images(toy_dataset), [rec])
     steps_per_epoch = 24 // (4 * trainer.train_config.d_steps)
-    assert int(trainer.step.numpy()) == steps_per_epoch == len(rec.steps)
+    assert int(trainer.run.step.numpy()) == steps_per_epoch == len(rec.steps)
     assert all(np.isfinite(list(m.values())).all() for m in rec.steps.values())
     assert tf.train.latest_checkpoint(str(tmp_path)).endswith(f"ckpt-{steps_per_epoch}")
     if loss == "wgan":   # the critic's weights really are clipped
@@ -121,7 +121,7 @@ def test_training_lowers_the_discriminator_loss(tmp_path, toy_dataset):
     cfg = TrainConfig(epochs=16, batch_size=8, g_steps=1, learning_rate=1e-3)
     trainer = GANTrainer(TINY, cfg, str(tmp_path))
     rec = Record()
-    trainer.fit(data.find_training_images(toy_dataset), [rec])
+    trainer.run.fit(data.find_training_images(toy_dataset), [rec])
     d = [rec.steps[s]["d_loss"] for s in sorted(rec.steps)]
     assert np.mean(d[-3:]) < 0.8 * np.mean(d[:3]), d
 
@@ -130,15 +130,15 @@ def test_interrupted_and_resumed_run_matches_an_uninterrupted_one(tmp_path, toy_
     paths = data.find_training_images(toy_dataset)
     cfg = TrainConfig(epochs=3, batch_size=8, seed=5)         # 3 steps per epoch, 9 in all
     straight = Record()
-    GANTrainer(TINY, cfg, str(tmp_path / "a")).fit(paths, [straight])
+    GANTrainer(TINY, cfg, str(tmp_path / "a")).run.fit(paths, [straight])
 
     first = Record(stop_at=4)                                 # stop in the middle of epoch 2
     with pytest.raises(KeyboardInterrupt, match="stop at step 4"):
-        GANTrainer(TINY, cfg, str(tmp_path / "b")).fit(paths, [first])
+        GANTrainer(TINY, cfg, str(tmp_path / "b")).run.fit(paths, [first])
     resumed_trainer = GANTrainer(TINY, cfg, str(tmp_path / "b"))   # a fresh process's view
-    assert resumed_trainer.restore() and int(resumed_trainer.step.numpy()) == 4
+    assert resumed_trainer.run.restore() and int(resumed_trainer.run.step.numpy()) == 4
     resumed = Record()
-    resumed_trainer.fit(paths, [resumed])
+    resumed_trainer.run.fit(paths, [resumed])
 
     assert sorted(resumed.steps) == [5, 6, 7, 8, 9]
     for step in resumed.steps:
@@ -187,7 +187,7 @@ def test_sigterm_checkpoints_and_the_rerun_resumes(tmp_path):
     stopped_at = int(tf.train.latest_checkpoint(str(run / "ckpt")).rsplit("-", 1)[1])
     assert stopped_at > 0
     trainer = GANTrainer(TINY, TrainConfig(batch_size=8), str(run / "ckpt"))
-    assert trainer.restore() and int(trainer.step.numpy()) == stopped_at
+    assert trainer.run.restore() and int(trainer.run.step.numpy()) == stopped_at
 
 
 def test_export_round_trip(tmp_path, toy_dataset):
@@ -257,8 +257,8 @@ from test_train import TINY
 strategy = tf.distribute.MirroredStrategy(["/cpu:0", "/cpu:1"])
 trainer = GANTrainer(TINY, TrainConfig(epochs=1, batch_size=8), sys.argv[3], strategy)
 assert trainer.model_config.synchronized_bn
-trainer.fit(data.find_training_images(sys.argv[2]))
-print("replicas", strategy.num_replicas_in_sync, "step", int(trainer.step.numpy()))
+trainer.run.fit(data.find_training_images(sys.argv[2]))
+print("replicas", strategy.num_replicas_in_sync, "step", int(trainer.run.step.numpy()))
 """
 
 

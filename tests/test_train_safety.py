@@ -12,7 +12,8 @@ from dcgan_completion import callbacks, data
 from dcgan_completion.cli import train as train_cli
 from dcgan_completion.cli import train_completion as completion_cli
 from dcgan_completion.config import ModelConfig
-from dcgan_completion.train import GANTrainer, TrainConfig, TrainingDiverged
+from dcgan_completion.engine import TrainingDiverged
+from dcgan_completion.train import GANTrainer, TrainConfig
 from dcgan_completion.completion_net.training import CompletionTrainConfig
 
 from conftest import write_toy_faces
@@ -96,7 +97,7 @@ def test_damaged_newest_checkpoint_resumes_from_an_earlier_one(saved_run, faces,
     assert "resumed from" in caplog.text and "ckpt-1 at step 1" in caplog.text
     assert tf.train.latest_checkpoint(str(saved_run / "ckpt")).endswith("ckpt-4")
     trainer = GANTrainer(TINY, TrainConfig(batch_size=4), str(saved_run / "ckpt"))
-    assert trainer.restore() and int(trainer.step.numpy()) == 4
+    assert trainer.run.restore() and int(trainer.run.step.numpy()) == 4
 
 
 def test_no_intact_checkpoint_is_refused_and_nothing_touched(saved_run, faces, caplog):
@@ -199,12 +200,12 @@ class BlowUp(callbacks.Callback):
     def __init__(self, how):
         self.how = how
 
-    def on_step_end(self, trainer, step, metrics):
+    def on_step_end(self, run, step, metrics):
         if step == 3 and self.how == "learning rate":
-            trainer.g_optimizer.learning_rate.assign(1e30)
-            trainer.d_optimizer.learning_rate.assign(1e30)
+            run.trainer.g_optimizer.learning_rate.assign(1e30)
+            run.trainer.d_optimizer.learning_rate.assign(1e30)
         elif step == 3:
-            w = trainer.generator.trainable_variables[0]
+            w = run.trainer.generator.trainable_variables[0]
             w.assign(tf.fill(w.shape, float("inf")))
 
 
@@ -215,18 +216,18 @@ def test_diverging_later_keeps_the_last_good_checkpoint_newest(tmp_path, faces, 
     trainer = GANTrainer(TINY, TrainConfig(epochs=3, batch_size=4, checkpoint_every=1),
                          str(tmp_path / "ckpt"))
     with pytest.raises(TrainingDiverged, match=message) as diverged:
-        trainer.fit(paths, [BlowUp(how)])
+        trainer.run.fit(paths, [BlowUp(how)])
     assert diverged.value.step == stopped_at
     assert diverged.value.last_checkpoint.endswith(f"ckpt-{stopped_at - 1}")
     assert ckpt_steps(tmp_path / "ckpt") == [1, 2, 3][:stopped_at - 1][-3:]
     resumed = GANTrainer(TINY, TrainConfig(epochs=3, batch_size=4, checkpoint_every=1),
                          str(tmp_path / "ckpt"))
-    assert resumed.restore() and int(resumed.step.numpy()) == stopped_at - 1
-    assert resumed.weights_finite()
+    assert resumed.run.restore() and int(resumed.run.step.numpy()) == stopped_at - 1
+    assert resumed.run.weights_finite()
 
 
 class Interrupt(callbacks.Callback):
-    def on_step_end(self, trainer, step, metrics):
+    def on_step_end(self, run, step, metrics):
         if step == 3:
             raise KeyboardInterrupt("Interrupt: step 3")
 
@@ -235,7 +236,7 @@ def test_an_interrupt_after_non_finite_weights_saves_nothing(tmp_path, faces, ca
     trainer = GANTrainer(TINY, TrainConfig(epochs=3, batch_size=4, checkpoint_every=2),
                          str(tmp_path / "ckpt"))
     with pytest.raises(KeyboardInterrupt, match="Interrupt: step 3"):
-        trainer.fit(data.find_training_images(faces), [BlowUp("weights"), Interrupt()])
+        trainer.run.fit(data.find_training_images(faces), [BlowUp("weights"), Interrupt()])
     assert "no checkpoint written" in caplog.text and ckpt_steps(tmp_path / "ckpt") == [2]
 
 
@@ -243,9 +244,9 @@ def test_non_finite_weights_are_never_saved(tmp_path, faces):
     trainer = GANTrainer(TINY, TrainConfig(batch_size=4), str(tmp_path / "ckpt"))
     trainer.generator.trainable_variables[0].assign(
         tf.fill(trainer.generator.trainable_variables[0].shape, float("inf")))
-    trainer.step.assign(1)
+    trainer.run.step.assign(1)
     with pytest.raises(TrainingDiverged, match="no longer finite"):
-        trainer.save()
+        trainer.run.save()
     assert not (tmp_path / "ckpt").exists() or ckpt_steps(tmp_path / "ckpt") == []
 
 

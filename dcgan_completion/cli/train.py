@@ -13,9 +13,7 @@ import argparse
 import logging
 import sys
 
-from .common import (EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK, EXIT_PARTIAL, HelpFormatter,
-                     add_strategy_flag, add_verbose_flag, nonnegative_float, positive_int,
-                     run_configs, seed)
+from .common import EXIT_FAILED, EXIT_INTERRUPTED, nonnegative_float, positive_int, seed
 from . import training
 
 log = logging.getLogger("dcgan-train")
@@ -28,12 +26,10 @@ TRAIN_FLAGS = ("loss", "epochs", "batch_size", "learning_rate", "beta1", "beta2"
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from ..config import ModelConfig
+    from ..config import DTYPE_POLICIES, ModelConfig
     from ..train import LOSS_DEFAULTS, TrainConfig
     M, T = ModelConfig(), TrainConfig()
-    p = argparse.ArgumentParser(prog="dcgan-train", description=__doc__,
-                                formatter_class=HelpFormatter, argument_default=None)
-    training.add_data_flags(p)
+    p = training.new_parser("dcgan-train", __doc__)
 
     g = p.add_argument_group("model (fixed for a run; saved in checkpoint_dir/config.json)")
     g.add_argument("--image_size", type=positive_int, help=f"image side, a power of two >= 8 (default: {M.image_size})")
@@ -46,7 +42,7 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("--clip_value", type=nonnegative_float, help="critic weight clipping (default: "
                    f"{training.per_loss_default(LOSS_DEFAULTS, 'clip_value')})")
     g.add_argument("--seed", type=seed, help=f"seed for weights, data order, z and flips (default: {T.seed})")
-    g.add_argument("--precision", choices=("float32", "mixed_bfloat16", "mixed_float16"),
+    g.add_argument("--precision", choices=DTYPE_POLICIES,
                    default="float32", help="compute precision; mixed_bfloat16 is 1.5-1.8x faster on "
                    "CPUs with AVX-512 BF16, mixed_float16 suits GPUs (default: float32)")
 
@@ -54,73 +50,52 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("--export", metavar="DIR", help="after training, export the generator as a "
                    "SavedModel to DIR (default: no export)")
 
-    add_strategy_flag(p)
-    add_verbose_flag(p)
-    return p
+    return training.finish_parser(p)
 
 
-def resolve_configs(args):
-    """(model config, train config) for this run: a saved run's, or new ones from the flags.
-
-    Raises ValueError when a flag contradicts the run saved in --checkpoint_dir.
-    """
+def command() -> training.Command:
+    """dcgan-train's part of the shared training flow (cli/training.py)."""
     from ..config import ModelConfig
-    from ..train import TrainConfig, load_trainer_config
-    return run_configs(args, load_trainer_config(args.checkpoint_dir), ModelConfig, TrainConfig,
-                       MODEL_FLAGS, TRAIN_FLAGS)
+    from ..train import GANTrainer, TrainConfig, load_trainer_config
+    return training.Command(
+        load_saved=load_trainer_config, model_cls=ModelConfig, train_cls=TrainConfig,
+        model_flags=MODEL_FLAGS, train_flags=TRAIN_FLAGS, make_trainer=GANTrainer,
+        check_export=check_export, chief_callbacks=chief_callbacks, export=export)
 
 
-def check_outputs(args, chief: bool) -> None:
-    """Refuse unusable output locations before any training (files.OutputError)."""
+def check_export(args, chief: bool) -> None:
+    """An export folder must be new or empty (files.OutputError)."""
     from .. import files
-    if args.export:     # first: a refusal here creates no folder
+    if args.export:
         files.ensure_output_dir(args.export, must_be_empty=True, what="export folder")
-    files.ensure_output_dir(args.checkpoint_dir, what="checkpoint folder")
-    if chief:    # only the chief writes samples and logs
-        files.ensure_output_dir(args.sample_dir, what="sample folder")
-        files.ensure_output_dir(args.log_dir, what="log folder")
+
+
+def chief_callbacks(args, ready) -> list:
+    from .. import callbacks
+    return [callbacks.SampleGrid(args.sample_dir, every=args.sample_every),
+            callbacks.TensorBoard(args.log_dir, image_every=args.sample_every)]
 
 
 def main(argv=None) -> int:
-    return training.run_command(build_parser(), train, argv)
+    return training.run_command(build_parser(), command, argv)
 
 
-def train(args) -> int:
-    """The command, once its flags are parsed; returns the exit status."""
-    from .. import callbacks, checkpoints, files
-    from ..train import GANTrainer
+def export(args, ready, status: int) -> int:
+    """--export: the trained generator as a SavedModel; returns the exit status."""
+    from .. import checkpoints, files
+    if not args.export:
+        return status
+    trainer = ready.trainer
     try:
-        run = training.start(args, lambda: resolve_configs(args), check_outputs,
-                             lambda model, train, strategy: GANTrainer(
-                                 model, train, args.checkpoint_dir, strategy))
-    except training.Refused as e:
+        checkpoints.export_generator(trainer.generator, args.export)
+        log.info("generator exported to %s (SavedModel)", args.export)
+    except (FileExistsError, files.OutputError) as e:
         log.error("%s", e)
         return EXIT_FAILED
-    trainer, cfg = run.trainer, run.trainer.train_config
-    log.info("%s %d images from %s; %s loss, batch %d, %d epochs of %d steps; %d replica(s)",
-             "resuming on" if run.resumed else "training on", len(run.paths), args.dataset,
-             cfg.loss, cfg.batch_size, cfg.epochs, trainer.steps_per_epoch(len(run.paths)),
-             trainer.strategy.num_replicas_in_sync)
-
-    def make_callbacks():
-        cbs = [callbacks.ProgressBar(disable=args.no_progress or not run.chief)]
-        if run.chief:
-            cbs += [callbacks.SampleGrid(args.sample_dir, every=args.sample_every),
-                    callbacks.TensorBoard(args.log_dir, image_every=args.sample_every)]
-        return cbs
-
-    status = training.finish(run, make_callbacks, args)
-    if args.export and status in (EXIT_OK, EXIT_PARTIAL):
-        try:
-            checkpoints.export_generator(trainer.generator, args.export)
-            log.info("generator exported to %s (SavedModel)", args.export)
-        except (FileExistsError, files.OutputError) as e:
-            log.error("%s", e)
-            status = EXIT_FAILED
-        except KeyboardInterrupt:
-            log.warning("interrupted during the export: training is complete (%s), and %s "
-                        "was not written; run dcgan-export", trainer.last_checkpoint, args.export)
-            return EXIT_INTERRUPTED
+    except KeyboardInterrupt:
+        log.warning("interrupted during the export: training is complete (%s), and %s "
+                    "was not written; run dcgan-export", trainer.run.last_checkpoint, args.export)
+        return EXIT_INTERRUPTED
     return status
 
 

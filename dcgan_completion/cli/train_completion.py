@@ -18,9 +18,8 @@ import argparse
 import logging
 import sys
 
-from .common import (EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK, EXIT_PARTIAL, HelpFormatter,
-                     add_strategy_flag, add_verbose_flag, finite_float, fraction,
-                     nonnegative_float, positive_int, run_configs, seed)
+from .common import (EXIT_INTERRUPTED, finite_float, fraction, nonnegative_float,
+                     positive_int, seed)
 from . import training
 
 log = logging.getLogger("dcgan-train-completion")
@@ -38,9 +37,7 @@ def build_parser() -> argparse.ArgumentParser:
     from ..completion_net.networks import DTYPE_POLICIES, CompletionConfig
     from ..completion_net.training import LOSS_DEFAULTS, CompletionTrainConfig
     M, T = CompletionConfig(), CompletionTrainConfig()
-    p = argparse.ArgumentParser(prog="dcgan-train-completion", description=__doc__,
-                                formatter_class=HelpFormatter, argument_default=None)
-    training.add_data_flags(p)
+    p = training.new_parser("dcgan-train-completion", __doc__)
 
     g = p.add_argument_group("measurement: how every training image is damaged (fixed for a run)")
     g.add_argument("--measurement", choices=MEASUREMENTS,
@@ -74,76 +71,59 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("--export_weights", metavar="PATH", help="after training, write the network's "
                    "weights file (.npz, float16) to PATH (default: none)")
 
-    add_strategy_flag(p)
-    add_verbose_flag(p)
-    return p
+    return training.finish_parser(p)
 
 
-def resolve_configs(args):
-    """(CompletionConfig, CompletionTrainConfig): a saved run's, or new ones from the flags.
-
-    Raises ValueError when a flag contradicts the run saved in --checkpoint_dir.
-    """
+def command() -> training.Command:
+    """dcgan-train-completion's part of the shared training flow (cli/training.py)."""
     from ..completion_net.networks import CompletionConfig
-    from ..completion_net.training import CompletionTrainConfig, load_trainer_config
-    return run_configs(args, load_trainer_config(args.checkpoint_dir), CompletionConfig,
-                       CompletionTrainConfig, MODEL_FLAGS, TRAIN_FLAGS)
+    from ..completion_net.training import (CompletionTrainConfig, CompletionTrainer,
+                                           load_trainer_config)
+    return training.Command(
+        load_saved=load_trainer_config, model_cls=CompletionConfig,
+        train_cls=CompletionTrainConfig, model_flags=MODEL_FLAGS, train_flags=TRAIN_FLAGS,
+        make_trainer=CompletionTrainer, check_export=check_export,
+        chief_callbacks=chief_callbacks, export=export, describe=describe)
 
 
-def check_outputs(args, chief: bool) -> None:
-    """Refuse unusable output locations before any training (files.OutputError)."""
+def check_export(args, chief: bool) -> None:
+    """The weights file must be new (files.OutputError); only the chief writes it."""
     from .. import files
-    if args.export_weights and chief:    # first: a refusal here creates no folder
+    if args.export_weights and chief:
         files.check_new_file(args.export_weights, what="weights file")
-    files.ensure_output_dir(args.checkpoint_dir, what="checkpoint folder")
-    if chief:    # only the chief writes samples, logs and the weights file
-        files.ensure_output_dir(args.sample_dir, what="sample folder")
-        files.ensure_output_dir(args.log_dir, what="log folder")
+
+
+def describe(trainer) -> str:
+    return f" measured by {trainer.measurement.name} {trainer.measurement.params()}"
+
+
+def chief_callbacks(args, ready) -> list:
+    """The sample grid and TensorBoard images of fixed inputs: the first readable files, measured."""
+    from ..completion_net.training import CompletionSamples, CompletionTensorBoard, sample_inputs
+    y, masks = sample_inputs(ready.paths, ready.trainer.model_config, SAMPLE_COUNT,
+                             crop=ready.trainer.train_config.crop, report=ready.report)
+    return [CompletionSamples(args.sample_dir, y, masks, every=args.sample_every),
+            CompletionTensorBoard(args.log_dir, y, masks, image_every=args.sample_every)]
 
 
 def main(argv=None) -> int:
-    return training.run_command(build_parser(), train, argv)
+    return training.run_command(build_parser(), command, argv)
 
 
-def train(args) -> int:
-    """The command, once its flags are parsed; returns the exit status."""
-    from .. import callbacks
-    from ..completion_net.training import (CompletionSamples, CompletionTensorBoard,
-                                           CompletionTrainer, sample_inputs)
+def export(args, ready, status: int) -> int:
+    """--export_weights: the trained network's weights file; returns the exit status."""
     from ..completion_net.weights import save_completion_net_weights
+    if not (args.export_weights and ready.chief):
+        return status
+    trainer = ready.trainer
     try:
-        run = training.start(args, lambda: resolve_configs(args), check_outputs,
-                             lambda config, train, strategy: CompletionTrainer(
-                                 config, train, args.checkpoint_dir, strategy))
-    except training.Refused as e:
-        log.error("%s", e)
-        return EXIT_FAILED
-    trainer, cfg = run.trainer, run.trainer.train_config
-    log.info("%s %d images from %s measured by %s %s; %s loss, batch %d, %d epochs of %d "
-             "steps; %d replica(s)", "resuming on" if run.resumed else "training on",
-             len(run.paths), args.dataset, trainer.measurement.name,
-             trainer.measurement.params(), cfg.loss, cfg.batch_size, cfg.epochs,
-             trainer.steps_per_epoch(len(run.paths)), trainer.strategy.num_replicas_in_sync)
-
-    def make_callbacks():
-        cbs = [callbacks.ProgressBar(disable=args.no_progress or not run.chief)]
-        if run.chief:     # the grids' inputs: the first readable files, measured
-            y, masks = sample_inputs(run.paths, trainer.config, SAMPLE_COUNT, crop=cfg.crop,
-                                     report=run.report)
-            cbs += [CompletionSamples(args.sample_dir, y, masks, every=args.sample_every),
-                    CompletionTensorBoard(args.log_dir, y, masks, image_every=args.sample_every)]
-        return cbs
-
-    status = training.finish(run, make_callbacks, args)
-    if args.export_weights and status in (EXIT_OK, EXIT_PARTIAL) and run.chief:
-        try:
-            save_completion_net_weights(trainer.config, trainer.net, args.export_weights)
-        except KeyboardInterrupt:
-            log.warning("interrupted while writing %s: training is complete (%s); write the "
-                        "weights file with dcgan-export --weights", args.export_weights,
-                        trainer.last_checkpoint)
-            return EXIT_INTERRUPTED
-        log.info("network weights written to %s", args.export_weights)
+        save_completion_net_weights(trainer.model_config, trainer.net, args.export_weights)
+    except KeyboardInterrupt:
+        log.warning("interrupted while writing %s: training is complete (%s); write the "
+                    "weights file with dcgan-export --weights", args.export_weights,
+                    trainer.run.last_checkpoint)
+        return EXIT_INTERRUPTED
+    log.info("network weights written to %s", args.export_weights)
     return status
 
 

@@ -1,19 +1,22 @@
-"""What the two training commands share: the checks before the first step, and the end of a
-run (fit, the messages, the list of skipped files and the exit status).
+"""What the two training commands share: their common flags, the checks before the first
+step, and the end of a run (fit, the messages, the list of skipped files, the exit status).
 
-dcgan-train and dcgan-train-completion differ in their flags, their trainer and their
-callbacks; everything that decides whether a run may start, and what a stopped,
-diverged or finished run says, lives here once.
+dcgan-train and dcgan-train-completion differ in their flags, their trainer, their
+sample callbacks and their export (each a Command); everything that decides whether a
+run may start, and what a stopped, diverged or finished run says, lives here once.
 """
 
 from __future__ import annotations
 
+import argparse
 import dataclasses
 import logging
 import os
+from typing import Callable
 
-from .common import (EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK, EXIT_PARTIAL, fraction_below_one,
-                     nonnegative_float, positive_float, positive_int, setup_logging,
+from .common import (EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK, EXIT_PARTIAL, HelpFormatter,
+                     add_strategy_flag, add_verbose_flag, error_message, fraction_below_one,
+                     nonnegative_float, positive_float, positive_int, run_configs, setup_logging,
                      sigterm_as_interrupt)
 
 log = logging.getLogger("dcgan-train")
@@ -22,6 +25,14 @@ log = logging.getLogger("dcgan-train")
 # --- the flags both commands take -------------------------------------------------------
 # Defaults live in the library's dataclasses: flags default to None ("not set"), and the
 # help texts quote the library's values.
+
+def new_parser(prog: str, description: str):
+    """A training command's parser, with the data flags both take first."""
+    p = argparse.ArgumentParser(prog=prog, description=description,
+                                formatter_class=HelpFormatter, argument_default=None)
+    add_data_flags(p)
+    return p
+
 
 def add_data_flags(p) -> None:
     g = p.add_argument_group("data")
@@ -76,18 +87,67 @@ def add_output_flags(p, train, suffix: str = ""):
     return g
 
 
+# --- what each command adds ---------------------------------------------------------------
+
+@dataclasses.dataclass(frozen=True)
+class Command:
+    """What one training command adds to the flow below, which is the same for both."""
+    load_saved: Callable      # checkpoint_dir -> (model config, train config) saved there, or None
+    model_cls: type           # the model config dataclass, filled from model_flags
+    train_cls: type           # the train config dataclass, filled from train_flags
+    model_flags: tuple
+    train_flags: tuple
+    make_trainer: Callable    # (model config, train config, checkpoint_dir, strategy) -> trainer
+    check_export: Callable    # (args, chief): the command's own output, checked before the others
+    chief_callbacks: Callable  # (args, ready) -> the callbacks that write files (the chief's)
+    export: Callable          # (args, ready, status) -> status: the own output of a trained run
+    describe: Callable = lambda trainer: ""   # what the start line adds after the dataset
+
+
+def finish_parser(p):
+    """The flags every command ends with (scale-out, verbosity); returns the parser."""
+    add_strategy_flag(p)
+    add_verbose_flag(p)
+    return p
+
+
 # --- the start and the end of a run ------------------------------------------------------
 
-def run_command(parser, train, argv=None) -> int:
-    """Parse ``argv``, start quietly, and run ``train(args)``: both commands' main()."""
+def run_command(parser, command, argv=None) -> int:
+    """Parse ``argv``, start quietly, and train with ``command()`` (a Command, made after
+    the quiet start: making it imports TensorFlow): both commands' main()."""
     args = parser.parse_args(argv)
     setup_logging(args.verbose)
     sigterm_as_interrupt()
     try:
-        return train(args)
+        return train(args, command())
     except KeyboardInterrupt:    # training itself handles its own interrupts
         log.warning("interrupted before training started; nothing was trained")
         return EXIT_INTERRUPTED
+
+
+def train(args, command: Command) -> int:
+    """The command, once its flags are parsed; returns the exit status."""
+    try:
+        ready = start(args, command)
+    except Refused as e:
+        log.error("%s", e)
+        return EXIT_FAILED
+    trainer, cfg = ready.trainer, ready.trainer.train_config
+    log.info("%s %d images from %s%s; %s loss, batch %d, %d epochs of %d steps; %d replica(s)",
+             "resuming on" if ready.resumed else "training on", len(ready.paths), args.dataset,
+             command.describe(trainer), cfg.loss, cfg.batch_size, cfg.epochs,
+             trainer.run.steps_per_epoch(len(ready.paths)), trainer.strategy.num_replicas_in_sync)
+
+    def make_callbacks():
+        from ..callbacks import ProgressBar
+        cbs = [ProgressBar(disable=args.no_progress or not ready.chief)]
+        return cbs + (command.chief_callbacks(args, ready) if ready.chief else [])
+
+    status = finish(ready, make_callbacks, args)
+    if status in (EXIT_OK, EXIT_PARTIAL):
+        status = command.export(args, ready, status)
+    return status
 
 
 class Refused(Exception):
@@ -95,7 +155,7 @@ class Refused(Exception):
 
 
 @dataclasses.dataclass
-class Run:
+class Ready:
     """A run ready for its first step: the trainer (restored when resuming), its files."""
     trainer: object
     paths: list
@@ -104,11 +164,10 @@ class Run:
     resumed: bool
 
 
-def start(args, configs, check_outputs, make_trainer) -> Run:
-    """Everything that can refuse a run, in the order that writes least: ``configs()``
-    gives (model config, train config), the images are found, ``check_outputs(args,
-    chief)`` checks every output location, ``make_trainer(model config, train config,
-    strategy)`` builds the trainer, which then resumes from the newest intact checkpoint.
+def start(args, command: Command) -> Ready:
+    """Everything that can refuse a run, in the order that writes least: the configs (a
+    saved run's, or new ones from the flags), the images, every output location
+    (check_outputs), then the trainer, which resumes from the newest intact checkpoint.
 
     Raises Refused with the reason, having removed again the output folders it made; the
     caller exits 2.
@@ -119,7 +178,7 @@ def start(args, configs, check_outputs, make_trainer) -> Run:
         outputs.append(os.path.dirname(os.path.abspath(args.export_weights)))
     new = files.missing_folders(*outputs)
     try:
-        return _start(args, configs, check_outputs, make_trainer)
+        return _start(args, command)
     except Refused:
         files.remove_empty(new)
         raise
@@ -129,69 +188,81 @@ def start(args, configs, check_outputs, make_trainer) -> Run:
 OUTPUT_FOLDERS = ("checkpoint_dir", "sample_dir", "log_dir", "export")
 
 
-def _start(args, configs, check_outputs, make_trainer) -> Run:
+def _start(args, command: Command) -> Ready:
     from .. import data, files
     from ..config import ConfigError
-    from ..train import CheckpointRestoreError, is_chief, pick_strategy
+    from ..engine import CheckpointRestoreError, is_chief, pick_strategy
     try:
-        model_config, train_config = configs()
+        model_config, train_config = run_configs(
+            args, command.load_saved(args.checkpoint_dir), command.model_cls, command.train_cls,
+            command.model_flags, command.train_flags)
         train_config = train_config.resolved()
         report = data.BadFileReport()
         paths = data.find_training_images(
-            args.dataset, min_count=train_config.batch_size * train_config.d_steps,
+            args.dataset, min_count=train_config.images_per_step,
             report=report, limit=train_config.train_size)
         strategy = pick_strategy(args.strategy)
         chief = is_chief(strategy)   # other workers of a cluster train but write nothing
-        check_outputs(args, chief)
+        check_outputs(args, chief, command.check_export)
     except files.OutputError as e:
         raise Refused(f"{e}; nothing was trained") from e
     except (ValueError, ConfigError, data.DatasetError) as e:   # flags, saved run, data
-        raise Refused(str(e)) from e
-    trainer = make_trainer(model_config, train_config, strategy)
+        raise Refused(error_message(e, {"batch_size": "--batch_size"})) from e
+    trainer = command.make_trainer(model_config, train_config, args.checkpoint_dir, strategy)
     try:
-        resumed = trainer.restore()
+        resumed = trainer.run.restore()
     except CheckpointRestoreError as e:
         raise Refused(str(e)) from e
-    return Run(trainer, paths, report, chief, resumed)
+    return Ready(trainer, paths, report, chief, resumed)
 
 
-def stopped_message(trainer) -> str:
-    step = int(trainer.step.numpy())
-    if trainer.last_checkpoint and trainer.last_checkpoint.endswith(f"ckpt-{step}"):
-        return f"stopped at step {step}, saved in {trainer.last_checkpoint}; rerun the same command to resume"
-    saved = trainer.last_checkpoint or "no checkpoint"
+def check_outputs(args, chief: bool, check_export) -> None:
+    """Refuse unusable output locations before any training (files.OutputError)."""
+    from .. import files
+    check_export(args, chief)     # first: a refusal here creates no folder
+    files.ensure_output_dir(args.checkpoint_dir, what="checkpoint folder")
+    if chief:    # only the chief writes samples and logs
+        files.ensure_output_dir(args.sample_dir, what="sample folder")
+        files.ensure_output_dir(args.log_dir, what="log folder")
+
+
+def stopped_message(run) -> str:
+    """What an interrupted engine.TrainingRun says: its step and newest checkpoint."""
+    step = int(run.step.numpy())
+    if run.last_checkpoint and run.last_checkpoint.endswith(f"ckpt-{step}"):
+        return f"stopped at step {step}, saved in {run.last_checkpoint}; rerun the same command to resume"
+    saved = run.last_checkpoint or "no checkpoint"
     return f"stopped at step {step}; newest checkpoint: {saved}; rerun the same command to resume"
 
 
-def finish(run: Run, make_callbacks, args) -> int:
-    """Train ``run`` to its last epoch with the callbacks ``make_callbacks()`` returns (made
+def finish(ready: Ready, make_callbacks, args) -> int:
+    """Train ``ready`` to its last epoch with the callbacks ``make_callbacks()`` returns (made
     here, since making them may read images too); returns the exit status: 0 done, 1 done
     but files were skipped (listed in checkpoint_dir/skipped_files.txt), 2 diverged or no
     image could be decoded, 130 interrupted (the newest checkpoint is named)."""
     from .. import data
-    from ..train import TrainingDiverged, record_skipped
-    trainer = run.trainer
+    from ..engine import TrainingDiverged, record_skipped
+    run = ready.trainer.run
     status = EXIT_OK
     try:
-        trainer.fit(run.paths, make_callbacks(), run.report)
+        run.fit(ready.paths, make_callbacks(), ready.report)
         log.info("done: step %d, checkpoint in %s, samples in %s, TensorBoard logs in %s",
-                 int(trainer.step.numpy()), args.checkpoint_dir, args.sample_dir, args.log_dir)
+                 int(run.step.numpy()), args.checkpoint_dir, args.sample_dir, args.log_dir)
     except KeyboardInterrupt:
-        log.warning("%s", stopped_message(trainer))
+        log.warning("%s", stopped_message(run))
         status = EXIT_INTERRUPTED
     except TrainingDiverged as e:
         log.error("%s. Lower --learning_rate (now %g) and train in a new --checkpoint_dir: a "
-                  "run's learning rate cannot change on resume", e,
-                  trainer.train_config.learning_rate)
+                  "run's learning rate cannot change on resume", e, run.train_config.learning_rate)
         status = EXIT_FAILED
     except data.DatasetError as e:
         log.error("%s", e)
         status = EXIT_FAILED
-    listed = record_skipped(run.report, args.checkpoint_dir) if run.chief else None
-    if run.report.reasons:
-        log.warning("%d file(s) could not be used and were skipped%s:\n  %s", len(run.report),
+    listed = record_skipped(ready.report, args.checkpoint_dir) if ready.chief else None
+    if ready.report.reasons:
+        log.warning("%d file(s) could not be used and were skipped%s:\n  %s", len(ready.report),
                     f" (listed in {listed})" if listed else "",
-                    "\n  ".join(run.report.reasons.values()))
+                    "\n  ".join(ready.report.reasons.values()))
         if status == EXIT_OK:
             status = EXIT_PARTIAL
     return status

@@ -129,13 +129,13 @@ def make_measurement(name: str = DEFAULT_MEASUREMENT, image_size: int = REFERENC
         raise MeasurementError(f"fill must be in [-1, 1] (the images' scale), got {fill!r}")
     if name == "block-pixels":
         if patch_size is not None:
-            raise MeasurementError("block-pixels takes no patch size (use --drop_prob)")
+            raise MeasurementError("block-pixels takes no patch size (it drops pixels with drop_prob)")
         p = BLOCK_PIXELS_PROB if drop_prob is None else float(drop_prob)
         if not 0.0 <= p < 1.0:
             raise MeasurementError(f"drop probability must be in [0, 1), got {drop_prob!r}")
         return BlockPixels(image_size, OTHER_FILL if fill is None else float(fill), p)
     if drop_prob is not None:
-        raise MeasurementError(f"{name} takes no drop probability (use --patch_size)")
+        raise MeasurementError(f"{name} takes no drop probability (its hole is patch_size wide)")
     if name == "block-patch":
         k = default_patch_size(image_size) if patch_size is None else int(patch_size)
         cls, default_fill = BlockPatch, BLOCK_PATCH_FILL

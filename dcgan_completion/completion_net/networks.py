@@ -32,7 +32,7 @@ import tensorflow as tf
 from keras import layers
 
 from .. import ops
-from ..config import config_from_dict, read_config_file, write_config_file
+from ..config import SavedConfig, read_config_file, write_config_file
 from .measurements import Measurement, make_measurement
 
 CONFIG_KIND = "completion-net"
@@ -51,11 +51,14 @@ class CompletionConfigError(ValueError):
 
 
 @dataclasses.dataclass(frozen=True)
-class CompletionConfig:
+class CompletionConfig(SavedConfig):
     """Everything needed to rebuild the networks, and the measurement they were trained with.
 
     patch_size / fill / drop_prob: None means the measurement's default (measurements.py).
     """
+    ERROR = CompletionConfigError
+    WHAT = "completion-net"
+
     image_size: int = 64          # a power of two >= 16
     channels: int = 3             # 1 or 3
     width: int = 32               # completion net: w, 2w, 4w channels (GLCIC: 64 at 256x256)
@@ -81,10 +84,6 @@ class CompletionConfig:
         self.make_measurement()   # raises MeasurementError for bad measurement settings
 
     @property
-    def image_shape(self) -> tuple[int, int, int]:
-        return (self.image_size, self.image_size, self.channels)
-
-    @property
     def window(self) -> int:
         """Side of the local critic's window: S / 2."""
         return self.image_size // 2
@@ -92,16 +91,6 @@ class CompletionConfig:
     def make_measurement(self) -> Measurement:
         return make_measurement(self.measurement, self.image_size, patch_size=self.patch_size,
                                 fill=self.fill, drop_prob=self.drop_prob)
-
-    def replace(self, **changes) -> "CompletionConfig":
-        return dataclasses.replace(self, **changes)
-
-    def to_dict(self) -> dict:
-        return dataclasses.asdict(self)
-
-    @classmethod
-    def from_dict(cls, values: dict) -> "CompletionConfig":
-        return config_from_dict(cls, values, CompletionConfigError, "completion-net")
 
 
 def save_completion_config(config: CompletionConfig, directory: str, extra: dict | None = None) -> str:

@@ -28,8 +28,12 @@ completions as the clean data, for measurements like these. The local window of 
 image is placed on a hole drawn independently of its own, just as the fake's window is
 independent of its fresh measurement M'.
 
-The loop, checkpoints, exact resume, stateless randomness from (seed, step, replica) and
-tf.distribute handling are GANTrainer's (train.py), reused by subclassing.
+This module holds the method's own parts: its settings (CompletionTrainConfig), the
+measured input pipeline (measured_batches), CompletionTrainer, which builds the network,
+the critic and their optimizers and supplies the replica step above, and the sample grids
+and TensorBoard images of its runs. The loop, checkpoints, exact resume and tf.distribute
+handling are the engine's (engine.TrainingRun), which the trainer hands itself to; the
+step's randomness is stateless, from (seed, step, replica).
 """
 
 from __future__ import annotations
@@ -43,7 +47,8 @@ import numpy as np
 import tensorflow as tf
 
 from .. import callbacks, data, images, losses
-from ..train import GANTrainer, check_train_config, make_optimizer, unconfigured_run
+from ..engine import (TrainingRun, TrainSettings, load_run_config, make_optimizers,
+                      replica_strategy, synchronized_bn)
 from .networks import (CompletionConfig, CompletionConfigError, build_completion_net,
                        build_critic, hole_window_offsets, load_completion_config,
                        save_completion_config)
@@ -54,8 +59,10 @@ log = logging.getLogger(__name__)
 #   wgan-gp: Gulrajani et al. 2017 (Adam 1e-4, betas 0 / 0.9, lambda 10, 5 critic steps).
 #   gan:     non-saturating GAN with the DCGAN's Adam 2e-4 / beta1 0.5, one step each.
 LOSS_DEFAULTS = {
-    "wgan-gp": dict(learning_rate=1e-4, beta1=0.0, beta2=0.9, d_steps=5, g_steps=1, gp_weight=10.0),
-    "gan": dict(learning_rate=2e-4, beta1=0.5, beta2=0.999, d_steps=1, g_steps=1, gp_weight=None),
+    "wgan-gp": dict(optimizer="adam", learning_rate=1e-4, beta1=0.0, beta2=0.9, d_steps=5,
+                    g_steps=1, gp_weight=10.0),
+    "gan": dict(optimizer="adam", learning_rate=2e-4, beta1=0.5, beta2=0.999, d_steps=1,
+                g_steps=1, gp_weight=None),
 }
 # Weight of the reconstruction term L_rec (a per-pixel mean absolute error) against the
 # adversarial loss. A 28x28x3 hole's L_rec has gradient norm rec_weight / sqrt(2352) ~
@@ -72,36 +79,18 @@ _DATA_STREAM = 1                                        # (seed, 1): the pipelin
 
 
 @dataclasses.dataclass(frozen=True)
-class CompletionTrainConfig:
+class CompletionTrainConfig(TrainSettings):
     """Training settings. ``None`` means: the chosen loss's published default."""
-    loss: str = "wgan-gp"
-    epochs: int = 25
-    batch_size: int = 64                # global batch, split across replicas
-    learning_rate: float | None = None
-    beta1: float | None = None
-    beta2: float | None = None
-    d_steps: int | None = None
-    g_steps: int | None = None
-    gp_weight: float | None = None
-    rec_weight: float = REC_WEIGHT      # 0: adversarial loss only
-    train_size: int | None = None
-    seed: int = 0
-    flip: bool = True
-    crop: bool = False
-    checkpoint_every: int = 500         # steps
-    max_checkpoints: int = 3
+    LOSS_DEFAULTS = LOSS_DEFAULTS
+    NONNEGATIVE = ("gp_weight", "rec_weight")
 
-    optimizer = "adam"                  # for train.make_optimizer
+    loss: str = "wgan-gp"
+    rec_weight: float = REC_WEIGHT      # 0: adversarial loss only
 
     def __post_init__(self):
-        check_train_config(self, LOSS_DEFAULTS, nonnegative=("gp_weight", "rec_weight"))
+        super().__post_init__()
         if self.rec_weight is None:
             raise ValueError("rec_weight must be a finite number >= 0, got None")
-
-    def resolved(self) -> "CompletionTrainConfig":
-        defaults = LOSS_DEFAULTS[self.loss]
-        return dataclasses.replace(self, **{k: v for k, v in defaults.items()
-                                            if getattr(self, k) is None})
 
 
 def measured_batches(dataset: tf.data.Dataset, measurement, seed: int, epoch: int) -> tf.data.Dataset:
@@ -123,48 +112,42 @@ def measured_batches(dataset: tf.data.Dataset, measurement, seed: int, epoch: in
                        deterministic=True).prefetch(tf.data.AUTOTUNE)
 
 
-class CompletionTrainer(GANTrainer):
-    """Owns the completion net, the critic, both optimizers and the checkpointed counters.
+class CompletionTrainer:
+    """The completion net, the critic, both optimizers and the replica step above; ``run``
+    (an engine.TrainingRun) holds the counters and checkpoints and trains them.
 
     ``checkpoint_dir`` receives config.json (kind "completion-net") and tf.train
     checkpoints of ``completion_net``, ``critic``, both optimizers, step, epoch and
-    epoch_files_done. ``fit``, ``restore``, ``train_step`` are GANTrainer's.
+    epoch_files_done.
     """
 
     def __init__(self, config: CompletionConfig, train_config: CompletionTrainConfig,
                  checkpoint_dir: str, strategy: tf.distribute.Strategy | None = None):
-        self.train_config = train_config.resolved()
-        self.strategy = strategy or tf.distribute.get_strategy()
-        replicas = self.strategy.num_replicas_in_sync
-        if self.train_config.batch_size % replicas:
-            raise ValueError(f"batch_size {self.train_config.batch_size} is not divisible "
-                             f"by the {replicas} replicas")
-        self.config = config
+        self.train_config = cfg = train_config.resolved()
+        self.strategy = replica_strategy(cfg, strategy)
+        self.model_config = config
         self.measurement = config.make_measurement()
-        self.checkpoint_dir = checkpoint_dir
-        self._build()
-
-    def _build(self):
-        cfg = self.train_config
         keras.utils.set_random_seed(cfg.seed)   # seeds the initialisers
         with self.strategy.scope():
             self.net = build_completion_net(
-                self.config, synchronized_bn=self.strategy.num_replicas_in_sync > 1)
-            self.critic = build_critic(self.config)
-            self.g_optimizer = make_optimizer(cfg, "g_optimizer")
-            self.d_optimizer = make_optimizer(cfg, "d_optimizer")
-            self.g_optimizer.build(self.net.trainable_variables)
-            self.d_optimizer.build(self.critic.trainable_variables)
-        self._track(completion_net=self.net, critic=self.critic,
-                    g_optimizer=self.g_optimizer, d_optimizer=self.d_optimizer)
+                config, synchronized_bn=synchronized_bn(self.strategy.num_replicas_in_sync))
+            self.critic = build_critic(config)
+            self.g_optimizer, self.d_optimizer = make_optimizers(cfg, self.net, self.critic)
+        self.checkpointed = dict(completion_net=self.net, critic=self.critic,
+                                 g_optimizer=self.g_optimizer, d_optimizer=self.d_optimizer)
+        self.run = TrainingRun(self, checkpoint_dir)
 
-    def _save_config(self) -> None:
-        save_completion_config(self.config, self.checkpoint_dir,
+    def write_config(self, directory: str) -> None:
+        save_completion_config(self.model_config, directory,
                                {"train": dataclasses.asdict(self.train_config)})
+
+    def batches(self, dataset: tf.data.Dataset, epoch: int) -> tf.data.Dataset:
+        """(positions, x) -> (positions, (y, M)): the step never sees a clean image."""
+        return measured_batches(dataset, self.measurement, self.train_config.seed, epoch)
 
     # --- one step ------------------------------------------------------------------------
 
-    def _replica_step(self, real, step):
+    def replica_step(self, real, step):
         """real = (y, M): (d_steps * b, S, S, C) measured images and their (.., S, S, 1) masks.
 
         Returns per-replica sums / global batch of d_loss, g_loss, gp, rec, d_real, d_fake.
@@ -173,7 +156,7 @@ class CompletionTrainer(GANTrainer):
         cfg, measure = self.train_config, self.measurement
         net, critic = self.net, self.critic
         objective = OBJECTIVES[cfg.loss]
-        window = self.config.window
+        window = self.model_config.window
         replica = tf.cast(tf.distribute.get_replica_context().replica_id_in_sync_group, tf.int64)
         seed = tf.random.experimental.stateless_fold_in(tf.constant([cfg.seed, 0], tf.int64), step)
         seed = tf.random.experimental.stateless_fold_in(seed, replica)
@@ -235,26 +218,6 @@ class CompletionTrainer(GANTrainer):
                 "d_real": per_example_mean(score(real_scores)),
                 "d_fake": per_example_mean(score(fake_scores))}
 
-    # --- data ----------------------------------------------------------------------------
-
-    def epoch_dataset(self, paths, epoch: int, start_file: int, report):
-        """The distributed dataset of (positions, (y, M)) for (the rest of) one epoch."""
-        cfg, mc = self.train_config, self.config
-        per_step = cfg.batch_size * cfg.d_steps
-        remaining = (len(paths) - start_file) // per_step
-
-        def dataset_fn(ctx: tf.distribute.InputContext):
-            pipelines = ctx.num_input_pipelines
-            clean = data.make_epoch_dataset(
-                paths, image_size=mc.image_size, channels=mc.channels,
-                batch_size=ctx.get_per_replica_batch_size(per_step), seed=cfg.seed,
-                epoch=epoch, start_file=start_file, crop=cfg.crop, flip=cfg.flip,
-                num_shards=pipelines, shard_index=ctx.input_pipeline_id,
-                num_batches=remaining if pipelines > 1 else None, report=report)
-            return measured_batches(clean, self.measurement, cfg.seed, epoch)
-
-        return self.strategy.distribute_datasets_from_function(dataset_fn)
-
     def complete(self, y, masks) -> tf.Tensor:
         """net([y, M]) in inference mode: (B, S, S, C) in [-1, 1]."""
         return self.net([tf.convert_to_tensor(y, tf.float32),
@@ -267,20 +230,8 @@ def load_trainer_config(checkpoint_dir: str):
     Raises CompletionConfigError (a ValueError) when the folder holds checkpoints but no
     config.json, or a config.json that cannot be read or is not a completion network's.
     """
-    try:
-        config, extra = load_completion_config(checkpoint_dir)
-        train = extra.get("train", {})
-        if not isinstance(train, dict):
-            raise CompletionConfigError(f"its \"train\" entry is {type(train).__name__}, "
-                                        "not a mapping")
-        return config, CompletionTrainConfig(**train)
-    except FileNotFoundError:
-        error = unconfigured_run(checkpoint_dir)
-    except (TypeError, ValueError) as e:     # unknown keys, bad values, not JSON
-        error = unconfigured_run(checkpoint_dir, e)
-    if error is not None:
-        raise CompletionConfigError(str(error)) from None
-    return None
+    return load_run_config(checkpoint_dir, load_completion_config, CompletionTrainConfig,
+                           CompletionConfigError)
 
 
 # --- callbacks -------------------------------------------------------------------------------
@@ -328,9 +279,10 @@ class CompletionSamples(callbacks.SampleGrid):
         super().__init__(sample_dir, every, count=len(y))
         self.y, self.masks = y, masks
 
-    def write(self, trainer, step: int) -> str:
+    def write(self, run, step: int) -> str:
         path = os.path.join(self.sample_dir, f"train_{step:08d}.png")
-        images.save_image(path, images.make_grid(side_by_side(trainer, self.y, self.masks), columns=8))
+        images.save_image(path, images.make_grid(side_by_side(run.trainer, self.y, self.masks),
+                                                 columns=8))
         return path
 
 
@@ -342,6 +294,6 @@ class CompletionTensorBoard(callbacks.TensorBoard):
         super().__init__(log_dir, every=every, image_every=image_every, count=2 * len(y))
         self.y, self.masks = y, masks
 
-    def _images(self, trainer):
-        tf.summary.image("measured_and_completed", side_by_side(trainer, self.y, self.masks),
+    def _images(self, run):
+        tf.summary.image("measured_and_completed", side_by_side(run.trainer, self.y, self.masks),
                          max_outputs=self.count)
