@@ -1,16 +1,29 @@
 """dcgan-completion: semantic face-image completion with a GAN prior.
 
-Modules, one concept each: config (model settings saved beside weights), ops (layers),
-model (G and D), losses (the GAN and completion objectives), data (input pipeline), engine
-(the training loop, checkpoints and resume every method shares), train (the DCGAN method:
-its settings and step), callbacks, checkpoints (loading and export), images (I/O and the
-uint8 <-> [-1, 1] converter), files (atomic writes, output locations checked before work),
-runtime (TensorFlow's quiet start-up), masks, blend (composite, Poisson blending, the
-visible input), completion (projection onto the DCGAN prior), outputs (a completion run's
-files, inputs.csv and losses.csv), align (dlib face alignment and paste-back), evaluate
-(metrics and OpenCV baselines); completion_net/ holds the completion network (networks,
-measurements, training, weights, inference: each its own module); cli/ holds the
-command-line front ends.
+Modules, one concept each, in the order imports flow (each imports only those above it):
+    files        atomic writes, output locations checked before any work
+    config       model settings saved beside the weights (config.json); shared constants
+    runtime      TensorFlow's quiet start-up
+    images       image and GIF I/O, the one uint8 <-> [-1, 1] converter, grids
+    inputs       the images a command is given (files, folders, globs), read at the model's size
+    ops, model   layers; G and D (no I/O)
+    losses       the GAN objectives and the completion objective (contextual, perceptual, total)
+    augment      DiffAugment: differentiable augmentation of what the discriminator sees
+    masks        MaskSpec: every mask type, its parameters, image i's mask; mask files
+    blend        composite, Poisson blending, the visible input
+    data         the training input pipeline (tf.data), unreadable files reported
+    checkpoints  finding, reading and exporting checkpoints and weights files
+    engine       the training loop every method shares: counters, checkpoints, resume
+    train        the DCGAN method: its settings and its step
+    callbacks    progress bar, sample grids, TensorBoard
+    completion   projection onto the DCGAN prior (the optimisation of z)
+    align        dlib face alignment and pasting a face back into its photo
+    photos       completing the face inside a whole photograph
+    outputs      a completion run's folder: batches completed and written whole, inputs.csv
+    evaluate     metrics and the OpenCV baselines
+    completion_net/  the completion network: networks, measurements, training, weights,
+                 inference (each its own module)
+    cli/         the command-line front ends: parse, build the spec, load, call, write
 """
 
 __version__ = "0.1.0"

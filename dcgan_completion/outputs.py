@@ -93,6 +93,17 @@ class RunRecord:
                 rows.writerow(self.LOSSES_HEADER)
                 rows.writerows(loss_rows)
 
+    def stop(self, error: BaseException) -> str:
+        """Record the run as stopped by ``error`` (KeyboardInterrupt: interrupted; OSError:
+        the outputs cannot be written) after the batch cut short was removed; returns what
+        the folder holds, in words."""
+        status = ("interrupted", "the run was interrupted before this image was completed") \
+            if isinstance(error, KeyboardInterrupt) else ("failed", f"cannot write the outputs: {error}")
+        with contextlib.suppress(OSError):
+            self.write(stopped=status)
+        return (f"{self.done} of {len(self.paths)} image(s) completed (listed in "
+                f"{os.path.join(self.out_dir, 'inputs.csv')}) in {self.out_dir}; the rest were not")
+
     def commit_batch(self, count: int, write) -> None:
         """Run ``write(files)`` (it writes a batch of ``count`` images through a BatchFiles
         and returns its losses.csv rows, or None), then record the batch; if anything

@@ -245,8 +245,12 @@ def run(args, out_dir: str) -> int:
         else:
             outputs.run_projection(record, names, pixels, mask_set, *models, settings, batch_size,
                                    quiet=bool(args.no_progress), faces=faces)
-    except (KeyboardInterrupt, OSError) as e:
-        return stopped(record, e, len(good), out_dir)
+    except KeyboardInterrupt as e:
+        log.warning("interrupted: %s", record.stop(e))
+        return EXIT_INTERRUPTED
+    except OSError as e:
+        log.error("cannot write the outputs (%s): %s", e, record.stop(e))
+        return EXIT_PARTIAL if record.done else EXIT_FAILED
     except Exception as e:      # a bug: the record still says what was completed, then the traceback
         with contextlib.suppress(OSError):
             record.write(stopped=("failed", f"stopped by an unexpected error: {type(e).__name__}"))
@@ -256,23 +260,6 @@ def run(args, out_dir: str) -> int:
                   os.path.join(out_dir, "inputs.csv"), "\n  ".join(failed.values()))
     log.info("done: %d completion(s) in %s", len(good), os.path.join(out_dir, "completed"))
     return EXIT_PARTIAL if failed else EXIT_OK
-
-
-def stopped(record, error: BaseException, total: int, out_dir: str) -> int:
-    """Record and report a run stopped by an interrupt or by outputs that cannot be
-    written; the batch cut short was removed. Returns the exit status."""
-    interrupted = isinstance(error, KeyboardInterrupt)
-    status = ("interrupted", "the run was interrupted before this image was completed") \
-        if interrupted else ("failed", f"cannot write the outputs: {error}")
-    with contextlib.suppress(OSError):
-        record.write(stopped=status)
-    what = f"{record.done} of {total} image(s) completed (listed in " \
-           f"{os.path.join(out_dir, 'inputs.csv')}) in {out_dir}; the rest were not"
-    if interrupted:
-        log.warning("interrupted: %s", what)
-        return EXIT_INTERRUPTED
-    log.error("cannot write the outputs (%s): %s", error, what)
-    return EXIT_PARTIAL if record.done else EXIT_FAILED
 
 
 if __name__ == "__main__":
