@@ -99,7 +99,8 @@ def newest_checkpoint(directory: str) -> str | None:
 
 def load_models(checkpoint_dir: str, dtype_policy: str = "float32"
                 ) -> tuple[ModelConfig, keras.Model, keras.Model]:
-    """(config, generator, discriminator) from the newest checkpoint in ``checkpoint_dir``."""
+    """(config, generator, discriminator) from the newest checkpoint in ``checkpoint_dir``;
+    the generator is the moving average of G where the run kept one."""
     if os.path.isfile(checkpoint_dir):
         raise CheckpointError(f"{checkpoint_dir!r} is a file, not a checkpoint folder")
     if not os.path.isdir(checkpoint_dir):
@@ -115,8 +116,11 @@ def load_models(checkpoint_dir: str, dtype_policy: str = "float32"
         raise CheckpointError(f"no checkpoint found in {checkpoint_dir!r} (config.json is there, "
                               "but no weights: did training save at least once?)")
     generator, discriminator = build_generator(config), build_discriminator(config)
-    ckpt = tf.train.Checkpoint(generator=generator, discriminator=discriminator)
     try:
+        # A run that keeps a moving average of G (train.py, ema) is used through it.
+        saved = {name.split("/")[0] for name, _ in tf.train.list_variables(latest)}
+        g_name = "generator_ema" if "generator_ema" in saved else "generator"
+        ckpt = tf.train.Checkpoint(**{g_name: generator}, discriminator=discriminator)
         ckpt.restore(latest).expect_partial().assert_existing_objects_matched()
     except (AssertionError, ValueError) as e:
         raise CheckpointError(f"{latest} does not match the model in {checkpoint_dir}/config.json "

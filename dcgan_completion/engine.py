@@ -11,6 +11,8 @@ and optimizers under its strategy, then hands itself to a TrainingRun, which ask
     replica_step(batch, step)  one step on one replica -> {metric: per-replica sum / global batch}
     batches(dataset, epoch)    (positions, x) batches -> (positions, what replica_step takes)
     write_config(directory)    its config.json
+    after_step(step)           optional: updates after each step, in cross-replica context
+                               (the DCGAN's moving average of G)
 
 Everything else lives here once: the counters (step, epoch, files consumed in the epoch),
 the checkpoint and its manager, restoring the newest intact checkpoint, saving only
@@ -358,6 +360,8 @@ class TrainingRun:
             metrics = strategy.run(self.trainer.replica_step, args=(batch, self.step))
             metrics = {k: strategy.reduce(tf.distribute.ReduceOp.SUM, v, axis=None)
                        for k, v in metrics.items()}
+            if hasattr(self.trainer, "after_step"):   # cross-replica updates, e.g. an EMA
+                self.trainer.after_step(self.step)
             last = tf.reduce_max(strategy.gather(positions, axis=0))  # over all replicas
             # Counters advance inside the same call as the weights: an interrupt between
             # two calls always sees a consistent state.

@@ -10,11 +10,18 @@ updates, each on its own real batch, followed by ``g_steps`` generator updates. 
 DCGAN default is 1 and 2 (the original code updated G twice to keep D from winning);
 the WGAN objectives use 5 critic updates per generator update.
 
-Everything that makes a run reproducible is stateless or checkpointed: z and the
-gradient-penalty mixing are drawn from (seed, step, replica), the data order from
-(seed, epoch), and the checkpoint holds both networks, both optimizers, the step, the
-epoch and the files consumed in that epoch. A resumed run therefore continues exactly
-where the interrupted one stopped.
+Two options for small face sets (issue 12), both off by default until measured:
+  augment  DiffAugment (augment.py; Zhao et al. 2020): every image D sees, real and
+           generated, in both updates, is augmented with the same differentiable policy.
+  ema      an exponential moving average of G's weights (Karras et al.'s G_ema, decay
+           around 0.999), updated after every step, kept in the checkpoint as
+           ``generator_ema`` and used for samples, export and completion.
+
+Everything that makes a run reproducible is stateless or checkpointed: z, the
+gradient-penalty mixing and the augmentations are drawn from (seed, step, replica), the
+data order from (seed, epoch), and the checkpoint holds the networks, both optimizers,
+the step, the epoch and the files consumed in that epoch. A resumed run therefore
+continues exactly where the interrupted one stopped.
 """
 
 from __future__ import annotations
@@ -24,10 +31,10 @@ import dataclasses
 import keras
 import tensorflow as tf
 
-from . import losses
+from . import augment, losses
 from .config import ConfigError, ModelConfig, load_config, save_config
-from .engine import (TrainingRun, TrainSettings, load_run_config, make_optimizers,
-                     replica_strategy, synchronized_bn)
+from .engine import (TrainingRun, TrainSettings, check_settings, load_run_config,
+                     make_optimizers, replica_strategy, synchronized_bn)
 from .model import build_discriminator, build_generator, sample_z
 
 # Published defaults of each objective, used for any setting the user leaves unset.
@@ -53,6 +60,27 @@ class TrainConfig(TrainSettings):
 
     loss: str = "dcgan"
     clip_value: float | None = None
+    augment: str = ""                  # DiffAugment policy, e.g. "color,translation,cutout"; "" = none
+    ema: float = 0.0                   # decay of G's moving average, in [0, 1); 0 = none
+
+    def __post_init__(self):
+        super().__post_init__()
+        if not isinstance(self.augment, str):
+            raise ValueError(f"augment must be a comma-separated text, got {self.augment!r}")
+        augment.check_policy(self.augment_policy)
+        check_settings(self, betas=("ema",))
+        if self.ema is None:
+            raise ValueError("ema must be a finite number in [0, 1), got None")
+
+    @property
+    def augment_policy(self) -> tuple[str, ...]:
+        """The DiffAugment transformations, in order; () for none."""
+        return tuple(name.strip() for name in self.augment.split(",") if name.strip())
+
+
+# Seed streams folded into each step's seed, per critic update k or generator update j:
+# z uses k itself and the gradient-penalty mixing 1000 + k (as before the augmentations).
+_REAL, _FAKE, _G_FAKE = 2000, 3000, 4000
 
 
 def resolve_model_config(model_config: ModelConfig, train_config: TrainConfig,
@@ -104,9 +132,20 @@ class GANTrainer:
             self.g_optimizer, self.d_optimizer = make_optimizers(
                 cfg, self.generator, self.discriminator,
                 loss_scale=self.model_config.dtype_policy == "mixed_float16")
+            # Built last, so that G's and D's initial weights do not depend on it.
+            self.generator_ema = build_generator(self.model_config) if cfg.ema else None
         self.checkpointed = dict(generator=self.generator, discriminator=self.discriminator,
                                  g_optimizer=self.g_optimizer, d_optimizer=self.d_optimizer)
+        if self.generator_ema is not None:
+            self.generator_ema.set_weights(self.generator.get_weights())
+            self.checkpointed["generator_ema"] = self.generator_ema
         self.run = TrainingRun(self, checkpoint_dir)
+
+    @property
+    def final_generator(self) -> keras.Model:
+        """The generator that samples, exports and completion use: the moving average
+        when the run keeps one, else G itself."""
+        return self.generator if self.generator_ema is None else self.generator_ema
 
     def write_config(self, directory: str) -> None:
         save_config(self.model_config, directory, {"train": dataclasses.asdict(self.train_config)})
@@ -129,15 +168,23 @@ class GANTrainer:
         seed = tf.random.experimental.stateless_fold_in(seed, replica)
         per_replica = tf.shape(real)[0] // cfg.d_steps
         z_dim = self.model_config.z_dim
+        policy = cfg.augment_policy
 
         def per_example_mean(values):          # sum over this replica / global batch
             return tf.reduce_sum(values) / global_batch
+
+        def seen(images, stream):              # what D sees: real and fake augmented alike
+            if not policy:
+                return images
+            return augment.diff_augment(images, policy,
+                                        tf.random.experimental.stateless_fold_in(seed, stream))
 
         for k in range(cfg.d_steps):           # critic updates, each on its own real batch
             x = real[k * per_replica:(k + 1) * per_replica]             # (b, H, W, C)
             z = sample_z(per_replica, z_dim, tf.random.experimental.stateless_fold_in(seed, k))
             with tf.GradientTape() as tape:
-                fake = G(z, training=True)                               # (b, H, W, C)
+                fake = seen(G(z, training=True), _FAKE + k)              # (b, H, W, C)
+                x = seen(x, _REAL + k)
                 real_logits = D(x, training=True)                        # (b, 1)
                 fake_logits = D(fake, training=True)
                 d_loss = per_example_mean(losses.discriminator_loss(cfg.loss, real_logits,
@@ -155,9 +202,9 @@ class GANTrainer:
             if cfg.clip_value:
                 _clip_weights(D.trainable_variables, cfg.clip_value)
 
-        for _ in range(cfg.g_steps):           # generator updates on the last z
+        for j in range(cfg.g_steps):           # generator updates on the last z
             with tf.GradientTape() as tape:
-                fake = G(z, training=True)
+                fake = seen(G(z, training=True), _G_FAKE + j)
                 fake_logits = D(fake, training=True)
                 g_loss = per_example_mean(losses.generator_loss(cfg.loss, fake_logits))
                 scaled = self._scale(self.g_optimizer, g_loss)
@@ -170,6 +217,20 @@ class GANTrainer:
                 "d_real": per_example_mean(score(real_logits)),
                 "d_fake": per_example_mean(score(fake_logits))}
 
+    def after_step(self, step) -> None:
+        """After each step, in cross-replica context: the generator's moving average
+
+            ema <- d ema + (1 - d) G,    d = min(decay, (1 + step) / (10 + step))
+
+        (the warm-up of tf.train.ExponentialMovingAverage's num_updates, so that the first
+        steps do not keep the random initial weights); batch-norm statistics are copied."""
+        if self.generator_ema is None:
+            return
+        step = tf.cast(step, tf.float32)
+        d = tf.minimum(self.train_config.ema, (1.0 + step) / (10.0 + step))
+        for average, weight in zip(self.generator_ema.weights, self.generator.weights):
+            average.assign(d * average + (1.0 - d) * weight if weight.trainable else weight)
+
     @staticmethod
     def _scale(optimizer, loss):
         if isinstance(optimizer, keras.optimizers.LossScaleOptimizer):
@@ -177,8 +238,8 @@ class GANTrainer:
         return loss
 
     def sample(self, z) -> tf.Tensor:
-        """G(z) in inference mode (batch norm uses its moving averages)."""
-        return self.generator(z, training=False)
+        """G(z) of the final generator in inference mode (batch norm uses its moving averages)."""
+        return self.final_generator(z, training=False)
 
 
 def load_trainer_config(checkpoint_dir: str) -> tuple[ModelConfig, TrainConfig] | None:

@@ -13,7 +13,8 @@ import argparse
 import logging
 import sys
 
-from .common import EXIT_FAILED, EXIT_INTERRUPTED, nonnegative_float, positive_int, seed
+from .common import (EXIT_FAILED, EXIT_INTERRUPTED, fraction_below_one, nonnegative_float,
+                     positive_int, seed)
 from . import training
 
 log = logging.getLogger("dcgan-train")
@@ -22,10 +23,11 @@ log = logging.getLogger("dcgan-train")
 MODEL_FLAGS = ("image_size", "channels", "z_dim", "gf_dim", "df_dim")
 TRAIN_FLAGS = ("loss", "epochs", "batch_size", "learning_rate", "beta1", "beta2", "d_steps",
                "g_steps", "clip_value", "gp_weight", "train_size", "seed", "flip", "crop",
-               "checkpoint_every")
+               "checkpoint_every", "augment", "ema")
 
 
 def build_parser() -> argparse.ArgumentParser:
+    from ..augment import AUGMENTATIONS, DEFAULT_POLICY
     from ..config import DTYPE_POLICIES, ModelConfig
     from ..train import LOSS_DEFAULTS, TrainConfig
     M, T = ModelConfig(), TrainConfig()
@@ -42,6 +44,13 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("--clip_value", type=nonnegative_float, help="critic weight clipping (default: "
                    f"{training.per_loss_default(LOSS_DEFAULTS, 'clip_value')})")
     g.add_argument("--seed", type=seed, help=f"seed for weights, data order, z and flips (default: {T.seed})")
+    g.add_argument("--augment", type=augment_policy, metavar="POLICY",
+                   help="DiffAugment of every image D sees, real and generated: a comma-separated "
+                   f"list of {', '.join(AUGMENTATIONS)}, or none (default: "
+                   f"{T.augment or 'none'}; the paper's: {','.join(DEFAULT_POLICY)})")
+    g.add_argument("--ema", type=fraction_below_one, metavar="DECAY",
+                   help="keep a moving average of G's weights with this decay, used for samples, "
+                   f"export and completion; 0 = none (default: {T.ema}; e.g. 0.999)")
     g.add_argument("--precision", choices=DTYPE_POLICIES,
                    default="float32", help="compute precision; mixed_bfloat16 is 1.5-1.8x faster on "
                    "CPUs with AVX-512 BF16, mixed_float16 suits GPUs (default: float32)")
@@ -51,6 +60,17 @@ def build_parser() -> argparse.ArgumentParser:
                    "SavedModel to DIR (default: no export)")
 
     return training.finish_parser(p)
+
+
+def augment_policy(text: str) -> str:
+    """argparse type of --augment: known transformation names, comma-separated, or none."""
+    from ..augment import check_policy
+    if text.strip().lower() == "none":
+        return ""
+    try:
+        return ",".join(check_policy(name.strip() for name in text.split(",") if name.strip()))
+    except ValueError as e:
+        raise argparse.ArgumentTypeError(str(e)) from None
 
 
 def command() -> training.Command:
@@ -81,13 +101,14 @@ def main(argv=None) -> int:
 
 
 def export(args, ready, status: int) -> int:
-    """--export: the trained generator as a SavedModel; returns the exit status."""
+    """--export: the trained generator (its moving average, where kept) as a SavedModel;
+    returns the exit status."""
     from .. import checkpoints, files
     if not args.export:
         return status
     trainer = ready.trainer
     try:
-        checkpoints.export_generator(trainer.generator, args.export)
+        checkpoints.export_generator(trainer.final_generator, args.export)
         log.info("generator exported to %s (SavedModel)", args.export)
     except (FileExistsError, files.OutputError) as e:
         log.error("%s", e)

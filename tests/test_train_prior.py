@@ -1,0 +1,85 @@
+"""The options for small face sets: DiffAugment of D's inputs and a moving average of G."""
+
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from dcgan_completion import checkpoints, data
+from dcgan_completion.cli import train as train_cli
+from dcgan_completion.model import sample_z
+from dcgan_completion.train import GANTrainer, TrainConfig
+
+from test_train import TINY, Record, tiny_cli_args
+
+POLICY = "color,translation,cutout"
+
+
+def test_settings_are_checked():
+    assert TrainConfig(augment=" color, cutout").augment_policy == ("color", "cutout")
+    assert TrainConfig().augment_policy == () and TrainConfig().ema == 0.0   # the original recipe
+    with pytest.raises(ValueError, match="unknown augmentation 'flip'"):
+        TrainConfig(augment="color,flip")
+    for bad in (1.0, -0.1, float("nan"), None):
+        with pytest.raises(ValueError, match="ema must be a finite number"):
+            TrainConfig(ema=bad)
+
+
+def test_the_moving_average_follows_g_and_is_what_samples_and_loading_use(tmp_path, toy_dataset):
+    paths = data.find_training_images(toy_dataset)
+    trainer = GANTrainer(TINY, TrainConfig(epochs=1, batch_size=8, ema=0.9), str(tmp_path))
+    G, ema = trainer.generator, trainer.generator_ema
+    np.testing.assert_array_equal(G.get_weights()[0], ema.get_weights()[0])    # starts at G
+    before = [w.numpy() for w in G.trainable_weights]
+    (positions, batch), = trainer.run.epoch_dataset(paths, 0, 0, data.BadFileReport()).take(1)
+    trainer.run.train_step(positions, batch)
+    d = min(0.9, 1 / 10)                                       # the warm-up at step 0
+    for old, new, avg in zip(before, G.trainable_weights, ema.trainable_weights):
+        np.testing.assert_allclose(avg.numpy(), d * old + (1 - d) * new.numpy(), atol=1e-6)
+    for w, avg in zip(G.non_trainable_weights, ema.non_trainable_weights):
+        np.testing.assert_array_equal(avg.numpy(), w.numpy())   # batch-norm statistics copied
+    trainer.run.fit(paths, [])
+    z = sample_z(4, TINY.z_dim, (0, 1))
+    assert not np.allclose(G(z, training=False), ema(z, training=False))
+    np.testing.assert_array_equal(trainer.sample(z), ema(z, training=False))
+    loaded = checkpoints.load_models(str(tmp_path))[1]            # completion and export
+    np.testing.assert_allclose(loaded(z, training=False), ema(z, training=False), atol=1e-6)
+
+
+def test_augmented_run_with_average_resumes_exactly(tmp_path, toy_dataset):
+    paths = data.find_training_images(toy_dataset)
+    cfg = TrainConfig(epochs=2, batch_size=8, seed=3, augment=POLICY, ema=0.99)
+    straight = Record()
+    a = GANTrainer(TINY, cfg, str(tmp_path / "a"))
+    a.run.fit(paths, [straight])
+    plain = Record()                                         # the augmentation changes the losses
+    GANTrainer(TINY, TrainConfig(epochs=1, batch_size=8, seed=3), str(tmp_path / "c")).run.fit(paths, [plain])
+    assert straight.steps[1]["d_loss"] != plain.steps[1]["d_loss"]
+
+    with pytest.raises(KeyboardInterrupt, match="stop at step 2"):
+        GANTrainer(TINY, cfg, str(tmp_path / "b")).run.fit(paths, [Record(stop_at=2)])
+    b = GANTrainer(TINY, cfg, str(tmp_path / "b"))
+    assert b.run.restore()
+    resumed = Record()
+    b.run.fit(paths, [resumed])
+    for step in resumed.steps:
+        for name, value in straight.steps[step].items():
+            assert resumed.steps[step][name] == pytest.approx(value, rel=1e-5, abs=1e-6), (step, name)
+    z = sample_z(4, TINY.z_dim, (0, 2))
+    np.testing.assert_allclose(a.sample(z), b.sample(z), atol=1e-5)
+
+
+def test_cli_flags_are_saved_and_kept_on_resume(tmp_path, toy_dataset, caplog):
+    import json
+    args = tiny_cli_args(toy_dataset, tmp_path, "--epoch", "1", "--augment", "translation,cutout",
+                         "--ema", "0.95")
+    assert train_cli.main(args) == 0
+    saved = json.load(open(tmp_path / "ckpt" / "config.json"))["train"]
+    assert saved["augment"] == "translation,cutout" and saved["ema"] == 0.95
+    names = {n.split("/")[0] for n, _ in tf.train.list_variables(
+        tf.train.latest_checkpoint(str(tmp_path / "ckpt")))}
+    assert "generator_ema" in names
+    changed = tiny_cli_args(toy_dataset, tmp_path, "--epoch", "2", "--augment", "none")
+    assert train_cli.main(changed) == 2                       # a run's settings are fixed
+    with pytest.raises(SystemExit) as e:
+        train_cli.main(tiny_cli_args(toy_dataset, tmp_path, "--augment", "blur"))
+    assert e.value.code == 2
