@@ -107,14 +107,15 @@ def default_settings() -> dict:
 
 def check_settings(*, n_iter: int, out_interval: int, restarts: int, optimizer: str,
                    blend: str, weighted_context: int, lr: float | None = None,
-                   momentum: float | None = None, lam: float | None = None, **other) -> None:
+                   momentum: float | None = None, lam: float | None = None,
+                   tol: float | None = None, **other) -> None:
     """Raise ValueError for settings ``complete`` cannot use (callers may check before loading data).
 
     A NaN or infinite number is refused: it would not fail, but make black G(z), NaN
     losses and completions written as if fine.
     """
     numbers = dict(n_iter=n_iter, out_interval=out_interval, restarts=restarts,
-                   weighted_context=weighted_context, lr=lr, momentum=momentum, lam=lam)
+                   weighted_context=weighted_context, lr=lr, momentum=momentum, lam=lam, tol=tol)
     for name, value in numbers.items():
         if value is not None and not math.isfinite(value):
             raise ValueError(f"{name} must be a finite number, got {value!r}")
@@ -127,6 +128,8 @@ def check_settings(*, n_iter: int, out_interval: int, restarts: int, optimizer: 
         raise ValueError(f"momentum must be in [0, 1), got {momentum!r}")
     if lam is not None and lam < 0:
         raise ValueError(f"lam must be >= 0, got {lam!r}")
+    if tol is not None and tol < 0:
+        raise ValueError(f"tol must be >= 0 (0: no stopping rule), got {tol!r}")
     seed = other.get("seed")
     if seed is not None and not 0 <= seed <= SEED_MAX:
         raise ValueError(f"seed must be a whole number from 0 to {SEED_MAX}, got {seed!r}")
@@ -160,18 +163,21 @@ def complete(images: np.ndarray, masks: np.ndarray, generator: keras.Model,
              momentum: float = 0.9, optimizer: str = "adam", lam: float = 0.003,
              weighted_context: int = 0, lowres_factor: int | None = None, restarts: int = 1,
              out_interval: int = 50, seed: int = 0, first_index: int = 0,
-             blend: str = "poisson",
+             blend: str = "poisson", tol: float = 0.0,
              progress: Callable[[int], None] | None = None) -> CompletionResult:
     """Complete uint8 ``images`` (B, H, W, C) where ``masks`` (B, H, W, 1) is 0; see the module doc.
 
     ``first_index`` is the index of images[0] in the whole run: image i starts from
     z drawn from (seed, first_index + i), so results do not depend on the batching.
-    ``progress(iteration)`` is called at each logged iteration. Writes no files.
+    ``tol`` > 0 stops each image (each restart) whose total loss changed by less than
+    ``tol`` relatively between two logged iterations: its z is final, and it leaves the
+    batch, so a finished image stops costing. ``progress(iteration)`` is called at each
+    logged iteration. Writes no files.
     """
     masks = np.asarray(masks, np.float32)
     check_settings(n_iter=n_iter, out_interval=out_interval, restarts=restarts,
                    optimizer=optimizer, blend=blend, weighted_context=weighted_context,
-                   lr=lr, momentum=momentum, lam=lam)
+                   lr=lr, momentum=momentum, lam=lam, tol=tol)
     _check_inputs(images, masks, generator, lowres_factor)
     B, K = len(images), restarts
     z_dim = generator.input_shape[-1]
@@ -218,19 +224,36 @@ def complete(images: np.ndarray, masks: np.ndarray, generator: keras.Model,
             z, s1, s2, t = step(z, s1, s2, t, x, w)
         return (z, s1, s2, t) + objective(z, x, w)
 
-    # Optimise: Python only between logged iterations 0, out_interval, ..., n_iter.
-    z = initial_z(B, K, z_dim, seed, first_index)                                # (KB, z_dim)
-    s1, s2, t = tf.zeros_like(z), tf.zeros_like(z), tf.constant(0.0)
+    # Optimise: Python only between logged iterations 0, out_interval, ..., n_iter, on the
+    # rows still moving (all of them unless tol stops some): the others keep their state.
+    z = initial_z(B, K, z_dim, seed, first_index).numpy()                        # (KB, z_dim)
+    s1, s2, t = np.zeros_like(z), np.zeros_like(z), tf.constant(0.0)
     logged = sorted(set(range(0, n_iter + 1, out_interval)) | {n_iter})
     frames, frame_losses, done = [], [], 0
+    moving = np.arange(K * B)                                                    # rows optimised
+    image = np.zeros((K * B,) + images.shape[1:], np.uint8)                      # G(z), uint8
+    losses_now = np.zeros((K * B, 3), np.float32)                                # (KB, 3)
     for it in logged:
-        z, s1, s2, t, contextual, perceptual, total, g = run(z, s1, s2, t, tf.constant(it - done), x, w)
+        r = moving
+        z_r, s1_r, s2_r, t, *found = run(tf.constant(z[r]), tf.constant(s1[r]), tf.constant(s2[r]),
+                                         t, tf.constant(it - done), tf.gather(x, r), tf.gather(w, r))
         done = it
-        frames.append(to_uint8(g))                                               # (KB, H, W, C)
-        frame_losses.append(np.stack([v.numpy() for v in (contextual, perceptual, total)],
-                                     axis=-1))                                   # (KB, 3)
+        z[r], s1[r], s2[r] = z_r.numpy(), s1_r.numpy(), s2_r.numpy()
+        previous = losses_now[r, 2].copy()
+        losses_now[r] = np.stack([v.numpy() for v in found[:3]], axis=-1)
+        image[r] = to_uint8(found[3])
+        frames.append(image.copy())                                              # (KB, H, W, C)
+        frame_losses.append(losses_now.copy())                                   # (KB, 3)
+        if tol and it > 0:   # settled: the loss changed by less than tol since the last log
+            change = np.abs(previous - losses_now[r, 2]) / np.maximum(np.abs(previous), 1e-12)
+            moving = r[change >= tol]
         if progress is not None:
             progress(it)
+        if not len(moving):
+            break
+    # Images that stopped early keep their last state in the remaining logged frames.
+    frames += [frames[-1]] * (len(logged) - len(frames))
+    frame_losses += [frame_losses[-1]] * (len(logged) - len(frame_losses))
     frames, frame_losses = np.stack(frames), np.stack(frame_losses)   # (T, KB, H, W, C), (T, KB, 3)
 
     # Keep, per image, the restart with the lowest final total loss.
@@ -238,7 +261,7 @@ def complete(images: np.ndarray, masks: np.ndarray, generator: keras.Model,
     restart = np.argmin(final_total, axis=0)                                     # (B,)
     rows = restart * B + np.arange(B)
     frames, frame_losses = frames[:, rows], frame_losses[:, rows]
-    z = z.numpy()[rows]
+    z = z[rows]
 
     # Blend: known pixels from the input, hole from G(z), at every logged iteration.
     trajectory = blend_frames(images, masks, frames, blend)

@@ -199,6 +199,7 @@ def run_projection(record: RunRecord, names, pixels, mask_set, G, D, settings: d
             result = completion.complete(x, m, G, D, first_index=lo,
                                          lowres_factor=mask_set.lowres_factor,
                                          progress=progress, **settings)
+            progress(settings["n_iter"])        # images that stopped early (tol) end the batch
             known = visible_input(x, m, mask_set.lowres_factor)
 
             def write(files):

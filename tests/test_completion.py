@@ -222,6 +222,31 @@ def test_method_recovers_a_hidden_image(models, targets):
     assert ours >= baseline + 10.0, (ours, baseline)
 
 
+def test_stopping_rule_stops_settled_images_only(models, targets):
+    # Image 0 has nothing known and lam 0: its loss is 0 and settled from the start.
+    # Image 1 is a face with every pixel known, whose loss keeps falling.
+    G, D = models
+    y, _ = targets
+    x = y[:2]
+    m = np.stack([np.zeros((S, S, 1), np.float32), masks.MaskSpec("full", S).for_index(1)])
+    settings = dict(n_iter=200, out_interval=20, lam=0.0, blend="none")
+    free = completion.complete(x, m, G, D, **settings)
+    ruled = completion.complete(x, m, G, D, tol=1e-3, **settings)
+    t = ruled.trajectory_losses[:, :, 2]                                    # (T, B)
+    assert (ruled.trajectory[1:, 0] == ruled.trajectory[1, 0]).all()   # image 0: stopped at once
+    assert t[-1, 1] < t[1, 1] * 0.9                        # image 1: went on improving
+    np.testing.assert_allclose(ruled.total[1], free.total[1], rtol=0.05)
+    # An image's course does not depend on the others': image 1 alone, same index (equal
+    # but for float rounding of another batch size, which 200 Adam steps amplify a little).
+    alone = completion.complete(x[1:], m[1:], G, D, tol=1e-3, first_index=1, **settings)
+    np.testing.assert_allclose(alone.trajectory_losses[:2, 0], ruled.trajectory_losses[:2, 1],
+                               rtol=1e-5)
+    np.testing.assert_allclose(alone.trajectory_losses[:, 0], ruled.trajectory_losses[:, 1],
+                               rtol=2e-2)
+    with pytest.raises(ValueError, match="tol must be >= 0"):
+        completion.complete(x, m, G, D, tol=-1.0)
+
+
 # --- the CLI -------------------------------------------------------------------------------
 
 def run_cli(tmp_path, checkpoint, inputs, *extra):

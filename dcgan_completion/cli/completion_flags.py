@@ -13,7 +13,7 @@ from .common import (add_flag, fraction, fraction_below_one, nonnegative_float, 
                      number_in, positive_float, positive_int, seed)
 
 COMPLETE_FLAGS = ("n_iter", "lr", "momentum", "optimizer", "lam", "weighted_context",
-                  "restarts", "out_interval", "seed", "blend")
+                  "restarts", "out_interval", "seed", "blend", "tol")
 
 
 def add_completion_flags(p: argparse.ArgumentParser) -> None:
@@ -37,6 +37,9 @@ def add_completion_flags(p: argparse.ArgumentParser) -> None:
              f"(paper: 7; default: {S['weighted_context']} = off)")
     g.add_argument("--restarts", type=positive_int,
                    help=f"independent starting z per image, the best is kept (default: {S['restarts']})")
+    g.add_argument("--tol", type=nonnegative_float,
+                   help="stop an image once its loss changes by less than this fraction between "
+                   f"two logged iterations (--outInterval); 0 = never (default: {S['tol']})")
     add_flag(g, "batchSize", "batch-size", dest="batch_size", type=positive_int,
              help=f"images completed together (default: {BATCH_SIZE})")
     g.add_argument("--seed", type=seed, help=f"seed of the starting z and random masks (default: {S['seed']})")
