@@ -39,6 +39,16 @@ def expand_inputs(items: list[str]) -> tuple[list[str], dict[str, str]]:
     return paths, failed
 
 
+def shard(paths: list[str], part: int, parts: int) -> tuple[list[str], int]:
+    """Part ``part`` (1..parts) of ``paths`` split into ``parts`` contiguous, near-equal
+    shares, and the index of its first path in the whole list: N machines given the same
+    inputs and parts 1..N complete every input exactly once between them."""
+    if not 1 <= part <= parts:
+        raise ValueError(f"shard {part}/{parts}: the part must be from 1 to {parts}")
+    lo, hi = (part - 1) * len(paths) // parts, part * len(paths) // parts
+    return paths[lo:hi], lo
+
+
 def read_sized(path: str, size: int, channels: int, strict: bool = False) -> np.ndarray:
     """uint8 (size, size, channels): an image of another size is resized with a warning,
     or refused with ``strict`` (ImageReadError naming the file and both sizes)."""

@@ -174,11 +174,13 @@ def save_photos(files: BatchFiles, names: list[str], faces, completed, blend: st
 # --- completing a run batch by batch ---------------------------------------------------
 
 def run_projection(record: RunRecord, names, pixels, mask_set, G, D, settings: dict,
-                   batch_size: int, *, quiet: bool = False, faces=None) -> None:
+                   batch_size: int, *, quiet: bool = False, faces=None,
+                   first_index: int = 0) -> None:
     """Complete ``pixels`` (uint8 (N, S, S, C)) with completion.complete(**settings), batch
     by batch, and write each batch's files, with ``faces`` (photos.PhotoFace, one per
     image) its restored/ and damaged/ photos; ``record`` lists each batch once all its
-    files are written."""
+    files are written. ``first_index``: the run's index of pixels[0] (a shard's offset),
+    which seeds the starting z."""
     from tqdm import tqdm
 
     from . import completion
@@ -196,7 +198,7 @@ def run_projection(record: RunRecord, names, pixels, mask_set, G, D, settings: d
 
             bar.set_postfix(batch=f"{k + 1}/{n_batches}", refresh=False)
             x, m = pixels[lo:hi], mask_set.batch(lo, hi)
-            result = completion.complete(x, m, G, D, first_index=lo,
+            result = completion.complete(x, m, G, D, first_index=first_index + lo,
                                          lowres_factor=mask_set.lowres_factor,
                                          progress=progress, **settings)
             progress(settings["n_iter"])        # images that stopped early (tol) end the batch

@@ -41,10 +41,11 @@ def face_mask(spec: masks.MaskSpec, reader, path: str, photo: np.ndarray,
 
 
 def find_faces(paths: list[str], spec: masks.MaskSpec, aligner: align.FaceAligner,
-               reader=None) -> tuple[list[PhotoFace], dict[str, str]]:
+               reader=None, first_index: int = 0) -> tuple[list[PhotoFace], dict[str, str]]:
     """The main face of each photo, aligned to the spec's size, with its mask; and {path:
     reason} for the photos that cannot be used (unreadable, no face, no fitting mask).
-    ``reader``: ``spec.reader()``, opened by the caller (MaskError there if it is missing)."""
+    ``reader``: ``spec.reader()``, opened by the caller (MaskError there if it is missing);
+    ``first_index``: the run's index of the first face found here (a shard's offset)."""
     found, failed = [], {}
     for path in paths:
         try:
@@ -52,7 +53,7 @@ def find_faces(paths: list[str], spec: masks.MaskSpec, aligner: align.FaceAligne
             face = aligner.align(photo, spec.size)
             if face is None:
                 raise images.ImageReadError(f"{path}: no face found")
-            mask = face_mask(spec, reader, path, photo, face, len(found))
+            mask = face_mask(spec, reader, path, photo, face, first_index + len(found))
         except (images.ImageReadError, masks.MaskError) as e:
             failed[path] = str(e)
             continue

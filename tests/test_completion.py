@@ -440,3 +440,24 @@ def test_cli_mask_flags_that_contradict_each_other_are_refused(tmp_path, checkpo
         with caplog.at_level(logging.ERROR):
             rc, out = run_cli(tmp_path, checkpoint, faces, *flags)
         assert rc == 2 and message in caplog.text and not os.path.exists(out)
+
+
+def test_cli_shards_split_the_inputs_and_keep_each_images_mask_and_start(tmp_path, checkpoint):
+    faces = write_toy_faces(str(tmp_path / "faces"), 5, size=(S, S))
+    flags = ("--maskType", "random", "--seed", "7")
+    rc, whole = run_cli(tmp_path, checkpoint, faces, *flags)
+    assert rc == 0
+    done = []
+    for k in (1, 2):
+        rc, out = run_cli(tmp_path / f"s{k}", checkpoint, faces, *flags, "--shard", f"{k}/2")
+        assert rc == 0
+        done += sorted(os.listdir(os.path.join(out, "completed")))
+        for name in os.listdir(os.path.join(out, "completed")):
+            for part in ("masked", "completed"):
+                a = images.load_image(os.path.join(out, part, name)).astype(int)
+                b = images.load_image(os.path.join(whole, part, name)).astype(int)
+                assert np.abs(a - b).max() <= (0 if part == "masked" else 2), (k, name, part)
+    assert done == sorted(os.listdir(os.path.join(whole, "completed")))    # each image once
+    for bad in ("3/2", "0/2", "half"):
+        with pytest.raises(SystemExit):
+            run_cli(tmp_path / "bad", checkpoint, faces, "--shard", bad)

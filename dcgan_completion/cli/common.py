@@ -109,6 +109,17 @@ def number_in(kind, low, high):
     return parse
 
 
+def part_of_n(text: str) -> tuple[int, int]:
+    """argparse type: K/N, part K of N (1 <= K <= N), e.g. --shard 2/4."""
+    try:
+        k, n = (int(v) for v in text.split("/"))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be K/N (e.g. 2/4), got {text!r}") from None
+    if not 1 <= k <= n:
+        raise argparse.ArgumentTypeError(f"K must be from 1 to N, got {text!r}")
+    return k, n
+
+
 seed = number_in(int, 0, SEED_MAX)
 seed.__doc__ = "argparse type: a seed, a whole number from 0 to 2**32 - 1."
 

@@ -45,8 +45,8 @@ import sys
 import numpy as np
 
 from .common import (EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK, EXIT_PARTIAL, HelpFormatter,
-                     add_flag, add_verbose_flag, error_message, positive_int, setup_logging,
-                     sigterm_as_interrupt)
+                     add_flag, add_verbose_flag, error_message, part_of_n, positive_int,
+                     setup_logging, sigterm_as_interrupt)
 from .completion_flags import (add_completion_flags, add_mask_parameter_flags,
                                completion_settings, mask_spec)
 
@@ -113,6 +113,10 @@ def build_parser() -> argparse.ArgumentParser:
              help=f"iterations between logged completions (default: {S['out_interval']})")
     add_flag(g, "noProgress", "no-progress", dest="no_progress", action="store_true", default=None,
              help="no progress bar (for logs)")
+    g.add_argument("--shard", type=part_of_n, metavar="K/N",
+                   help="complete only part K of N of the inputs (contiguous shares, in input "
+                   "order), for N machines sharing a folder; each writes its own --outDir, and "
+                   "every image keeps the mask and starting z it has in one run (default: all)")
     add_verbose_flag(p)
     return p
 
@@ -145,28 +149,31 @@ def load_completer(args):
 
 
 def load_inputs(args, spec, reader, channels):
-    """(paths, uint8 (N, S, S, C), the photos' faces or None, {item: reason}) of the inputs
-    that can be completed, and their masks (masks.Masks)."""
+    """(paths, uint8 (N, S, S, C), the photos' faces or None, masks.Masks, {item: reason},
+    the run's index of the first) of the inputs of this shard that can be completed."""
     from .. import images, inputs, masks
     paths, failed = inputs.expand_inputs(args.images)
+    paths, first = inputs.shard(paths, *args.shard) if args.shard else (paths, 0)
     if args.photo:
         from .. import align, photos
-        faces, bad = photos.find_faces(paths, spec, align.FaceAligner(args.dlib_face_predictor), reader)
+        faces, bad = photos.find_faces(paths, spec, align.FaceAligner(args.dlib_face_predictor),
+                                       reader, first_index=first)
         failed.update(bad)
         good = [f.path for f in faces]
-        return good, [f.face.image for f in faces], faces, spec.stack([f.mask for f in faces]), failed
+        return (good, [f.face.image for f in faces], faces, spec.stack([f.mask for f in faces]),
+                failed, first)
     good, pixels, file_masks = [], [], []
     for path in paths:
         try:
             x = inputs.read_sized(path, spec.size, channels, bool(args.strict))
-            mask = spec.for_image(path, len(good), reader=reader)
+            mask = spec.for_image(path, first + len(good), reader=reader)
         except (images.ImageReadError, masks.MaskError) as e:
             failed[path] = str(e)
             continue
         good.append(path)
         pixels.append(x)
         file_masks.append(mask)
-    return good, pixels, None, spec.stack(file_masks), failed
+    return good, pixels, None, spec.stack(file_masks), failed, first
 
 
 # --- main --------------------------------------------------------------------------------
@@ -214,7 +221,7 @@ def run(args, out_dir: str) -> int:
         if args.method == "network" and unsupported_masks(spec):
             raise ValueError(f"--method network: {unsupported_masks(spec)}")
         reader = spec.reader()
-        good, pixels, faces, mask_set, failed = load_inputs(args, spec, reader, channels)
+        good, pixels, faces, mask_set, failed, first = load_inputs(args, spec, reader, channels)
     except (ValueError, CheckpointError, ConfigError, FileNotFoundError, AlignError) as e:
         # files.OutputError and masks.MaskError are ValueErrors.
         log.error("%s", error_message(e, FIXES))
@@ -244,7 +251,7 @@ def run(args, out_dir: str) -> int:
                                 blend=settings["blend"])
         else:
             outputs.run_projection(record, names, pixels, mask_set, *models, settings, batch_size,
-                                   quiet=bool(args.no_progress), faces=faces)
+                                   quiet=bool(args.no_progress), faces=faces, first_index=first)
     except KeyboardInterrupt as e:
         log.warning("interrupted: %s", record.stop(e))
         return EXIT_INTERRUPTED
