@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Time to quality of the projection: hole PSNR against seconds per face, at batch 64.
+"""Time to quality of the projection: hole PSNR against seconds per face, all faces in one batch.
 
     python bench/bench_time_to_quality.py [--per_source 13] [--masks center left random]
         [--checkpointDir PATH] [--setting recipe n_iter=1000] [--setting tol tol=0.001]
