@@ -110,6 +110,18 @@ def test_mask_definitions():
     assert masks.MaskSpec.create(None, S, scale=None) == masks.MaskSpec("center", S)   # None: default
 
 
+def test_stroke_masks_are_seeded_per_image_and_cover_the_documented_range():
+    spec = masks.MaskSpec("strokes", 64, seed=4)
+    m = spec.masks(120).values
+    np.testing.assert_array_equal(m[7], spec.for_index(7))              # image i's alone
+    np.testing.assert_array_equal(m[:3], masks.MaskSpec("strokes", 64, seed=4).masks(3).values)
+    assert not np.array_equal(m[:3], masks.MaskSpec("strokes", 64, seed=5).masks(3).values)
+    missing = 1 - m.mean(axis=(1, 2, 3))
+    assert missing.min() >= 0.03 and missing.max() <= 0.50                # the documented range
+    assert 0.15 <= missing.mean() <= 0.27
+    assert set(np.unique(m)) == {0.0, 1.0}
+
+
 def test_mask_files(tmp_path):
     pattern = np.zeros((32, 32), np.uint8)
     pattern[:, 16:] = 200                       # right half white = known, resized 32 -> 16

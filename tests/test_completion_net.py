@@ -60,6 +60,17 @@ def test_block_pixels_and_keep_patch():
     assert float(tf.reduce_min(y)) == -1.0
 
 
+def test_strokes_measurement_draws_the_completions_stroke_masks():
+    strokes = measurements.make_measurement("strokes", 32)
+    x = tf.zeros((3, 32, 32, 3)) + 0.5
+    y, m = strokes.measure_each(x, np.array([[9, i] for i in range(3)]))
+    np.testing.assert_array_equal(m, masks_lib.MaskSpec("strokes", 32, seed=9).masks(3).values)
+    hole = np.broadcast_to(m.numpy() == 0, y.shape)
+    assert hole.any() and (y.numpy()[hole] == 0.0).all() and (y.numpy()[~hole] == 0.5).all()
+    with pytest.raises(measurements.MeasurementError, match="strokes takes no patch size"):
+        measurements.make_measurement("strokes", 32, patch_size=4)
+
+
 def test_measurements_are_reproducible_per_image_and_checked():
     m = measurements.make_measurement("block-patch", 16)
     seeds = np.array([[7, i] for i in range(5)])

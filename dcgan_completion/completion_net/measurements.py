@@ -16,6 +16,8 @@ Kinds (Bora et al., *AmbientGAN*, ICLR 2018), for images of side S:
                   for a completion network, where AmbientGAN's p = 0.95 would not.
     keep-patch    only one k x k square at a uniformly random position is known.
                   Default k = S / 2 and fill 0.0.
+    strokes       free-form brush strokes are missing (masks.strokes_indicator: 2-5
+                  strokes, 3-50 % of the pixels), fill 0.0.
 
 All randomness is stateless: ``sample_masks(count, seed)`` is a pure function of the
 seed (a (2,) integer tensor), so training runs are reproducible and resume exactly, and
@@ -29,9 +31,9 @@ import dataclasses
 
 import tensorflow as tf
 
-from ..masks import default_patch_size, patch_indicator
+from ..masks import default_patch_size, patch_indicator, strokes_indicator
 
-MEASUREMENTS = ("block-patch", "block-pixels", "keep-patch")
+MEASUREMENTS = ("block-patch", "block-pixels", "keep-patch", "strokes")
 DEFAULT_MEASUREMENT = "block-patch"
 REFERENCE_SIZE = 64                          # the image side of the published setting
 BLOCK_PATCH_FILL = 1.0
@@ -115,6 +117,15 @@ class BlockPixels(Measurement):
         return tf.cast(u >= self.drop_prob, tf.float32)
 
 
+@dataclasses.dataclass(frozen=True)
+class Strokes(Measurement):
+    """Free-form brush strokes missing, drawn as masks.py draws its 'strokes' masks."""
+    name = "strokes"
+
+    def sample_masks(self, count, seed):
+        return 1.0 - strokes_indicator(count, self.image_size, seed)
+
+
 def make_measurement(name: str = DEFAULT_MEASUREMENT, image_size: int = REFERENCE_SIZE, *,
                      patch_size: int | None = None, fill: float | None = None,
                      drop_prob: float | None = None) -> Measurement:
@@ -134,6 +145,10 @@ def make_measurement(name: str = DEFAULT_MEASUREMENT, image_size: int = REFERENC
         if not 0.0 <= p < 1.0:
             raise MeasurementError(f"drop probability must be in [0, 1), got {drop_prob!r}")
         return BlockPixels(image_size, OTHER_FILL if fill is None else float(fill), p)
+    if name == "strokes":
+        if patch_size is not None or drop_prob is not None:
+            raise MeasurementError("strokes takes no patch size or drop probability")
+        return Strokes(image_size, OTHER_FILL if fill is None else float(fill))
     if drop_prob is not None:
         raise MeasurementError(f"{name} takes no drop probability (its hole is patch_size wide)")
     if name == "block-patch":
