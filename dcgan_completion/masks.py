@@ -146,6 +146,25 @@ def patch_indicator(count, size: int, k: int, seed):
     return tf.cast(inside, tf.float32)[..., None]
 
 
+def boxes_indicator(count, size: int, sides, seed, boxes=(1, 1)):
+    """(count, S, S, 1) float32 tensor: 1 inside ``boxes`` (lo, hi) squares per image, their
+    number, sides (``sides``: lo, hi pixels) and places drawn uniformly, each square inside
+    the image, from ``seed`` ((2,) ints); TensorFlow ops only."""
+    import tensorflow as tf
+    most = boxes[1]
+    u = tf.random.stateless_uniform((count, most, 4), seed)                   # (B, N, 4)
+    k = tf.minimum(tf.floor(sides[0] + u[..., 0] * (sides[1] - sides[0] + 1)),
+                   float(sides[1]))                                          # (B, N)
+    top = tf.floor(u[..., 1:3] * (size - k[..., None] + 1))                  # (B, N, 2)
+    number = boxes[0] + tf.floor(u[:, :1, 3] * (boxes[1] - boxes[0] + 1))    # (B, 1)
+    used = tf.range(most, dtype=tf.float32)[None, :] < number                # (B, N)
+    grid = tf.range(size, dtype=tf.float32)[None, None, :]                   # (1, 1, S)
+    rows = (grid >= top[..., :1]) & (grid < top[..., :1] + k[..., None])      # (B, N, S)
+    cols = (grid >= top[..., 1:]) & (grid < top[..., 1:] + k[..., None])      # (B, N, S)
+    inside = rows[..., :, None] & cols[..., None, :] & used[..., None, None]  # (B, N, S, S)
+    return tf.cast(tf.reduce_any(inside, axis=1), tf.float32)[..., None]
+
+
 def patch_mask(size: int, k: int, seed) -> np.ndarray:
     """(S, S, 1): one k x k hole placed by ``seed`` ((2,) ints), as patch_indicator draws it."""
     return 1.0 - patch_indicator(1, size, k, np.asarray(seed, np.int64))[0].numpy()

@@ -71,6 +71,29 @@ def test_strokes_measurement_draws_the_completions_stroke_masks():
         measurements.make_measurement("strokes", 32, patch_size=4)
 
 
+def test_the_mixture_draws_every_component_at_its_proportion():
+    mix = measurements.make_measurement("mix", 32)
+    which = mix.components(20000, tf.constant([3, 1], tf.int64)).numpy()
+    for k, (name, share) in enumerate(measurements.MIX):
+        assert abs((which == k).mean() - share) < 0.015, name
+    seed = tf.constant([5, 2], tf.int64)
+    m = mix.sample_masks(400, seed).numpy()[..., 0]                         # (B, S, S)
+    which = mix.components(400, tf.random.experimental.stateless_fold_in(seed, 0)).numpy()
+    missing = 1 - m.mean(axis=(1, 2))
+    names = [name for name, _ in measurements.MIX]
+    half = missing[which == names.index("half")]
+    assert len(half) and (half == 0.5).all()
+    pixels = missing[which == names.index("pixels")]
+    assert len(pixels) and pixels.min() > 0.4 and pixels.max() < 0.95
+    centre = m[which == names.index("centre")]
+    assert len(centre) and (centre[:, 16, 16] == 0).all() and (centre[:, 0, 0] == 1).all()
+    square = missing[which == names.index("square")]
+    assert square.min() >= (4 * 4) / 32 ** 2 - 1e-6 and square.max() <= (16 * 16) / 32 ** 2 + 1e-6
+    assert set(np.unique(m)) == {0.0, 1.0} and (missing > 0).all()        # every image damaged
+    y, masks = mix.measure_each(tf.zeros((3, 32, 32, 3)) + 0.5, np.array([[8, i] for i in range(3)]))
+    np.testing.assert_array_equal(masks, mix.masks_each(np.array([[8, i] for i in range(3)])))
+
+
 def test_measurements_are_reproducible_per_image_and_checked():
     m = measurements.make_measurement("block-patch", 16)
     seeds = np.array([[7, i] for i in range(5)])

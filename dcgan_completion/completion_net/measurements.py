@@ -18,6 +18,12 @@ Kinds (Bora et al., *AmbientGAN*, ICLR 2018), for images of side S:
                   Default k = S / 2 and fill 0.0.
     strokes       free-form brush strokes are missing (masks.strokes_indicator: 2-5
                   strokes, 3-50 % of the pixels), fill 0.0.
+    mix           every hole the completion meets, one kind per image drawn with these
+                  proportions (MIX): 30 % one square of side S/8 to S/2 anywhere; 25 %
+                  strokes; 15 % scattered pixels, each missing with a probability drawn
+                  per image from [0.5, 0.9]; 10 % half the image (left, right, top or
+                  bottom); 10 % a centred square of side S/3 to 2S/3; 10 % two to four
+                  squares of side S/8 to S/4. Fill 0.0.
 
 All randomness is stateless: ``sample_masks(count, seed)`` is a pure function of the
 seed (a (2,) integer tensor), so training runs are reproducible and resume exactly, and
@@ -29,11 +35,12 @@ from __future__ import annotations
 
 import dataclasses
 
+import numpy as np
 import tensorflow as tf
 
-from ..masks import default_patch_size, patch_indicator, strokes_indicator
+from ..masks import boxes_indicator, default_patch_size, patch_indicator, strokes_indicator
 
-MEASUREMENTS = ("block-patch", "block-pixels", "keep-patch", "strokes")
+MEASUREMENTS = ("block-patch", "block-pixels", "keep-patch", "strokes", "mix")
 DEFAULT_MEASUREMENT = "block-patch"
 REFERENCE_SIZE = 64                          # the image side of the published setting
 BLOCK_PATCH_FILL = 1.0
@@ -126,6 +133,62 @@ class Strokes(Measurement):
         return 1.0 - strokes_indicator(count, self.image_size, seed)
 
 
+# The mixture's components and their proportions (they sum to 1).
+MIX = (("square", 0.30), ("strokes", 0.25), ("pixels", 0.15), ("half", 0.10),
+       ("centre", 0.10), ("squares", 0.10))
+MIX_PIXELS_PROB = (0.5, 0.9)
+
+
+def _half_known(count, size: int, seed):
+    """(B, S, S, 1): one half of each image missing, left, right, top or bottom."""
+    side = tf.random.stateless_uniform((count,), seed, 0, 4, dtype=tf.int32)[:, None, None]
+    grid = tf.range(size)
+    rows, cols = grid[None, :, None], grid[None, None, :]
+    half = size // 2
+    hole = tf.where(side == 0, cols < half, tf.where(side == 1, cols >= size - half,
+                    tf.where(side == 2, rows < half, rows >= size - half)))     # (B, S, S)
+    return 1.0 - tf.cast(hole, tf.float32)[..., None]
+
+
+def _centre_known(count, size: int, seed):
+    """(B, S, S, 1): a centred square of side S/3 to 2S/3 missing."""
+    k = tf.floor(tf.random.stateless_uniform((count, 1, 1), seed, size / 3, 2 * size / 3 + 1))
+    grid = tf.range(size, dtype=tf.float32)
+    top = tf.floor((size - k) / 2)                                            # (B, 1, 1)
+    rows = (grid[None, :, None] >= top) & (grid[None, :, None] < top + k)
+    cols = (grid[None, None, :] >= top) & (grid[None, None, :] < top + k)
+    return 1.0 - tf.cast(rows & cols, tf.float32)[..., None]
+
+
+@dataclasses.dataclass(frozen=True)
+class Mix(Measurement):
+    """One kind of hole per image, drawn with the proportions of MIX."""
+    name = "mix"
+
+    def components(self, count, seed) -> tf.Tensor:
+        """(count,) int32: which of MIX each image's hole is, drawn from ``seed``."""
+        u = tf.random.stateless_uniform(tf.reshape(count, (1,)), seed)
+        edges = tf.constant(np.cumsum([p for _, p in MIX])[:-1], tf.float32)
+        return tf.searchsorted(edges, u, side="right")
+
+    def sample_masks(self, count, seed):
+        S = self.image_size
+        fold = tf.random.experimental.stateless_fold_in
+        which = self.components(count, fold(seed, 0))                        # (B,)
+        p = tf.random.stateless_uniform((count, 1, 1, 1), fold(seed, 3), *MIX_PIXELS_PROB)
+        kinds = [
+            1.0 - boxes_indicator(count, S, (S // 8, S // 2), fold(seed, 1)),
+            1.0 - strokes_indicator(count, S, fold(seed, 2)),
+            tf.cast(tf.random.stateless_uniform(tf.stack([count, S, S, 1]), fold(seed, 4)) >= p,
+                    tf.float32),
+            _half_known(count, S, fold(seed, 5)),
+            _centre_known(count, S, fold(seed, 6)),
+            1.0 - boxes_indicator(count, S, (S // 8, S // 4), fold(seed, 7), boxes=(2, 4)),
+        ]
+        stacked = tf.stack(kinds, axis=1)                                     # (B, K, S, S, 1)
+        return tf.gather(stacked, which, axis=1, batch_dims=1)                # (B, S, S, 1)
+
+
 def make_measurement(name: str = DEFAULT_MEASUREMENT, image_size: int = REFERENCE_SIZE, *,
                      patch_size: int | None = None, fill: float | None = None,
                      drop_prob: float | None = None) -> Measurement:
@@ -145,10 +208,11 @@ def make_measurement(name: str = DEFAULT_MEASUREMENT, image_size: int = REFERENC
         if not 0.0 <= p < 1.0:
             raise MeasurementError(f"drop probability must be in [0, 1), got {drop_prob!r}")
         return BlockPixels(image_size, OTHER_FILL if fill is None else float(fill), p)
-    if name == "strokes":
+    if name in ("strokes", "mix"):
         if patch_size is not None or drop_prob is not None:
-            raise MeasurementError("strokes takes no patch size or drop probability")
-        return Strokes(image_size, OTHER_FILL if fill is None else float(fill))
+            raise MeasurementError(f"{name} takes no patch size or drop probability")
+        cls = Strokes if name == "strokes" else Mix
+        return cls(image_size, OTHER_FILL if fill is None else float(fill))
     if drop_prob is not None:
         raise MeasurementError(f"{name} takes no drop probability (its hole is patch_size wide)")
     if name == "block-patch":
