@@ -57,6 +57,14 @@ def wgan_generator_loss(fake_scores):
     return -_flat(fake_scores)
 
 
+def _input_gradients(critic, x):
+    """grad_x sum(critic(x)) (B, H, W, C): each example's score's gradient at its input."""
+    with tf.GradientTape() as tape:
+        tape.watch(x)
+        scores = critic(x, training=True)
+    return tape.gradient(scores, x)
+
+
 def gradient_penalty(critic, real, fake, epsilon):
     """(||grad_x f(x_hat)||_2 - 1)^2 at x_hat = eps * real + (1 - eps) * fake (Gulrajani et al. 2017).
 
@@ -66,12 +74,17 @@ def gradient_penalty(critic, real, fake, epsilon):
     real = tf.cast(real, tf.float32)
     fake = tf.cast(fake, tf.float32)
     x_hat = epsilon * real + (1.0 - epsilon) * fake                  # (B, H, W, C)
-    with tf.GradientTape() as tape:
-        tape.watch(x_hat)
-        scores = critic(x_hat, training=True)
-    grads = tape.gradient(scores, x_hat)                              # (B, H, W, C)
+    grads = _input_gradients(critic, x_hat)                           # (B, H, W, C)
     norms = tf.sqrt(tf.reduce_sum(tf.square(grads), axis=[1, 2, 3]) + 1e-12)
     return tf.square(norms - 1.0)
+
+
+def r1_penalty(discriminator, real):
+    """||grad_x D(x)||_2^2 at the real images x, per example (the R1 regulariser of
+    Mescheder et al. 2018, weighted gamma / 2 by the caller): it keeps D flat on the data,
+    which stabilises GAN training without changing its optimum."""
+    grads = _input_gradients(discriminator, tf.cast(real, tf.float32))   # (B, H, W, C)
+    return tf.reduce_sum(tf.square(grads), axis=[1, 2, 3])
 
 
 def masked_l1(pred, target, weights):

@@ -10,12 +10,13 @@ updates, each on its own real batch, followed by ``g_steps`` generator updates. 
 DCGAN default is 1 and 2 (the original code updated G twice to keep D from winning);
 the WGAN objectives use 5 critic updates per generator update.
 
-Two options for small face sets (issue 12), both off by default until measured:
+Options for small face sets (issue 12), off by default until measured:
   augment  DiffAugment (augment.py; Zhao et al. 2020): every image D sees, real and
            generated, in both updates, is augmented with the same differentiable policy.
   ema      an exponential moving average of G's weights (Karras et al.'s G_ema, decay
            around 0.999), updated after every step, kept in the checkpoint as
            ``generator_ema`` and used for samples, export and completion.
+  r1       the R1 penalty on D at the real images (Mescheder et al. 2018), weight gamma/2.
 
 Everything that makes a run reproducible is stateless or checkpointed: z, the
 gradient-penalty mixing and the augmentations are drawn from (seed, step, replica), the
@@ -62,15 +63,17 @@ class TrainConfig(TrainSettings):
     clip_value: float | None = None
     augment: str = ""                  # DiffAugment policy, e.g. "color,translation,cutout"; "" = none
     ema: float = 0.0                   # decay of G's moving average, in [0, 1); 0 = none
+    r1: float = 0.0                    # R1 penalty weight gamma (D's loss + gamma/2 R1); 0 = none
 
     def __post_init__(self):
         super().__post_init__()
         if not isinstance(self.augment, str):
             raise ValueError(f"augment must be a comma-separated text, got {self.augment!r}")
         augment.check_policy(self.augment_policy)
-        check_settings(self, betas=("ema",))
-        if self.ema is None:
-            raise ValueError("ema must be a finite number in [0, 1), got None")
+        check_settings(self, betas=("ema",), nonnegative=("r1",))
+        for name in ("ema", "r1"):
+            if getattr(self, name) is None:
+                raise ValueError(f"{name} must be a finite number, got None")
 
     @property
     def augment_policy(self) -> tuple[str, ...]:
@@ -196,6 +199,8 @@ class GANTrainer:
                         tf.random.experimental.stateless_fold_in(seed, 1000 + k))
                     gp = per_example_mean(losses.gradient_penalty(D, x, fake, eps))
                     total = d_loss + cfg.gp_weight * gp
+                if cfg.r1:
+                    total = total + cfg.r1 / 2 * per_example_mean(losses.r1_penalty(D, x))
                 scaled = self._scale(self.d_optimizer, total)
             grads = tape.gradient(scaled, D.trainable_variables)
             self.d_optimizer.apply_gradients(zip(grads, D.trainable_variables))

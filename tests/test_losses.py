@@ -43,6 +43,13 @@ def test_gradient_penalty_of_a_linear_critic():
     np.testing.assert_allclose(gp, [4.0] * 3, rtol=1e-5)
 
 
+def test_r1_penalty_of_a_linear_critic():
+    # f(x) = sum(w * x): the gradient is w at every real image, so R1 = ||w||^2 = 9.
+    w = tf.constant(np.full((1, 2, 2, 1), 1.5, np.float32))
+    critic = lambda x, training=False: tf.reduce_sum(x * w, axis=[1, 2, 3])[:, None]  # noqa: E731
+    np.testing.assert_allclose(losses.r1_penalty(critic, tf.ones((3, 2, 2, 1))), [9.0] * 3, rtol=1e-6)
+
+
 def test_masked_l1_averages_over_the_weighted_pixels_only():
     pred = tf.zeros((2, 2, 2, 3))
     target = tf.constant(np.arange(24, dtype=np.float32).reshape(2, 2, 2, 3))

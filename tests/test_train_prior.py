@@ -22,6 +22,9 @@ def test_settings_are_checked():
     for bad in (1.0, -0.1, float("nan"), None):
         with pytest.raises(ValueError, match="ema must be a finite number"):
             TrainConfig(ema=bad)
+    for bad in (-1.0, float("inf"), None):
+        with pytest.raises(ValueError, match="r1 must be a finite number"):
+            TrainConfig(r1=bad)
 
 
 def test_the_moving_average_follows_g_and_is_what_samples_and_loading_use(tmp_path, toy_dataset):
@@ -47,7 +50,7 @@ def test_the_moving_average_follows_g_and_is_what_samples_and_loading_use(tmp_pa
 
 def test_augmented_run_with_average_resumes_exactly(tmp_path, toy_dataset):
     paths = data.find_training_images(toy_dataset)
-    cfg = TrainConfig(epochs=2, batch_size=8, seed=3, augment=POLICY, ema=0.99)
+    cfg = TrainConfig(epochs=2, batch_size=8, seed=3, augment=POLICY, ema=0.99, r1=1.0)
     straight = Record()
     a = GANTrainer(TINY, cfg, str(tmp_path / "a"))
     a.run.fit(paths, [straight])

@@ -23,7 +23,7 @@ log = logging.getLogger("dcgan-train")
 MODEL_FLAGS = ("image_size", "channels", "z_dim", "gf_dim", "df_dim")
 TRAIN_FLAGS = ("loss", "epochs", "batch_size", "learning_rate", "beta1", "beta2", "d_steps",
                "g_steps", "clip_value", "gp_weight", "train_size", "seed", "flip", "crop",
-               "checkpoint_every", "augment", "ema")
+               "checkpoint_every", "augment", "ema", "r1")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -51,6 +51,9 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("--ema", type=fraction_below_one, metavar="DECAY",
                    help="keep a moving average of G's weights with this decay, used for samples, "
                    f"export and completion; 0 = none (default: {T.ema}; e.g. 0.999)")
+    g.add_argument("--r1", type=nonnegative_float, metavar="GAMMA",
+                   help="R1 penalty on D at the real images, weight GAMMA/2; 0 = none "
+                   f"(default: {T.r1})")
     g.add_argument("--precision", choices=DTYPE_POLICIES,
                    default="float32", help="compute precision; mixed_bfloat16 is 1.5-1.8x faster on "
                    "CPUs with AVX-512 BF16, mixed_float16 suits GPUs (default: float32)")
