@@ -131,9 +131,10 @@ class FaceAligner:
         return self.align_detected(rgb, faces, size, landmarks)
 
     def align_detected(self, rgb: np.ndarray, faces, size: int = 64,
-                       landmarks: str = DEFAULT_LANDMARKS) -> AlignedFace:
-        """Align the first of ``faces`` (as ``detect`` returns them) in ``rgb``."""
-        rect, score = faces[0]
+                       landmarks: str = DEFAULT_LANDMARKS, which: int = 0) -> AlignedFace:
+        """Align face ``which`` of ``faces`` (as ``detect`` returns them: 0 is the main face)
+        in ``rgb``."""
+        rect, score = faces[which]
         points = np.float32([(p.x, p.y) for p in self.predictor(rgb, rect).parts()])   # (68, 2)
         affine = landmark_affine(points, size, landmarks)
         aligned = cv2.warpAffine(rgb, affine, (size, size), flags=cv2.INTER_LINEAR)

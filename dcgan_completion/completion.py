@@ -153,6 +153,18 @@ def _check_inputs(images, masks, generator, lowres_factor):
         raise ValueError(f"lowres_factor {lowres_factor} does not divide the image size {images.shape[1]}")
 
 
+def _positional_arity(fn) -> int:
+    """How many positional arguments ``fn`` accepts (a large number for *args)."""
+    try:
+        params = inspect.signature(fn).parameters.values()
+    except (TypeError, ValueError):        # some builtins have no signature
+        return 1
+    if any(p.kind is p.VAR_POSITIONAL for p in params):
+        return 2
+    return sum(p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD) and p.default is p.empty
+               for p in params)
+
+
 # --- the completion --------------------------------------------------------------------
 
 def complete(images: np.ndarray, masks: np.ndarray, generator: keras.Model,
@@ -161,12 +173,15 @@ def complete(images: np.ndarray, masks: np.ndarray, generator: keras.Model,
              weighted_context: int = 0, lowres_factor: int | None = None, restarts: int = 1,
              out_interval: int = 50, seed: int = 0, first_index: int = 0,
              blend: str = "poisson",
-             progress: Callable[[int], None] | None = None) -> CompletionResult:
+             progress: Callable[..., None] | None = None) -> CompletionResult:
     """Complete uint8 ``images`` (B, H, W, C) where ``masks`` (B, H, W, 1) is 0; see the module doc.
 
     ``first_index`` is the index of images[0] in the whole run: image i starts from
     z drawn from (seed, first_index + i), so results do not depend on the batching.
-    ``progress(iteration)`` is called at each logged iteration. Writes no files.
+    ``progress(iteration)`` is called at each logged iteration; a ``progress`` that takes
+    two arguments is called ``progress(iteration, completed)`` with the completions so far,
+    uint8 (B, H, W, C), blended as the final ones (the best restart at that iteration).
+    Writes no files.
     """
     masks = np.asarray(masks, np.float32)
     check_settings(n_iter=n_iter, out_interval=out_interval, restarts=restarts,
@@ -222,6 +237,7 @@ def complete(images: np.ndarray, masks: np.ndarray, generator: keras.Model,
     z = initial_z(B, K, z_dim, seed, first_index)                                # (KB, z_dim)
     s1, s2, t = tf.zeros_like(z), tf.zeros_like(z), tf.constant(0.0)
     logged = sorted(set(range(0, n_iter + 1, out_interval)) | {n_iter})
+    wants_images = progress is not None and _positional_arity(progress) >= 2
     frames, frame_losses, done = [], [], 0
     for it in logged:
         z, s1, s2, t, contextual, perceptual, total, g = run(z, s1, s2, t, tf.constant(it - done), x, w)
@@ -229,7 +245,10 @@ def complete(images: np.ndarray, masks: np.ndarray, generator: keras.Model,
         frames.append(to_uint8(g))                                               # (KB, H, W, C)
         frame_losses.append(np.stack([v.numpy() for v in (contextual, perceptual, total)],
                                      axis=-1))                                   # (KB, 3)
-        if progress is not None:
+        if progress is not None and wants_images:
+            best = np.argmin(frame_losses[-1][:, 2].reshape(K, B), axis=0) * B + np.arange(B)
+            progress(it, blend_frames(images, masks, frames[-1][best][None], blend)[0])
+        elif progress is not None:
             progress(it)
     frames, frame_losses = np.stack(frames), np.stack(frame_losses)   # (T, KB, H, W, C), (T, KB, 3)
 
