@@ -74,13 +74,18 @@ def photo_face(path: str, photo: np.ndarray, spec: masks.MaskSpec, aligner: alig
     ImageReadError when the photo has no face, MaskError when the mask does not fit,
     ValueError when there is no face ``which``."""
     photo = np.ascontiguousarray(photo[..., :3])
-    faces = aligner.detect(photo)
-    if not faces:
-        raise images.ImageReadError(f"{path}: no face found")
-    if not 0 <= which < len(faces):
-        raise ValueError(f"{path}: face {which} asked for, but {len(faces)} face(s) found "
-                         f"(0 to {len(faces) - 1})")
-    face = aligner.align_detected(photo, faces, spec.size, which=which)
+    if which == 0:                            # the main face: what ./complete.py --photo takes
+        face = aligner.align(photo, spec.size)
+        if face is None:
+            raise images.ImageReadError(f"{path}: no face found")
+    else:
+        faces = aligner.detect(photo)
+        if not faces:
+            raise images.ImageReadError(f"{path}: no face found")
+        if not 0 <= which < len(faces):
+            raise ValueError(f"{path}: face {which} asked for, but {len(faces)} face(s) found "
+                             f"(0 to {len(faces) - 1})")
+        face = aligner.align_detected(photo, faces, spec.size, which=which)
     return PhotoFace(path, photo, face, face_mask(spec, reader, path, photo, face, index, drawn))
 
 

@@ -68,17 +68,22 @@ def main(argv=None) -> int:
     except (CheckpointError, ConfigError, AlignError, ValueError, FileNotFoundError) as e:
         log.error("%s", error_message(e, FIXES))
         return EXIT_FAILED
-    app = create_app(models=models)
-    address = f"http://{'127.0.0.1' if args.host == '0.0.0.0' else args.host}:{args.port}/"
-    log.info("open %s in your browser (Ctrl-C stops the server)", address)
+    from werkzeug.serving import make_server
     logging.getLogger("werkzeug").setLevel(logging.DEBUG if args.verbose else logging.WARNING)
     try:
-        app.run(args.host, args.port, threaded=True)
-    except OSError as e:       # the port taken, an address not of this machine
-        log.error("cannot listen on %s:%d: %s (--host, --port)", args.host, args.port, e)
+        httpd = make_server(args.host, args.port, create_app(models=models), threaded=True)
+    except (OSError, SystemExit) as e:   # werkzeug exits on a port taken, after saying why
+        log.error("cannot listen on %s:%d%s (--host, --port)", args.host, args.port,
+                  f": {e}" if isinstance(e, OSError) else "")
         return EXIT_FAILED
+    address = f"http://{'127.0.0.1' if args.host == '0.0.0.0' else args.host}:{args.port}/"
+    log.info("open %s in your browser (Ctrl-C stops the server)", address)
+    try:
+        httpd.serve_forever()
     except KeyboardInterrupt:
         pass
+    finally:
+        httpd.server_close()
     log.info("stopped")
     return EXIT_OK
 
