@@ -1,4 +1,5 @@
-"""Install with `pip install -e .` (or `pip install -e ".[test]"` for the test suite)."""
+"""Install with `pip install -e .` (`pip install -e ".[test]"` for the test suite, `".[web]"`
+for the dcgan-web page)."""
 
 import os
 
@@ -21,9 +22,10 @@ setup(
     python_requires=">=3.10",
     packages=find_packages(include=["dcgan_completion", "dcgan_completion.*"]),
     include_package_data=True,
-    package_data={"dcgan_completion": ["assets/*", "models/*"]},
+    package_data={"dcgan_completion": ["assets/*", "models/*", "web/page.html"]},
     install_requires=requirements(),
-    extras_require={"test": ["pytest>=7"]},
+    # web: dcgan-web's server (Flask); the tests need it too, so that they test the page.
+    extras_require={"web": ["flask>=3"], "test": ["pytest>=7", "flask>=3"]},
     entry_points={
         "console_scripts": [
             "dcgan-train=dcgan_completion.cli.train:main",
@@ -36,6 +38,7 @@ setup(
             "dcgan-distributions=dcgan_completion.cli.distributions:main",
             "dcgan-demo=dcgan_completion.cli.demo:main",
             "dcgan-train-completion=dcgan_completion.cli.train_completion:main",
+            "dcgan-web=dcgan_completion.cli.web:main",
         ],
     },
     classifiers=["Programming Language :: Python :: 3", "Topic :: Scientific/Engineering :: Image Processing"],

@@ -23,6 +23,7 @@ Modules, one concept each, in the order imports flow (each imports only those ab
     evaluate     metrics and the OpenCV baselines
     completion_net/  the completion network: networks, measurements, training, weights,
                  inference (each its own module)
+    web/         dcgan-web's server and page (needs Flask; nothing else imports it)
     cli/         the command-line front ends: parse, build the spec, load, call, write
 """
 

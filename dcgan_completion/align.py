@@ -131,9 +131,10 @@ class FaceAligner:
         return self.align_detected(rgb, faces, size, landmarks)
 
     def align_detected(self, rgb: np.ndarray, faces, size: int = 64,
-                       landmarks: str = DEFAULT_LANDMARKS) -> AlignedFace:
-        """Align the first of ``faces`` (as ``detect`` returns them) in ``rgb``."""
-        rect, score = faces[0]
+                       landmarks: str = DEFAULT_LANDMARKS, which: int = 0) -> AlignedFace:
+        """Align face ``which`` of ``faces`` (as ``detect`` returns them: 0 is the main face)
+        in ``rgb``."""
+        rect, score = faces[which]
         points = np.float32([(p.x, p.y) for p in self.predictor(rgb, rect).parts()])   # (68, 2)
         affine = landmark_affine(points, size, landmarks)
         aligned = cv2.warpAffine(rgb, affine, (size, size), flags=cv2.INTER_LINEAR)
@@ -186,7 +187,8 @@ def paste_face(photo: np.ndarray, completed: np.ndarray, inverse: np.ndarray,
 
     photo: uint8 (H, W, C); completed: uint8 (S, S, C); inverse: (2, 3) aligned -> photo;
     aligned_mask: (S, S, 1), 1 = known. Only the hole (warped back and grown by
-    PASTE_DILATION pixels) changes; blend='poisson' solves for a seamless fill there.
+    PASTE_DILATION pixels, but not past the aligned square) changes; blend='poisson' solves
+    for a seamless fill there.
     """
     from .blend import poisson_blend
     hole = (aligned_mask[..., 0] < 0.5).astype(np.uint8)
@@ -198,6 +200,9 @@ def paste_face(photo: np.ndarray, completed: np.ndarray, inverse: np.ndarray,
     face = warp_to_photo(completed, inverse, photo.shape)                       # (H, W, C)
     kernel = np.ones((2 * PASTE_DILATION + 1,) * 2, np.uint8)
     region = cv2.dilate(region.astype(np.uint8), kernel).astype(bool)             # (H, W)
+    # Grown only within the aligned square: past its edge the warped face is black.
+    square = np.full(completed.shape[:2], 255, np.uint8)
+    region &= warp_to_photo(square, inverse, photo.shape, nearest=True)[..., 0] > 127
     ys, xs = np.nonzero(region)
     # Work on the hole's bounding box plus a margin: the solve stays small on big photos.
     top, left = max(ys.min() - 2, 0), max(xs.min() - 2, 0)

@@ -156,6 +156,18 @@ def _check_inputs(images, masks, generator, lowres_factor):
         raise ValueError(f"lowres_factor {lowres_factor} does not divide the image size {images.shape[1]}")
 
 
+def _positional_arity(fn) -> int:
+    """How many positional arguments ``fn`` accepts (a large number for *args)."""
+    try:
+        params = inspect.signature(fn).parameters.values()
+    except (TypeError, ValueError):        # some builtins have no signature
+        return 1
+    if any(p.kind is p.VAR_POSITIONAL for p in params):
+        return 2
+    return sum(p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD) and p.default is p.empty
+               for p in params)
+
+
 # --- the completion --------------------------------------------------------------------
 
 def complete(images: np.ndarray, masks: np.ndarray, generator: keras.Model,
@@ -164,7 +176,7 @@ def complete(images: np.ndarray, masks: np.ndarray, generator: keras.Model,
              weighted_context: int = 0, lowres_factor: int | None = None, restarts: int = 1,
              out_interval: int = 50, seed: int = 0, first_index: int = 0,
              blend: str = "poisson", tol: float = 0.0,
-             progress: Callable[[int], None] | None = None) -> CompletionResult:
+             progress: Callable[..., None] | None = None) -> CompletionResult:
     """Complete uint8 ``images`` (B, H, W, C) where ``masks`` (B, H, W, 1) is 0; see the module doc.
 
     ``first_index`` is the index of images[0] in the whole run: image i starts from
@@ -172,7 +184,9 @@ def complete(images: np.ndarray, masks: np.ndarray, generator: keras.Model,
     ``tol`` > 0 stops each image (each restart) whose total loss changed by less than
     ``tol`` relatively between two logged iterations: its z is final, and it leaves the
     batch, so a finished image stops costing. ``progress(iteration)`` is called at each
-    logged iteration. Writes no files.
+    logged iteration; a ``progress`` that takes two arguments is called
+    ``progress(iteration, completed)`` with the completions so far, uint8 (B, H, W, C),
+    blended as the final ones (the best restart at that iteration). Writes no files.
     """
     masks = np.asarray(masks, np.float32)
     check_settings(n_iter=n_iter, out_interval=out_interval, restarts=restarts,
@@ -229,6 +243,7 @@ def complete(images: np.ndarray, masks: np.ndarray, generator: keras.Model,
     z = initial_z(B, K, z_dim, seed, first_index).numpy()                        # (KB, z_dim)
     s1, s2, t = np.zeros_like(z), np.zeros_like(z), tf.constant(0.0)
     logged = sorted(set(range(0, n_iter + 1, out_interval)) | {n_iter})
+    wants_images = progress is not None and _positional_arity(progress) >= 2
     frames, frame_losses, done = [], [], 0
     moving = np.arange(K * B)                                                    # rows optimised
     image = np.zeros((K * B,) + images.shape[1:], np.uint8)                      # G(z), uint8
@@ -247,7 +262,10 @@ def complete(images: np.ndarray, masks: np.ndarray, generator: keras.Model,
         if tol and it > 0:   # settled: the loss changed by less than tol since the last log
             change = np.abs(previous - losses_now[r, 2]) / np.maximum(np.abs(previous), 1e-12)
             moving = r[change >= tol]
-        if progress is not None:
+        if progress is not None and wants_images:
+            best = np.argmin(frame_losses[-1][:, 2].reshape(K, B), axis=0) * B + np.arange(B)
+            progress(it, blend_frames(images, masks, frames[-1][best][None], blend)[0])
+        elif progress is not None:
             progress(it)
         if not len(moving):
             break

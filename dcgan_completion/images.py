@@ -78,6 +78,9 @@ def load_image(path: str, size: int | None = None, channels: int = 3,
                crop: bool = False) -> np.ndarray:
     """Read ``path`` as uint8 (H, W, channels); resize to size x size if given.
 
+    ``path`` may also be a binary file object (an upload held in memory); messages then
+    name it by its ``str()``.
+
     ``crop`` takes the centre square before resizing (for unaligned photos); without it
     the whole image is resized. The EXIF orientation is applied (a phone portrait stored
     sideways is read upright), and the whole file is decoded, so a truncated file is
@@ -131,9 +134,26 @@ def make_grid(pixels: np.ndarray, columns: int | None = None, pad: int = 2,
 
 def save_gif(path: str, frames, duration_s: float = 0.1, loop: int = 0) -> None:
     """Write uint8 frames (N, H, W, C) as an animated GIF atomically; loop=0 repeats forever."""
+    data = encode_gif(frames, duration_s, loop)
+    with atomic_path(path) as tmp, open(tmp, "wb") as f:
+        f.write(data)
+
+
+def encode_gif(frames, duration_s: float = 0.1, loop: int = 0) -> bytes:
+    """The bytes of save_gif's file: uint8 frames (N, H, W, C) as an animated GIF."""
     frames = [np.asarray(f)[..., 0] if np.asarray(f).shape[-1] == 1 else np.asarray(f)
               for f in frames]
     if not frames:
         raise ValueError("save_gif needs at least one frame")
-    with atomic_path(path) as tmp:
-        iio.imwrite(tmp, np.stack(frames), extension=".gif", duration=duration_s * 1000, loop=loop)
+    return iio.imwrite("<bytes>", np.stack(frames), extension=".gif", duration=duration_s * 1000,
+                       loop=loop)
+
+
+def encode_png(pixels: np.ndarray) -> bytes:
+    """The bytes of a PNG file of uint8 (H, W, C) pixels, as save_image writes it."""
+    pixels = np.asarray(pixels)
+    if pixels.dtype != np.uint8:
+        raise TypeError(f"encode_png wants uint8 pixels, got {pixels.dtype}")
+    if pixels.ndim == 3 and pixels.shape[-1] == 1:
+        pixels = pixels[..., 0]
+    return iio.imwrite("<bytes>", pixels, extension=".png")

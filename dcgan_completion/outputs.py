@@ -144,16 +144,22 @@ def save_pictures(files: BatchFiles, k: int, names: list[str], pixels, known, co
     files.save(os.path.join(f"batch{k:03d}", "masked.png"), images.make_grid(known))
 
 
+def trajectory_frames(result) -> list[np.ndarray]:
+    """The frames of completion.gif: a grid of the completions (completion.CompletionResult)
+    at each logged iteration, with a progress bar below."""
+    last = max(1, len(result.iterations) - 1)
+    return [with_progress_bar(images.make_grid(result.trajectory[j]), j / last)
+            for j in range(len(result.iterations))]
+
+
 def save_trajectory(files: BatchFiles, k: int, names: list[str], result, n_iter: int) -> list[list]:
     """batch<k>'s completion grids at the logged iterations and their GIF; returns the
     batch's losses.csv rows."""
     digits = max(4, len(str(n_iter)))
-    frames = []
     for j, it in enumerate(result.iterations):
         grid = images.make_grid(result.trajectory[j])
         files.save(os.path.join(f"batch{k:03d}", f"completed_{it:0{digits}d}.png"), grid)
-        frames.append(with_progress_bar(grid, j / max(1, len(result.iterations) - 1)))
-    files.save_gif(os.path.join(f"batch{k:03d}", "completion.gif"), frames)
+    files.save_gif(os.path.join(f"batch{k:03d}", "completion.gif"), trajectory_frames(result))
     loss_rows = []
     for j, it in enumerate(result.iterations):
         for i, name in enumerate(names):

@@ -5,10 +5,14 @@ aligned face its mask, and paste the completed face back at the photo's full res
     faces, failed = find_faces(paths, spec, aligner)      # a PhotoFace per photo with a face
     restored, damaged = restore(faces[0], completed)      # uint8 (H, W, 3) each
 
+    face = photo_face(name, photo, spec, aligner, drawn=mask, which=1)   # one photo in memory
+
 Masks come from a masks.MaskSpec: with ``in_photo`` its mask files are drawn on the
 photographs, read at each photo's size and warped into the aligned face; any other spec
 gives the aligned face's mask directly, the i-th photo with a face taking mask i (as the
-i-th aligned input would).
+i-th aligned input would). ``photo_face`` does the same for one photo already in memory,
+with a mask already drawn on it as an array (``drawn``: what the web page sends) and the
+face to use (``which``, in align.rank_faces order; 0 = the main face).
 """
 
 from __future__ import annotations
@@ -31,9 +35,15 @@ class PhotoFace:
 
 
 def face_mask(spec: masks.MaskSpec, reader, path: str, photo: np.ndarray,
-              face: align.AlignedFace, index: int) -> np.ndarray:
+              face: align.AlignedFace, index: int, drawn: np.ndarray | None = None) -> np.ndarray:
     """(S, S, 1): the aligned mask of ``face``, the ``index``-th face of the run; ``reader``
-    is ``spec.reader()``."""
+    is ``spec.reader()``. ``drawn``: a mask drawn on the photo, (H, W, 1) with 1 = known
+    (masks.fit_mask's output), used instead of the spec's kind."""
+    if drawn is not None:
+        if drawn.shape[:2] != photo.shape[:2]:
+            raise masks.MaskError(f"{path}: the mask is {drawn.shape[1]}x{drawn.shape[0]}, but the "
+                                  f"photo is {photo.shape[1]}x{photo.shape[0]}")
+        return align.warp_mask_to_aligned(drawn, face.affine, spec.size)
     if spec.in_photo:
         drawn = spec.for_image(path, index, photo.shape[:2], reader)              # (H, W, 1)
         return align.warp_mask_to_aligned(drawn, face.affine, spec.size)
@@ -50,15 +60,35 @@ def find_faces(paths: list[str], spec: masks.MaskSpec, aligner: align.FaceAligne
     for path in paths:
         try:
             photo = images.load_image(path, channels=3)                         # (H, W, 3)
-            face = aligner.align(photo, spec.size)
-            if face is None:
-                raise images.ImageReadError(f"{path}: no face found")
-            mask = face_mask(spec, reader, path, photo, face, first_index + len(found))
+            found.append(photo_face(path, photo, spec, aligner, index=first_index + len(found),
+                                    reader=reader))
         except (images.ImageReadError, masks.MaskError) as e:
             failed[path] = str(e)
-            continue
-        found.append(PhotoFace(path, photo, face, mask))
     return found, failed
+
+
+def photo_face(path: str, photo: np.ndarray, spec: masks.MaskSpec, aligner: align.FaceAligner, *,
+               index: int = 0, reader=None, drawn: np.ndarray | None = None,
+               which: int = 0) -> PhotoFace:
+    """The PhotoFace of face ``which`` (align.rank_faces order: 0 is the main face) of
+    ``photo`` (uint8 (H, W, 3), read from ``path``), the run's ``index``-th face, with its
+    mask: ``drawn`` (a mask drawn on the photo, (H, W, 1), 1 = known) or the spec's.
+    ImageReadError when the photo has no face, MaskError when the mask does not fit,
+    ValueError when there is no face ``which``."""
+    photo = np.ascontiguousarray(photo[..., :3])
+    if which == 0:                            # the main face: what ./complete.py --photo takes
+        face = aligner.align(photo, spec.size)
+        if face is None:
+            raise images.ImageReadError(f"{path}: no face found")
+    else:
+        faces = aligner.detect(photo)
+        if not faces:
+            raise images.ImageReadError(f"{path}: no face found")
+        if not 0 <= which < len(faces):
+            raise ValueError(f"{path}: face {which} asked for, but {len(faces)} face(s) found "
+                             f"(0 to {len(faces) - 1})")
+        face = aligner.align_detected(photo, faces, spec.size, which=which)
+    return PhotoFace(path, photo, face, face_mask(spec, reader, path, photo, face, index, drawn))
 
 
 def restore(photo_face: PhotoFace, completed: np.ndarray, blend: str = "poisson"):
@@ -69,3 +99,17 @@ def restore(photo_face: PhotoFace, completed: np.ndarray, blend: str = "poisson"
     gray = np.full_like(completed, MISSING_GRAY)
     damaged = align.paste_face(photo, gray, inverse, mask, blend="none")
     return restored, damaged
+
+
+def aligned_face(path: str, image: np.ndarray, spec: masks.MaskSpec, *, index: int = 0,
+                 reader=None, drawn: np.ndarray | None = None) -> PhotoFace:
+    """The PhotoFace of an image that is already an aligned S x S face (S = the spec's
+    size): no detection, the identity transform; ``drawn`` and the spec as in photo_face."""
+    S = spec.size
+    if image.shape[:2] != (S, S):
+        raise ValueError(f"{path}: an aligned face must be {S}x{S}, got "
+                         f"{image.shape[1]}x{image.shape[0]}")
+    image = np.ascontiguousarray(image[..., :3])
+    face = align.AlignedFace(image, (0, 0, S, S), 0.0, np.zeros((68, 2), np.float32),
+                             np.float32([[1, 0, 0], [0, 1, 0]]), 0)
+    return PhotoFace(path, image, face, face_mask(spec, reader, path, image, face, index, drawn))

@@ -1,0 +1,394 @@
+"""The server behind dcgan-web: a local page where a person paints over what is missing
+in a photo and gets the face completed (the page itself is page.html, beside this file).
+
+    app = create_app()                    # Flask app; models load on first use
+    app.run("127.0.0.1", 7860)
+
+Endpoints (JSON answers; every error is {"error": message} with a 4xx / 5xx status, and
+the server keeps serving):
+  GET  /                 the page (one HTML file, nothing loaded from elsewhere)
+  GET  /api/info         mask types, defaults, the upload limit, whether a job is running
+  POST /api/faces        photo -> its size, the detected faces' boxes (main face first),
+                         and the photo as the server reads it (upright), as PNG data
+  POST /api/complete     photo, mask (a PNG the photo's size, white = known, black =
+                         missing, as --photoMask) or mask_type (a preset in the aligned
+                         face, as --maskType), face, method (dcgan | network), n_iter, lam,
+                         seed. network: the result at once; dcgan: {"job": id}, 202
+  GET  /api/jobs/<id>    a projection's progress (iteration, the completed face so far as
+                         PNG data) and, once done, its result
+
+A result holds the restored photo at full resolution, the photo as the completion saw it
+(damaged), the completed aligned face and, for the projection, the completion GIF, each
+as a data: URL. The path is the one of ``./complete.py --photo``: photos.photo_face (or
+photos.aligned_face for an image of the model's size), completion.complete or
+NetworkCompleter.complete, photos.restore. One completion runs at a time; another
+request meanwhile gets 409 and a message.
+"""
+
+from __future__ import annotations
+
+import base64
+import dataclasses
+import io
+import itertools
+import logging
+import math
+import os
+import threading
+import time
+
+import numpy as np
+from flask import Flask, Response, jsonify, request
+from werkzeug.exceptions import HTTPException
+
+from .. import align, images, masks, photos
+from ..config import SEED_MAX
+
+log = logging.getLogger("dcgan-web")
+
+MAX_UPLOAD_MB = 20
+PAGE = os.path.join(os.path.dirname(os.path.abspath(__file__)), "page.html")
+METHODS = ("dcgan", "network")
+PAINTED = "painted"           # mask_type of a mask painted on the page
+MAX_ITERATIONS = 10000
+GIF_FRAMES = 20               # the projection logs about this many iterations
+JOBS_KEPT = 8
+
+
+class WebError(Exception):
+    """A request that cannot be served; the message is shown on the page."""
+
+    def __init__(self, message: str, status: int = 400):
+        super().__init__(message)
+        self.status = status
+
+
+class Upload(io.BytesIO):
+    """An uploaded file held in memory, named by its file name in messages."""
+
+    def __init__(self, data: bytes, name: str):
+        super().__init__(data)
+        self.name = name
+
+    def __str__(self) -> str:
+        return self.name
+
+
+def data_url(data: bytes, mime: str) -> str:
+    return f"data:{mime};base64,{base64.b64encode(data).decode('ascii')}"
+
+
+def png_url(pixels: np.ndarray) -> str:
+    return data_url(images.encode_png(pixels), "image/png")
+
+
+# --- the models, loaded once -------------------------------------------------------------
+
+class Models:
+    """The face aligner and the two completers, each loaded on first use and kept."""
+
+    def __init__(self, checkpoint_dir=None, network_dir=None, predictor_path=None):
+        self.checkpoint_dir, self.network_dir = checkpoint_dir, network_dir
+        self.predictor_path = predictor_path
+        self._loaded: dict = {}
+        self._load_lock = threading.Lock()
+        self.align_lock = threading.Lock()        # dlib's detector: one caller at a time
+
+    def _get(self, name, load):
+        with self._load_lock:
+            if name not in self._loaded:
+                self._loaded[name] = load()
+            return self._loaded[name]
+
+    def aligner(self) -> align.FaceAligner:
+        return self._get("aligner", lambda: align.FaceAligner(self.predictor_path))
+
+    def dcgan(self):
+        """(image size, G, D) of the DCGAN (--checkpointDir; default: the bundled model)."""
+        def load():
+            from ..checkpoints import load_model
+            config, G, D = load_model(self.checkpoint_dir)
+            return config.image_size, G, D
+        return self._get("dcgan", load)
+
+    def network(self):
+        """(image size, NetworkCompleter) (--networkDir; default: the bundled network)."""
+        def load():
+            from ..completion_net.inference import NetworkCompleter
+            from ..completion_net.weights import load_completion_net
+            config, net = load_completion_net(self.network_dir)
+            return config.image_size, NetworkCompleter(net)
+        return self._get("network", load)
+
+    def size(self, method: str) -> int:
+        return (self.network() if method == "network" else self.dcgan())[0]
+
+
+# --- one completion ----------------------------------------------------------------------
+
+@dataclasses.dataclass
+class Request:
+    """A completion asked for by the page, read and checked."""
+    name: str
+    photo: np.ndarray                 # uint8 (H, W, 3)
+    drawn: np.ndarray | None          # (H, W, 1), 1 = known; None: a preset mask type
+    mask_type: str
+    method: str
+    face: int
+    settings: dict                    # completion.complete's settings
+
+
+@dataclasses.dataclass
+class Job:
+    """A projection running in its worker thread."""
+    id: str
+    n_iter: int
+    status: str = "running"           # running, done, failed
+    iteration: int = 0
+    face_png: bytes | None = None     # the completed face so far
+    result: dict | None = None
+    error: str | None = None
+
+    def state(self) -> dict:
+        out = {"job": self.id, "status": self.status, "iteration": self.iteration,
+               "n_iter": self.n_iter}
+        if self.face_png is not None:
+            out["face"] = data_url(self.face_png, "image/png")
+        if self.error:
+            out["error"] = self.error
+        if self.result:
+            out.update(self.result)
+        return out
+
+
+def read_photo() -> tuple[str, np.ndarray]:
+    """The uploaded photo: (its file name, uint8 (H, W, 3))."""
+    upload = request.files.get("photo")
+    if upload is None or not upload.filename:
+        raise WebError("no photo: choose or drop a photo first")
+    name = os.path.basename(upload.filename)
+    try:
+        return name, images.load_image(Upload(upload.read(), name), channels=3)
+    except images.ImageReadError as e:
+        raise WebError(f"{e}: choose a photo (PNG, JPEG, WebP, BMP)") from e
+
+
+def number(form, key: str, kind, default, low, high):
+    """A number from the form, ``default`` when absent; WebError when it is not in [low, high]."""
+    text = form.get(key, "").strip()
+    if not text:
+        return default
+    try:
+        value = kind(text)
+    except ValueError:
+        raise WebError(f"{key}: {text!r} is not a {'whole ' if kind is int else ''}number") from None
+    if not (math.isfinite(value) and low <= value <= high):
+        raise WebError(f"{key} must be from {low} to {high}, got {text}")
+    return value
+
+
+def read_request() -> Request:
+    """The completion the page asks for; WebError with a message for anything unusable."""
+    from ..completion import check_settings, default_settings
+    form = request.form
+    name, photo = read_photo()
+    method = form.get("method", "dcgan")
+    if method not in METHODS:
+        raise WebError(f"unknown method {method!r}; choose from {', '.join(METHODS)}")
+    mask_type = form.get("mask_type", PAINTED)
+    if mask_type != PAINTED and mask_type not in preset_masks():
+        raise WebError(f"unknown mask type {mask_type!r}; choose from "
+                       f"{', '.join((PAINTED,) + preset_masks())}")
+    drawn = None
+    if mask_type == PAINTED:
+        upload = request.files.get("mask")
+        if upload is None:
+            raise WebError("no mask: paint over what is missing, or choose a mask type")
+        try:
+            gray = masks.read_gray(Upload(upload.read(), "the painted mask"))
+            drawn = masks.fit_mask(gray, "the painted mask", photo.shape[:2], photo=True)
+        except masks.MaskError as e:
+            raise WebError(str(e)) from e
+        if drawn.min() > 0:
+            raise WebError("nothing is painted: paint over what is missing in the photo")
+    settings = default_settings()
+    settings["n_iter"] = number(form, "n_iter", int, settings["n_iter"], 1, MAX_ITERATIONS)
+    settings["lam"] = number(form, "lam", float, settings["lam"], 0.0, 1e6)
+    settings["seed"] = number(form, "seed", int, settings["seed"], 0, SEED_MAX)
+    settings["out_interval"] = max(1, settings["n_iter"] // GIF_FRAMES)
+    check_settings(**settings)
+    face = number(form, "face", int, 0, 0, 1000)
+    return Request(name, photo, drawn, mask_type, method, face, settings)
+
+
+def preset_masks() -> tuple[str, ...]:
+    """The mask types the page offers besides painting: --maskType's, but for files."""
+    return tuple(k for k in masks.MASK_TYPES if k != "file")
+
+
+def prepare(req: Request, models: Models) -> tuple[photos.PhotoFace, masks.MaskSpec]:
+    """The aligned face to complete and its mask, as ./complete.py --photo makes them:
+    an image of the model's size is taken as an aligned face, anything else as a photo."""
+    from ..completion_net.inference import unsupported_masks
+    size = models.size(req.method)
+    kind = masks.DEFAULT_KIND if req.mask_type == PAINTED else req.mask_type
+    try:
+        spec = masks.MaskSpec.create(kind, size, seed=req.settings["seed"])
+    except masks.MaskError as e:
+        raise WebError(str(e)) from e
+    if req.method == "network" and req.drawn is None and unsupported_masks(spec):
+        raise WebError(f"the network cannot complete these masks: {unsupported_masks(spec)}")
+    try:
+        if req.photo.shape[:2] == (size, size):
+            face = photos.aligned_face(req.name, req.photo, spec, drawn=req.drawn)
+        else:
+            with models.align_lock:
+                face = photos.photo_face(req.name, req.photo, spec, models.aligner(),
+                                         drawn=req.drawn, which=req.face)
+    except images.ImageReadError as e:        # no face
+        raise WebError(f"{e}: choose a photo with a face in it (seen from the front, at least "
+                       "about 40 pixels wide)", 422) from e
+    except ValueError as e:                   # MaskError, or no such face
+        raise WebError(str(e), 422) from e
+    if face.mask.min() > 0:
+        raise WebError("the painted region misses the face: paint over the part of the face "
+                       "that is missing", 422)
+    return face, spec
+
+
+def result_of(face: photos.PhotoFace, completed: np.ndarray, blend: str, seconds: float,
+              gif: bytes | None = None) -> dict:
+    """What the page shows: the restored photo, the damaged one and the completed face."""
+    restored, damaged = photos.restore(face, completed, blend)
+    out = {"status": "done", "restored": png_url(restored), "damaged": png_url(damaged),
+           "face": png_url(completed), "width": int(restored.shape[1]),
+           "height": int(restored.shape[0]), "seconds": round(seconds, 3),
+           "box": [int(v) for v in face.face.box]}
+    if gif is not None:
+        out["gif"] = data_url(gif, "image/gif")
+    return out
+
+
+def complete_with_network(req: Request, models: Models) -> dict:
+    start = time.perf_counter()
+    face, _ = prepare(req, models)
+    _, completer = models.network()
+    completed = completer.complete(face.face.image[None], face.mask[None], 1)[0]
+    return result_of(face, completed, req.settings["blend"], time.perf_counter() - start)
+
+
+def project(job: Job, req: Request, face: photos.PhotoFace, spec: masks.MaskSpec,
+            models: Models) -> None:
+    """The projection (completion.complete), run in a worker thread; fills in ``job``."""
+    from ..completion import complete
+    from ..outputs import trajectory_frames
+    start = time.perf_counter()
+    _, G, D = models.dcgan()
+
+    def progress(iteration, completed):
+        job.face_png = images.encode_png(completed[0])
+        job.iteration = iteration
+
+    result = complete(face.face.image[None], face.mask[None], G, D,
+                      lowres_factor=spec.lowres_factor if req.drawn is None else None,
+                      progress=progress, **req.settings)
+    gif = images.encode_gif(trajectory_frames(result))
+    job.result = result_of(face, result.completed[0], req.settings["blend"],
+                           time.perf_counter() - start, gif)
+    job.status = "done"
+
+
+# --- the app -------------------------------------------------------------------------------
+
+def create_app(checkpoint_dir: str | None = None, network_dir: str | None = None,
+               predictor_path: str | None = None, models: Models | None = None) -> Flask:
+    """The Flask app of dcgan-web (see the module doc); ``models`` may be shared or preloaded."""
+    app = Flask(__name__)
+    app.config["MAX_CONTENT_LENGTH"] = MAX_UPLOAD_MB * 1024 * 1024
+    models = models or Models(checkpoint_dir, network_dir, predictor_path)
+    busy = threading.Lock()                   # one completion at a time
+    jobs: dict[str, Job] = {}
+    ids = itertools.count(1)
+
+    @app.errorhandler(WebError)
+    def web_error(e: WebError):
+        return jsonify(error=str(e)), e.status
+
+    @app.errorhandler(413)
+    def too_large(e):
+        return jsonify(error=f"the upload is larger than {MAX_UPLOAD_MB} MB: choose a smaller "
+                       "photo"), 413
+
+    @app.errorhandler(HTTPException)
+    def http_error(e: HTTPException):
+        return jsonify(error=f"{e.code} {e.name}: {e.description}"), e.code
+
+    @app.errorhandler(Exception)
+    def unexpected(e: Exception):
+        log.exception("unexpected error")
+        return jsonify(error=f"unexpected error on the server ({type(e).__name__}: {e}); "
+                       "the server goes on; see its terminal"), 500
+
+    @app.get("/")
+    def page():
+        with open(PAGE, encoding="utf-8") as f:
+            return Response(f.read(), mimetype="text/html")
+
+    @app.get("/api/info")
+    def info():
+        from ..completion import default_settings
+        S = default_settings()
+        return jsonify(mask_types=list(preset_masks()), painted=PAINTED, methods=list(METHODS),
+                       n_iter=S["n_iter"], lam=S["lam"], seed=S["seed"], max_iterations=MAX_ITERATIONS,
+                       max_upload_bytes=app.config["MAX_CONTENT_LENGTH"], busy=busy.locked())
+
+    @app.post("/api/faces")
+    def faces():
+        name, photo = read_photo()
+        with models.align_lock:
+            found = models.aligner().detect(photo)
+        boxes = [{"box": [r.left(), r.top(), r.right(), r.bottom()], "score": round(float(s), 3)}
+                 for r, s in found]
+        side = models.size("network")
+        return jsonify(name=name, width=int(photo.shape[1]), height=int(photo.shape[0]),
+                       faces=boxes, aligned=photo.shape[:2] == (side, side), photo=png_url(photo))
+
+    @app.post("/api/complete")
+    def complete():
+        req = read_request()
+        if not busy.acquire(blocking=False):
+            raise WebError("busy: another completion is running; wait until it is done", 409)
+        started = False
+        try:
+            if req.method == "network":
+                return jsonify(complete_with_network(req, models))
+            face, spec = prepare(req, models)
+            job = Job(str(next(ids)), req.settings["n_iter"])
+            for old in list(jobs)[:-JOBS_KEPT + 1]:
+                jobs.pop(old)
+            jobs[job.id] = job
+
+            def work():
+                try:
+                    project(job, req, face, spec, models)
+                except Exception as e:  # noqa: BLE001 -- shown on the page, logged in full
+                    log.exception("the projection failed")
+                    job.error, job.status = f"the completion failed: {type(e).__name__}: {e}", "failed"
+                finally:
+                    busy.release()
+
+            threading.Thread(target=work, name=f"dcgan-web job {job.id}", daemon=True).start()
+            started = True
+            return jsonify(job.state()), 202
+        finally:
+            if not started:
+                busy.release()
+
+    @app.get("/api/jobs/<job_id>")
+    def job_state(job_id: str):
+        job = jobs.get(job_id)
+        if job is None:
+            raise WebError(f"no job {job_id} (the server keeps the last {JOBS_KEPT})", 404)
+        return jsonify(job.state())
+
+    return app

@@ -1,0 +1,170 @@
+"""dcgan-web's server through Flask's test client: the page, the completion endpoints
+with the astronaut photo and the bundled models, and bad uploads (a message, and the
+server goes on serving)."""
+
+import base64
+import io
+import math
+import re
+import time
+
+import cv2
+import numpy as np
+import pytest
+from PIL import Image
+from skimage import data as skdata
+
+from dcgan_completion import align
+from dcgan_completion.web import server
+
+PAINTED = (slice(105, 125), slice(195, 245))      # rows, columns: across the astronaut's eyes
+
+
+def png(pixels) -> bytes:
+    out = io.BytesIO()
+    Image.fromarray(pixels).save(out, "PNG")
+    return out.getvalue()
+
+
+def decode(url: str) -> np.ndarray:
+    assert url.startswith("data:image/")
+    return np.asarray(Image.open(io.BytesIO(base64.b64decode(url.split(",", 1)[1]))))
+
+
+@pytest.fixture(scope="module")
+def client():
+    return server.create_app().test_client()
+
+
+@pytest.fixture(scope="module")
+def astronaut():
+    return skdata.astronaut()
+
+
+def painted_mask(shape) -> np.ndarray:
+    mask = np.full(shape[:2], 255, np.uint8)              # white = known
+    mask[PAINTED] = 0
+    return mask
+
+
+def post(client, photo_bytes, mask=None, name="astronaut.png", **form):
+    fields = {"photo": (io.BytesIO(photo_bytes), name), **{k: str(v) for k, v in form.items()}}
+    if mask is not None:
+        fields["mask"] = (io.BytesIO(png(mask)), "mask.png")
+    return client.post("/api/complete", data=fields)
+
+
+def assert_only_painted_region_changed(photo, restored):
+    """Pixels farther from the painted region than paste_face can reach are the photo's own:
+    PASTE_DILATION pixels, plus one aligned pixel (the mask is warped to the aligned face
+    and back, and an aligned pixel covers several photo pixels)."""
+    face = align.FaceAligner().align(photo, 64)
+    photo_per_aligned = 1 / math.sqrt(abs(np.linalg.det(face.affine[:, :2])))
+    reach = align.PASTE_DILATION + math.ceil(photo_per_aligned)
+    region = np.zeros(photo.shape[:2], np.uint8)
+    region[PAINTED] = 1
+    near = cv2.dilate(region, np.ones((2 * reach + 1,) * 2, np.uint8)).astype(bool)
+    assert restored.shape == photo.shape
+    np.testing.assert_array_equal(restored[~near], photo[~near])
+    changed = np.any(restored != photo, axis=-1)
+    assert changed[PAINTED].mean() > 0.5             # the painted region was filled in
+
+
+def test_network_completion_changes_only_the_painted_region(client, astronaut):
+    r = post(client, png(astronaut), painted_mask(astronaut.shape), method="network")
+    assert r.status_code == 200, r.json
+    restored = decode(r.json["restored"])
+    assert_only_painted_region_changed(astronaut, restored)
+    damaged = decode(r.json["damaged"])
+    inside = (slice(PAINTED[0].start + 3, PAINTED[0].stop - 3),
+              slice(PAINTED[1].start + 3, PAINTED[1].stop - 3))
+    assert (damaged[inside] == 128).all()              # the hole as the completion saw it
+    assert decode(r.json["face"]).shape == (64, 64, 3)
+    assert "gif" not in r.json                         # one forward pass: no trajectory
+
+
+def test_projection_job_reports_progress_and_ends_with_photo_and_gif(client, astronaut):
+    r = post(client, png(astronaut), painted_mask(astronaut.shape), method="dcgan", n_iter=6,
+             seed=3)
+    assert r.status_code == 202, r.json
+    job = r.json["job"]
+    deadline = time.time() + 60
+    while True:
+        state = client.get(f"/api/jobs/{job}").json
+        if state["status"] != "running" or time.time() > deadline:
+            break
+        time.sleep(0.2)
+    assert state["status"] == "done", state
+    assert state["iteration"] == state["n_iter"] == 6
+    assert decode(state["face"]).shape == (64, 64, 3)           # the last progress image
+    gif = Image.open(io.BytesIO(base64.b64decode(state["gif"].split(",", 1)[1])))
+    assert gif.format == "GIF" and gif.n_frames == 7           # iterations 0 to 6
+    assert_only_painted_region_changed(astronaut, decode(state["restored"]))
+    assert client.get("/api/jobs/999").status_code == 404
+
+
+def test_faces_are_listed_main_face_first_and_can_be_chosen(client, astronaut):
+    r = client.post("/api/faces", data={"photo": (io.BytesIO(png(astronaut)), "a.png")})
+    assert r.status_code == 200
+    faces = r.json["faces"]
+    assert (r.json["width"], r.json["height"]) == (512, 512) and len(faces) == 2
+    assert 150 < faces[0]["box"][0] < 200             # the astronaut's face, then her patch
+    np.testing.assert_array_equal(decode(r.json["photo"]), astronaut)
+    second = post(client, png(astronaut), mask_type="center", method="network", face=1)
+    assert second.status_code == 200, second.json
+    assert second.json["box"] == faces[1]["box"]
+    missing = post(client, png(astronaut), mask_type="center", method="network", face=2)
+    assert missing.status_code == 422 and "2 face(s) found" in missing.json["error"]
+
+
+def test_an_aligned_face_is_completed_as_it_is(client, astronaut):
+    face = align.FaceAligner().align(astronaut, 64).image
+    mask = np.full((64, 64), 255, np.uint8)
+    mask[20:40, 20:44] = 0
+    r = post(client, png(face), mask, name="face.png", method="network")
+    assert r.status_code == 200, r.json
+    restored = decode(r.json["restored"])
+    assert restored.shape == (64, 64, 3)
+    keep = np.ones((64, 64), bool)
+    keep[20 - align.PASTE_DILATION:40 + align.PASTE_DILATION,
+         20 - align.PASTE_DILATION:44 + align.PASTE_DILATION] = False
+    np.testing.assert_array_equal(restored[keep], face[keep])
+
+
+def test_bad_uploads_get_a_message_and_the_server_goes_on(client, astronaut):
+    mask = painted_mask(astronaut.shape)
+    cases = [
+        (post(client, b"this is no image", mask, name="notes.txt", method="network"),
+         400, "notes.txt: not an image file"),
+        (post(client, png(np.full((300, 400, 3), 90, np.uint8)), np.full((300, 400), 0, np.uint8),
+              name="wall.png", method="network"), 422, "wall.png: no face found"),
+        (post(client, b"\0" * (server.MAX_UPLOAD_MB * 1024 * 1024 + 1), name="huge.png"),
+         413, f"larger than {server.MAX_UPLOAD_MB} MB"),
+        (post(client, png(astronaut), mask[:, :300], method="network"), 400, "another shape"),
+        (post(client, png(astronaut), np.full((512, 512), 255, np.uint8), method="network"),
+         400, "nothing is painted"),
+        (post(client, png(astronaut), painted_mask(astronaut.shape)[::-1], method="network"),
+         422, "misses the face"),
+        (post(client, png(astronaut), mask_type="lowres", method="network"), 400, "lowres"),
+        (post(client, png(astronaut), mask, method="dcgan", n_iter=0), 400, "n_iter must be"),
+        (post(client, png(astronaut), mask, method="dcgan", lam="nan"), 400, "lam must be"),
+        (client.post("/api/faces", data={}), 400, "no photo"),
+    ]
+    for r, status, text in cases:
+        assert r.status_code == status, (text, r.status_code, r.json)
+        assert text in r.json["error"], (text, r.json)
+    good = post(client, png(astronaut), mask, method="network")
+    assert good.status_code == 200, good.json
+    assert decode(good.json["restored"]).shape == astronaut.shape
+
+
+def test_the_page_is_one_file_that_loads_nothing_from_elsewhere(client):
+    r = client.get("/")
+    assert r.status_code == 200 and r.mimetype == "text/html"
+    page = r.get_data(as_text=True)
+    assert "<canvas" in page and "/api/complete" in page
+    assert not re.search(r"https?://", page, re.IGNORECASE)
+    assert not re.search(r"""(src|href)\s*=\s*["']//""", page)     # protocol-relative URLs
+    info = client.get("/api/info").json
+    assert "file" not in info["mask_types"] and "center" in info["mask_types"]
+    assert info["max_upload_bytes"] == server.MAX_UPLOAD_MB * 1024 * 1024
