@@ -25,7 +25,8 @@ class Callback:
 
 
 class ProgressBar(Callback):
-    """tqdm bar with ETA, the losses and images/s (real images consumed per second)."""
+    """tqdm bar with ETA, the losses (every metric named *_loss) and images/s (real images
+    consumed per second)."""
 
     def __init__(self, disable: bool = False):
         self.disable = disable
@@ -43,8 +44,9 @@ class ProgressBar(Callback):
         if now - self._t >= 2.0:   # a smoothed rate, not one step's jitter
             self._rate = self._n * run.train_config.images_per_step / (now - self._t)
             self._t, self._n = now, 0
-        self.bar.set_postfix(epoch=int(run.epoch.numpy()), d=f"{float(metrics['d_loss']):.3f}",
-                             g=f"{float(metrics['g_loss']):.3f}", img_s=f"{self._rate:.1f}",
+        losses = {name.removesuffix("_loss"): f"{float(value):.3f}"      # d_loss -> d
+                  for name, value in metrics.items() if name.endswith("_loss")}
+        self.bar.set_postfix(epoch=int(run.epoch.numpy()), **losses, img_s=f"{self._rate:.1f}",
                              refresh=False)
         self.bar.update(1)
 

@@ -29,11 +29,14 @@ import tensorflow as tf
 from keras import layers
 
 from . import ops
-from .config import DTYPE_POLICIES, ConfigError, SavedConfig
+from .config import ConfigError, SavedConfig
 from .images import to_float
 from .model import MAX_MULT, num_resolutions
 
 CONFIG_KIND = "encoder"
+# Its hidden layers may compute in bfloat16 (the variables and z stay float32); float16
+# would need loss scaling, which the encoder's trainer does not do.
+DTYPE_POLICIES = ("float32", "mixed_bfloat16")
 
 
 class EncoderConfigError(ConfigError):
@@ -64,7 +67,8 @@ class EncoderConfig(SavedConfig):
             if isinstance(value, bool) or not isinstance(value, int) or value < 1:
                 raise EncoderConfigError(f"{name} must be a whole number >= 1, got {value!r}")
         if self.dtype_policy not in DTYPE_POLICIES:
-            raise EncoderConfigError(f"unknown dtype_policy {self.dtype_policy!r}")
+            raise EncoderConfigError(f"dtype_policy must be one of {', '.join(DTYPE_POLICIES)}, "
+                                     f"got {self.dtype_policy!r}")
 
     def mismatch(self, image_size: int, channels: int, z_dim: int) -> str | None:
         """Why this encoder cannot start a generator of that shape, or None when it can."""

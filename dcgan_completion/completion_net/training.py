@@ -99,17 +99,7 @@ def measured_batches(dataset: tf.data.Dataset, measurement, seed: int, epoch: in
     Image at epoch position p gets its mask from the seed fold(fold((seed, 1), epoch), p),
     so it depends on neither the batching, the sharding nor a resume.
     """
-    base = tf.random.experimental.stateless_fold_in(
-        tf.constant([seed, _DATA_STREAM], tf.int64), epoch)
-
-    def measure(positions, x):                          # (B,), (B, S, S, C)
-        seeds = tf.map_fn(lambda p: tf.random.experimental.stateless_fold_in(base, p),
-                          positions, fn_output_signature=tf.TensorSpec((2,), tf.int64))
-        y, masks = measurement.measure_each(x, seeds)   # (B, S, S, C), (B, S, S, 1)
-        return positions, (y, masks)
-
-    return dataset.map(measure, num_parallel_calls=tf.data.AUTOTUNE,
-                       deterministic=True).prefetch(tf.data.AUTOTUNE)
+    return data.per_image_batches(dataset, measurement.measure_each, seed, _DATA_STREAM, epoch)
 
 
 class CompletionTrainer:
@@ -247,19 +237,8 @@ def sample_inputs(paths, config: CompletionConfig, count: int = 32, crop: bool =
     A file that cannot be decoded is added to ``report`` and the next one taken; raises
     data.DatasetError when not one file can be decoded.
     """
-    report = report if report is not None else data.BadFileReport()
-    pixels = []
-    for path in paths:
-        if len(pixels) == count:
-            break
-        try:
-            pixels.append(images.load_image(path, config.image_size, config.channels, crop))
-        except images.ImageReadError as e:
-            report.add(path, str(e))
-    if not pixels:
-        raise data.DatasetError(f"none of the {len(paths)} images could be decoded "
-                                f"({len(paths)} skipped, each named in a warning); nothing was trained")
-    x = images.to_float(np.stack(pixels))
+    pixels = data.first_readable(paths, config.image_size, config.channels, count, crop, report)
+    x = images.to_float(pixels)
     seeds = np.stack([np.full(len(pixels), SAMPLE_SEED), np.arange(len(pixels))], 1)
     y, masks = config.make_measurement().measure_each(x, seeds)
     return y.numpy(), masks.numpy()
