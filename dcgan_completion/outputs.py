@@ -174,14 +174,15 @@ def save_photos(files: BatchFiles, names: list[str], faces, completed, blend: st
 # --- completing a run batch by batch ---------------------------------------------------
 
 def run_projection(record: RunRecord, names, pixels, mask_set, G, D, settings: dict,
-                   batch_size: int, *, quiet: bool = False, faces=None) -> None:
+                   batch_size: int, *, quiet: bool = False, faces=None, encoder=None) -> None:
     """Complete ``pixels`` (uint8 (N, S, S, C)) with completion.complete(**settings), batch
     by batch, and write each batch's files, with ``faces`` (photos.PhotoFace, one per
     image) its restored/ and damaged/ photos; ``record`` lists each batch once all its
-    files are written."""
+    files are written. With an ``encoder``, each image starts at its z (encoder.encode)."""
     from tqdm import tqdm
 
     from . import completion
+    from .encoder import encode
     n_batches = -(-len(pixels) // batch_size)
     bar = tqdm(total=n_batches * settings["n_iter"], unit="it", dynamic_ncols=True,
                disable=quiet, desc="complete")
@@ -196,8 +197,9 @@ def run_projection(record: RunRecord, names, pixels, mask_set, G, D, settings: d
 
             bar.set_postfix(batch=f"{k + 1}/{n_batches}", refresh=False)
             x, m = pixels[lo:hi], mask_set.batch(lo, hi)
+            z_init = None if encoder is None else encode(encoder, x, m, mask_set.lowres_factor)
             result = completion.complete(x, m, G, D, first_index=lo,
-                                         lowres_factor=mask_set.lowres_factor,
+                                         lowres_factor=mask_set.lowres_factor, z_init=z_init,
                                          progress=progress, **settings)
             known = visible_input(x, m, mask_set.lowres_factor)
 
