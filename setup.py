@@ -36,6 +36,7 @@ setup(
             "dcgan-distributions=dcgan_completion.cli.distributions:main",
             "dcgan-demo=dcgan_completion.cli.demo:main",
             "dcgan-train-completion=dcgan_completion.cli.train_completion:main",
+            "dcgan-train-encoder=dcgan_completion.cli.train_encoder:main",
         ],
     },
     classifiers=["Programming Language :: Python :: 3", "Topic :: Scientific/Engineering :: Image Processing"],
