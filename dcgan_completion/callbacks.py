@@ -116,3 +116,29 @@ class TensorBoard(Callback):
                 self._scalars(run, *self._last)        # the final step's values too
             self._images(run)
         self.writer.flush()
+
+
+class PairGrid(SampleGrid):
+    """``train_<step>.png``: fixed inputs beside what the network makes of them, 4 pairs a row;
+    ``pairs(trainer)`` gives them as uint8 (2N, S, S, C) (input i, then its output)."""
+
+    def __init__(self, sample_dir: str, pairs, count: int, every: int = 200):
+        super().__init__(sample_dir, every, count=count)
+        self.pairs = pairs
+
+    def write(self, run, step: int) -> str:
+        path = os.path.join(self.sample_dir, f"train_{step:08d}.png")
+        images.save_image(path, images.make_grid(self.pairs(run.trainer), columns=8))
+        return path
+
+
+class PairTensorBoard(TensorBoard):
+    """TensorBoard's scalars; its images are PairGrid's pairs, under ``tag``."""
+
+    def __init__(self, log_dir: str, pairs, count: int, tag: str, every: int = 10,
+                 image_every: int = 200):
+        super().__init__(log_dir, every=every, image_every=image_every, count=2 * count)
+        self.pairs, self.tag = pairs, tag
+
+    def _images(self, run):
+        tf.summary.image(self.tag, self.pairs(run.trainer), max_outputs=self.count)

@@ -24,13 +24,12 @@ the encoder, its optimizer and the engine's counters, so a resumed run continues
 from __future__ import annotations
 
 import dataclasses
-import os
 
 import keras
 import numpy as np
 import tensorflow as tf
 
-from . import callbacks, data, images, losses
+from . import data, images, losses
 from .blend import visible_input
 from .checkpoints import load_encoder_config, load_model
 from .config import save_kind_config
@@ -190,30 +189,3 @@ def side_by_side(trainer: EncoderTrainer, pixels, masks) -> np.ndarray:
     start = images.to_uint8(trainer.start_points(images.to_float(pixels), masks))
     pairs = np.stack([visible_input(pixels, masks), start], axis=1)          # (N, 2, S, S, C)
     return pairs.reshape((-1,) + pairs.shape[2:])
-
-
-class StartPointSamples(callbacks.SampleGrid):
-    """``train_<step>.png``: pairs (masked input, start point G(E)) of fixed inputs, 4 a row."""
-
-    def __init__(self, sample_dir: str, pixels, masks, every: int = 200):
-        super().__init__(sample_dir, every, count=len(pixels))
-        self.pixels, self.masks = pixels, masks
-
-    def write(self, run, step: int) -> str:
-        path = os.path.join(self.sample_dir, f"train_{step:08d}.png")
-        grid = images.make_grid(side_by_side(run.trainer, self.pixels, self.masks), columns=8)
-        images.save_image(path, grid)
-        return path
-
-
-class StartPointTensorBoard(callbacks.TensorBoard):
-    """callbacks.TensorBoard's scalars (the losses, images/s); its images are (masked
-    input, start point) pairs."""
-
-    def __init__(self, log_dir: str, pixels, masks, every: int = 10, image_every: int = 200):
-        super().__init__(log_dir, every=every, image_every=image_every, count=2 * len(pixels))
-        self.pixels, self.masks = pixels, masks
-
-    def _images(self, run):
-        tf.summary.image("masked_and_start_point", side_by_side(run.trainer, self.pixels, self.masks),
-                         max_outputs=self.count)

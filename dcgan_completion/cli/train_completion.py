@@ -28,7 +28,6 @@ MODEL_FLAGS = ("image_size", "channels", "width", "critic_width", "measurement",
 TRAIN_FLAGS = ("loss", "epochs", "batch_size", "learning_rate", "beta1", "beta2", "d_steps",
                "g_steps", "gp_weight", "rec_weight", "train_size", "seed", "flip", "crop",
                "checkpoint_every")
-SAMPLE_COUNT = 32
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -91,11 +90,8 @@ def describe(trainer) -> str:
 
 def chief_callbacks(args, ready) -> list:
     """The sample grid and TensorBoard images of fixed inputs: the first readable files, measured."""
-    from ..completion_net.training import CompletionSamples, CompletionTensorBoard, sample_inputs
-    y, masks = sample_inputs(ready.paths, ready.trainer.model_config, SAMPLE_COUNT,
-                             crop=ready.trainer.train_config.crop, report=ready.report)
-    return [CompletionSamples(args.sample_dir, y, masks, every=args.sample_every),
-            CompletionTensorBoard(args.log_dir, y, masks, image_every=args.sample_every)]
+    from ..completion_net.training import sample_inputs, side_by_side
+    return training.pair_callbacks(args, ready, sample_inputs, side_by_side, "measured_and_completed")
 
 
 def main(argv=None) -> int:

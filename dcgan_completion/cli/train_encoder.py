@@ -30,7 +30,6 @@ MODEL_FLAGS = ("width",)
 TRAIN_FLAGS = ("loss", "epochs", "batch_size", "learning_rate", "beta1", "beta2", "rec_weight",
                "real_weight", "generator", "train_size", "seed", "flip", "crop",
                "checkpoint_every")
-SAMPLE_COUNT = 32
 
 
 def build_parser():
@@ -83,11 +82,8 @@ def describe(trainer) -> str:
 
 def chief_callbacks(args, ready) -> list:
     """The sample grid and TensorBoard images of fixed inputs: the first readable files, masked."""
-    from ..train_encoder import StartPointSamples, StartPointTensorBoard, sample_inputs
-    pixels, masks = sample_inputs(ready.paths, ready.trainer.model_config, SAMPLE_COUNT,
-                                  crop=ready.trainer.train_config.crop, report=ready.report)
-    return [StartPointSamples(args.sample_dir, pixels, masks, every=args.sample_every),
-            StartPointTensorBoard(args.log_dir, pixels, masks, image_every=args.sample_every)]
+    from ..train_encoder import sample_inputs, side_by_side
+    return training.pair_callbacks(args, ready, sample_inputs, side_by_side, "masked_and_start_point")
 
 
 def export(args, ready, status: int) -> int:

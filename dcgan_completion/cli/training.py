@@ -235,6 +235,27 @@ def check_outputs(args, chief: bool, check_export) -> None:
         files.ensure_output_dir(args.log_dir, what="log folder")
 
 
+SAMPLE_COUNT = 32     # fixed inputs of the sample grids of a network that completes inputs
+
+
+def pair_callbacks(args, ready, sample_inputs, side_by_side, tag: str) -> list:
+    """The sample grid and TensorBoard images (under ``tag``) of fixed inputs, each beside
+    what the network makes of it: ``sample_inputs(paths, model config, count, crop=,
+    report=)`` gives the inputs (the first readable files), ``side_by_side(trainer,
+    *inputs)`` the pairs as uint8 (2N, S, S, C)."""
+    from ..callbacks import PairGrid, PairTensorBoard
+    trainer = ready.trainer
+    inputs = sample_inputs(ready.paths, trainer.model_config, SAMPLE_COUNT,
+                           crop=trainer.train_config.crop, report=ready.report)
+
+    def pairs(trainer):
+        return side_by_side(trainer, *inputs)
+
+    count = len(inputs[0])
+    return [PairGrid(args.sample_dir, pairs, count, every=args.sample_every),
+            PairTensorBoard(args.log_dir, pairs, count, tag, image_every=args.sample_every)]
+
+
 def check_new_weights_file(args, chief: bool) -> None:
     """--export_weights must name a new file (files.OutputError); only the chief writes it."""
     from .. import files

@@ -40,13 +40,12 @@ from __future__ import annotations
 
 import dataclasses
 import logging
-import os
 
 import keras
 import numpy as np
 import tensorflow as tf
 
-from .. import callbacks, data, images, losses
+from .. import data, images, losses
 from ..engine import (TrainingRun, TrainSettings, load_run_config, make_optimizers,
                       replica_strategy, synchronized_bn)
 from .networks import (CompletionConfig, CompletionConfigError, build_completion_net,
@@ -249,30 +248,3 @@ def side_by_side(trainer, y, masks) -> np.ndarray:
     out = trainer.complete(y, masks)
     pairs = np.stack([images.to_uint8(y), images.to_uint8(out)], axis=1)   # (N, 2, S, S, C)
     return pairs.reshape((-1,) + pairs.shape[2:])
-
-
-class CompletionSamples(callbacks.SampleGrid):
-    """``train_<step>.png``: pairs (measured input, completion) for fixed inputs, 4 pairs a row."""
-
-    def __init__(self, sample_dir: str, y, masks, every: int = 200):
-        super().__init__(sample_dir, every, count=len(y))
-        self.y, self.masks = y, masks
-
-    def write(self, run, step: int) -> str:
-        path = os.path.join(self.sample_dir, f"train_{step:08d}.png")
-        images.save_image(path, images.make_grid(side_by_side(run.trainer, self.y, self.masks),
-                                                 columns=8))
-        return path
-
-
-class CompletionTensorBoard(callbacks.TensorBoard):
-    """callbacks.TensorBoard's scalars (d_loss, g_loss, gp, rec, d_real, d_fake, images/s);
-    its images are (measured input, completion) pairs."""
-
-    def __init__(self, log_dir: str, y, masks, every: int = 10, image_every: int = 200):
-        super().__init__(log_dir, every=every, image_every=image_every, count=2 * len(y))
-        self.y, self.masks = y, masks
-
-    def _images(self, run):
-        tf.summary.image("measured_and_completed", side_by_side(run.trainer, self.y, self.masks),
-                         max_outputs=self.count)
