@@ -39,6 +39,7 @@ setup(
             "dcgan-demo=dcgan_completion.cli.demo:main",
             "dcgan-train-completion=dcgan_completion.cli.train_completion:main",
             "dcgan-web=dcgan_completion.cli.web:main",
+            "dcgan-train-encoder=dcgan_completion.cli.train_encoder:main",
         ],
     },
     classifiers=["Programming Language :: Python :: 3", "Topic :: Scientific/Engineering :: Image Processing"],

@@ -7,6 +7,7 @@ Modules, one concept each, in the order imports flow (each imports only those ab
     images       image and GIF I/O, the one uint8 <-> [-1, 1] converter, grids
     inputs       the images a command is given (files, folders, globs), read at the model's size
     ops, model   layers; G and D (no I/O)
+    encoder      the encoder: (masked image, mask) -> a starting z (no I/O)
     losses       the GAN objectives and the completion objective (contextual, perceptual, total)
     augment      DiffAugment: differentiable augmentation of what the discriminator sees
     masks        MaskSpec: every mask type, its parameters, image i's mask; mask files
@@ -15,6 +16,7 @@ Modules, one concept each, in the order imports flow (each imports only those ab
     checkpoints  finding, reading and exporting checkpoints and weights files
     engine       the training loop every method shares: counters, checkpoints, resume
     train        the DCGAN method: its settings and its step
+    train_encoder  the encoder's method, against a frozen generator
     callbacks    progress bar, sample grids, TensorBoard
     completion   projection onto the DCGAN prior (the optimisation of z)
     align        dlib face alignment and pasting a face back into its photo

@@ -25,7 +25,8 @@ class Callback:
 
 
 class ProgressBar(Callback):
-    """tqdm bar with ETA, the losses and images/s (real images consumed per second)."""
+    """tqdm bar with ETA, the losses (every metric named *_loss) and images/s (real images
+    consumed per second)."""
 
     def __init__(self, disable: bool = False):
         self.disable = disable
@@ -43,8 +44,9 @@ class ProgressBar(Callback):
         if now - self._t >= 2.0:   # a smoothed rate, not one step's jitter
             self._rate = self._n * run.train_config.images_per_step / (now - self._t)
             self._t, self._n = now, 0
-        self.bar.set_postfix(epoch=int(run.epoch.numpy()), d=f"{float(metrics['d_loss']):.3f}",
-                             g=f"{float(metrics['g_loss']):.3f}", img_s=f"{self._rate:.1f}",
+        losses = {name.removesuffix("_loss"): f"{float(value):.3f}"      # d_loss -> d
+                  for name, value in metrics.items() if name.endswith("_loss")}
+        self.bar.set_postfix(epoch=int(run.epoch.numpy()), **losses, img_s=f"{self._rate:.1f}",
                              refresh=False)
         self.bar.update(1)
 
@@ -114,3 +116,29 @@ class TensorBoard(Callback):
                 self._scalars(run, *self._last)        # the final step's values too
             self._images(run)
         self.writer.flush()
+
+
+class PairGrid(SampleGrid):
+    """``train_<step>.png``: fixed inputs beside what the network makes of them, 4 pairs a row;
+    ``pairs(trainer)`` gives them as uint8 (2N, S, S, C) (input i, then its output)."""
+
+    def __init__(self, sample_dir: str, pairs, count: int, every: int = 200):
+        super().__init__(sample_dir, every, count=count)
+        self.pairs = pairs
+
+    def write(self, run, step: int) -> str:
+        path = os.path.join(self.sample_dir, f"train_{step:08d}.png")
+        images.save_image(path, images.make_grid(self.pairs(run.trainer), columns=8))
+        return path
+
+
+class PairTensorBoard(TensorBoard):
+    """TensorBoard's scalars; its images are PairGrid's pairs, under ``tag``."""
+
+    def __init__(self, log_dir: str, pairs, count: int, tag: str, every: int = 10,
+                 image_every: int = 200):
+        super().__init__(log_dir, every=every, image_every=image_every, count=2 * count)
+        self.pairs, self.tag = pairs, tag
+
+    def _images(self, run):
+        tf.summary.image(self.tag, self.pairs(run.trainer), max_outputs=self.count)

@@ -20,7 +20,9 @@ import numpy as np
 import tensorflow as tf
 
 from . import files
-from .config import ModelConfig, load_config
+from .config import ModelConfig, load_config, load_kind_config
+from .encoder import CONFIG_KIND as ENCODER_KIND
+from .encoder import EncoderConfig, build_encoder
 from .model import build_discriminator, build_generator
 
 
@@ -95,6 +97,24 @@ def newest_checkpoint(directory: str) -> str | None:
         return listed
     found = saved_checkpoints(directory)
     return found[0] if found else None
+
+
+def restore_network(directory: str, name: str, net: keras.Model) -> str:
+    """Restore ``net``, saved as checkpoint object ``name``, from the newest checkpoint in
+    ``directory`` (the rest of the checkpoint is left out); returns that checkpoint.
+    CheckpointError when there is none, it does not fit, or it cannot be read."""
+    latest = newest_checkpoint(directory)
+    if latest is None:
+        raise CheckpointError(f"no checkpoint found in {directory!r} (config.json is there, "
+                              "but no weights: did training save at least once?)")
+    try:
+        tf.train.Checkpoint(**{name: net}).restore(latest).expect_partial() \
+            .assert_existing_objects_matched()
+    except (AssertionError, ValueError) as e:
+        raise CheckpointError(f"{latest} does not match {directory}/config.json: {e}") from e
+    except CHECKPOINT_DAMAGED as e:
+        raise CheckpointError(damaged_checkpoint(latest, e)) from e
+    return latest
 
 
 def load_models(checkpoint_dir: str, dtype_policy: str = "float32"
@@ -233,6 +253,9 @@ def load_weights_file(path: str, dtype_policy: str = "float32"
         raise CheckpointError(f"{path} holds a completion network, not a DCGAN: load it with "
                               "completion_net.weights.load_completion_net",
                               setting="load_completion_net")
+    if meta.get("kind") == ENCODER_KIND:
+        raise CheckpointError(f"{path} holds an encoder, not a DCGAN: give the model it "
+                              f"belongs to (its encoder is found beside it)")
     try:
         config = ModelConfig.from_dict(meta)
     except (ValueError, TypeError) as e:      # ConfigError is a ValueError
@@ -269,6 +292,82 @@ def load_model(source: str | None = None, dtype_policy: str = "float32"
         raise CheckpointError(f"{source!r} does not exist: give a checkpoint folder written by "
                               "dcgan-train, or a weights file (.npz)")
     return load_models(source, dtype_policy)
+
+
+# --- encoders: a learned start point for the projection (encoder.py) ---------------------
+#
+# Where the encoder of a model lives (one rule, used by every command):
+#   a weights file .../name.npz  ->  .../name.encoder.npz beside it; for the bundled model
+#                                    dcgan_completion/models/dcgan-celeba-64.encoder.npz
+#   a checkpoint folder DIR      ->  DIR/encoder.npz (an exported encoder), else DIR/encoder/
+#                                    (a dcgan-train-encoder run folder)
+# An encoder is loaded only after its shape is checked against the model's.
+
+ENCODER_SUFFIX = ".encoder.npz"
+ENCODER_FILE = "encoder.npz"
+ENCODER_DIR = "encoder"
+ENCODER_WRITER = "dcgan-train-encoder"
+
+
+def encoder_locations(source: str | None = None) -> list[str]:
+    """Where the encoder of the model ``source`` (None: the bundled one) is looked for, in order."""
+    source = BUNDLED_WEIGHTS if source is None else source
+    if os.path.isdir(source):
+        return [os.path.join(source, ENCODER_FILE), os.path.join(source, ENCODER_DIR)]
+    return [os.path.splitext(source)[0] + ENCODER_SUFFIX]
+
+
+def find_encoder(source: str | None = None) -> str | None:
+    """The encoder file or run folder of the model ``source`` (None: the bundled model),
+    or None when it has none."""
+    for path in encoder_locations(source):
+        if os.path.isfile(path) or os.path.isdir(path):
+            return path
+    return None
+
+
+def load_encoder_config(directory: str) -> tuple[EncoderConfig, dict]:
+    """(config, the rest of the file) of a dcgan-train-encoder run folder's config.json."""
+    return load_kind_config(directory, EncoderConfig, ENCODER_KIND, "encoder", writer=ENCODER_WRITER)
+
+
+def save_encoder_weights(config: EncoderConfig, encoder: keras.Model, path: str,
+                         dtype=np.float16) -> str:
+    """Write the encoder's weights (float16 by default) and its config to ``path`` (.npz)."""
+    arrays = {w.path: np.asarray(w.numpy(), dtype) for w in encoder.weights}
+    return write_weights_file(path, arrays, {"kind": ENCODER_KIND, **config.to_dict()})
+
+
+def load_encoder(path: str, model_config: ModelConfig | None = None
+                 ) -> tuple[EncoderConfig, keras.Model]:
+    """(config, float32 encoder) from an encoder weights file or a dcgan-train-encoder run
+    folder. With ``model_config``, CheckpointError unless the encoder fits that model
+    (image size, channels, z_dim), before any weight is read."""
+    if os.path.isdir(path):
+        try:
+            config, _ = load_encoder_config(path)
+        except (FileNotFoundError, ValueError) as e:    # EncoderConfigError is a ValueError
+            raise CheckpointError(str(e)) from e
+    else:
+        arrays, meta = read_weights_file(path)          # CheckpointError for a bad file
+        if meta.pop("kind", None) != ENCODER_KIND:
+            raise CheckpointError(f"{path} holds no encoder (a model's weights file?)")
+        try:
+            config = EncoderConfig.from_dict(meta)
+        except (ValueError, TypeError) as e:
+            raise CheckpointError(f"{path} holds no valid encoder config: {e}") from e
+    if model_config is not None:
+        why = config.mismatch(model_config.image_size, model_config.channels, model_config.z_dim)
+        if why:
+            raise CheckpointError(f"the encoder {path} does not fit the model: {why}. Train one "
+                                  f"for this model with {ENCODER_WRITER}", setting="encoder")
+    config = config.replace(dtype_policy="float32")
+    encoder = build_encoder(config)
+    if os.path.isdir(path):
+        restore_network(path, "encoder", encoder)
+    else:
+        restore_weights(path, arrays, {w.path: w for w in encoder.weights})
+    return config, encoder
 
 
 class _GeneratorModule(tf.Module):

@@ -94,13 +94,33 @@ def initial_z(count: int, restarts: int, z_dim: int, seed: int, first_index: int
     return tf.reshape(tf.transpose(tf.stack(per_image), [1, 0, 2]), (restarts * count, z_dim))
 
 
+# Restarts around a given start point (z_init): restart k > 0 of image i starts at
+# clip(z_init_i + RESTART_SPREAD * n, -1, 1), n ~ N(0, I) drawn from (seed, index, k).
+RESTART_SPREAD = 0.1
+
+
+def start_points(z_init, restarts: int, seed: int, first_index: int = 0) -> tf.Tensor:
+    """(restarts * count, z_dim) start points around ``z_init`` (count, z_dim): row i is
+    z_init_i itself, row k * count + i (k > 0) z_init_i moved by noise drawn from
+    (seed, first_index + i, k) alone, clipped to [-1, 1]."""
+    z_init = tf.convert_to_tensor(z_init, tf.float32)
+    count, z_dim = z_init.shape
+    rows = [z_init]
+    for k in range(1, restarts):
+        noise = tf.stack([tf.random.stateless_normal(
+            (z_dim,), tf.random.experimental.stateless_fold_in(
+                tf.constant([seed, first_index + i], tf.int64), k)) for i in range(count)])
+        rows.append(tf.clip_by_value(z_init + RESTART_SPREAD * noise, -1.0, 1.0))
+    return tf.concat(rows, axis=0)
+
+
 def default_settings() -> dict:
     """complete()'s run settings and their defaults (its signature is the one place they live).
 
     Leaves out what belongs to a batch rather than a run: first_index, lowres_factor (from
-    the masks) and progress.
+    the masks), z_init and progress.
     """
-    per_batch = ("first_index", "lowres_factor", "progress")
+    per_batch = ("first_index", "lowres_factor", "z_init", "progress")
     return {name: p.default for name, p in inspect.signature(complete).parameters.items()
             if p.kind is p.KEYWORD_ONLY and name not in per_batch}
 
@@ -175,12 +195,14 @@ def complete(images: np.ndarray, masks: np.ndarray, generator: keras.Model,
              momentum: float = 0.9, optimizer: str = "adam", lam: float = 0.003,
              weighted_context: int = 0, lowres_factor: int | None = None, restarts: int = 1,
              out_interval: int = 50, seed: int = 0, first_index: int = 0,
-             blend: str = "poisson", tol: float = 0.0,
+             blend: str = "poisson", tol: float = 0.0, z_init: np.ndarray | None = None,
              progress: Callable[..., None] | None = None) -> CompletionResult:
     """Complete uint8 ``images`` (B, H, W, C) where ``masks`` (B, H, W, 1) is 0; see the module doc.
 
     ``first_index`` is the index of images[0] in the whole run: image i starts from
     z drawn from (seed, first_index + i), so results do not depend on the batching.
+    ``z_init`` (B, z_dim) in [-1, 1], e.g. an encoder's (encoder.encode), replaces that
+    random start: restart 0 starts at z_init itself, the others near it (start_points).
     ``tol`` > 0 stops each image (each restart) whose total loss changed by less than
     ``tol`` relatively between two logged iterations: its z is final, and it leaves the
     batch, so a finished image stops costing. ``progress(iteration)`` is called at each
@@ -195,6 +217,11 @@ def complete(images: np.ndarray, masks: np.ndarray, generator: keras.Model,
     _check_inputs(images, masks, generator, lowres_factor)
     B, K = len(images), restarts
     z_dim = generator.input_shape[-1]
+    if z_init is not None:
+        z_init = np.asarray(z_init, np.float32)
+        if z_init.shape != (B, z_dim) or not np.isfinite(z_init).all():
+            raise ValueError(f"z_init must be finite (B, z_dim) = {(B, z_dim)}, got "
+                             f"{z_init.dtype} {z_init.shape}")
 
     # Targets, tiled for the K restarts: row k * B + i is restart k of image i.
     x = tf.tile(to_float(images), [K, 1, 1, 1])                                  # (KB, H, W, C)
@@ -240,7 +267,11 @@ def complete(images: np.ndarray, masks: np.ndarray, generator: keras.Model,
 
     # Optimise: Python only between logged iterations 0, out_interval, ..., n_iter, on the
     # rows still moving (all of them unless tol stops some): the others keep their state.
-    z = initial_z(B, K, z_dim, seed, first_index).numpy()                        # (KB, z_dim)
+    if z_init is None:
+        z = initial_z(B, K, z_dim, seed, first_index)                            # (KB, z_dim)
+    else:
+        z = start_points(np.clip(z_init, -1.0, 1.0), K, seed, first_index)
+    z = np.array(z, np.float32)
     s1, s2, t = np.zeros_like(z), np.zeros_like(z), tf.constant(0.0)
     logged = sorted(set(range(0, n_iter + 1, out_interval)) | {n_iter})
     wants_images = progress is not None and _positional_arity(progress) >= 2

@@ -113,6 +113,26 @@ def read_config_file(directory: str, *, writer: str, what: str, error: type) -> 
     return path, payload
 
 
+def save_kind_config(directory: str, kind: str, key: str, config: SavedConfig,
+                     extra: dict | None = None) -> str:
+    """Write ``config.json`` = {"kind": kind, key: config, **extra}: the run folder of a
+    network other than the DCGAN (a completion network, an encoder)."""
+    return write_config_file(directory, {"kind": kind, key: config.to_dict(), **(extra or {})})
+
+
+def load_kind_config(directory: str, cls: type, kind: str, key: str, writer: str):
+    """(a ``cls`` config, the rest of the file) from a config.json that save_kind_config
+    wrote. FileNotFoundError naming ``writer`` if there is none; ``cls.ERROR`` if it is
+    another kind's (a DCGAN run's, say) or cannot be read."""
+    path, payload = read_config_file(directory, writer=writer, what=cls.WHAT, error=cls.ERROR)
+    try:
+        if payload.pop("kind", None) != kind:
+            raise cls.ERROR(f"it is not a {cls.WHAT} config (a DCGAN run?)")
+        return cls.from_dict(payload.pop(key)), payload
+    except (KeyError, TypeError, ValueError) as e:      # cls.ERROR is a ValueError
+        raise cls.ERROR(f"{path} is not a valid {cls.WHAT} config: {e}") from e
+
+
 def save_config(config: ModelConfig, directory: str, extra: dict | None = None) -> str:
     """Write ``config.json`` (the model config plus optional run metadata) into ``directory``."""
     return write_config_file(directory, {"model": config.to_dict(), **(extra or {})})

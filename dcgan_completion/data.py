@@ -170,3 +170,39 @@ def make_epoch_dataset(paths: list[str], *, image_size: int, channels: int, batc
     if num_batches is not None:
         ds = ds.take(num_batches)
     return ds.prefetch(tf.data.AUTOTUNE)
+
+
+def per_image_batches(dataset: tf.data.Dataset, attach, seed: int, stream: int,
+                      epoch: int) -> tf.data.Dataset:
+    """(positions, x) batches -> (positions, attach(x, seeds)): ``seeds[i]`` (int64 (2,)) is
+    fold(fold((seed, stream), epoch), positions[i]), so what is drawn for the image at an
+    epoch position depends on neither the batching, the sharding nor a resume."""
+    base = tf.random.experimental.stateless_fold_in(tf.constant([seed, stream], tf.int64), epoch)
+
+    def attach_each(positions, x):                      # (B,), (B, S, S, C)
+        seeds = tf.map_fn(lambda p: tf.random.experimental.stateless_fold_in(base, p),
+                          positions, fn_output_signature=tf.TensorSpec((2,), tf.int64))
+        return positions, attach(x, seeds)
+
+    return dataset.map(attach_each, num_parallel_calls=tf.data.AUTOTUNE,
+                       deterministic=True).prefetch(tf.data.AUTOTUNE)
+
+
+def first_readable(paths, image_size: int, channels: int, count: int, crop: bool = False,
+                   report: BadFileReport | None = None) -> np.ndarray:
+    """uint8 (n, S, S, C): the first ``count`` files of ``paths`` that decode (the fixed
+    inputs of sample grids). A file that cannot be decoded is added to ``report`` and the
+    next one taken; DatasetError when not one can be decoded."""
+    report = report if report is not None else BadFileReport()
+    pixels = []
+    for path in paths:
+        if len(pixels) == count:
+            break
+        try:
+            pixels.append(images.load_image(path, image_size, channels, crop))
+        except images.ImageReadError as e:
+            report.add(path, str(e))
+    if not pixels:
+        raise DatasetError(f"none of the {len(paths)} images could be decoded "
+                           f"({len(paths)} skipped, each named in a warning); nothing was trained")
+    return np.stack(pixels)

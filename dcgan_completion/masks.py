@@ -165,6 +165,48 @@ def boxes_indicator(count, size: int, sides, seed, boxes=(1, 1)):
     return tf.cast(tf.reduce_any(inside, axis=1), tf.float32)[..., None]
 
 
+# The kinds sample_masks draws from (the encoder is trained on all of them): every kind
+# that makes its own pixel masks, with MaskSpec's default parameters.
+SAMPLED_KINDS = ("center", "left", "random", "patch", "grid", "full")
+
+
+def sample_masks(seeds, size: int, kinds=SAMPLED_KINDS):
+    """(B, S, S, 1) float32 tensor of masks (1 = known), image i's drawn from ``seeds[i]``
+    ((B, 2) ints) alone: a kind uniform among ``kinds``, then its own randomness (random:
+    exactly round(RANDOM_FRACTION * S*S) pixels missing; patch: a k x k hole placed as
+    patch_indicator places it). TensorFlow ops only, stateless: for tf.data and training
+    steps. The numpy masks above stay the ones completion uses."""
+    import tensorflow as tf
+    unknown = sorted(set(kinds) - set(SAMPLED_KINDS))
+    if unknown or not kinds:
+        raise MaskError(f"cannot sample masks of kinds {unknown or kinds}; choose from "
+                        f"{', '.join(SAMPLED_KINDS)}")
+    missing = round(RANDOM_FRACTION * size * size)
+
+    def random_pixels(seed):                               # exactly `missing` pixels hidden
+        u = tf.random.stateless_uniform((size * size,), seed)
+        if not missing:
+            return tf.ones((size, size, 1))
+        threshold = tf.sort(u)[missing - 1]
+        return tf.reshape(tf.cast(u > threshold, tf.float32), (size, size, 1))
+
+    makers = {"center": lambda seed: tf.constant(center_mask(size)),
+              "left": lambda seed: tf.constant(left_mask(size)),
+              "grid": lambda seed: tf.constant(grid_mask(size)),
+              "full": lambda seed: tf.ones((size, size, 1)),
+              "random": random_pixels,
+              "patch": lambda seed: 1.0 - patch_indicator(1, size, default_patch_size(size), seed)[0]}
+    branches = [makers[kind] for kind in kinds]
+
+    def one(seed):                                         # (2,) -> (S, S, 1)
+        pair = tf.random.experimental.stateless_split(seed, 2)
+        which = tf.random.stateless_uniform((), pair[0], 0, len(branches), tf.int32)
+        return tf.switch_case(which, [lambda f=f: f(pair[1]) for f in branches])
+
+    return tf.map_fn(one, tf.convert_to_tensor(seeds, tf.int64),
+                     fn_output_signature=tf.TensorSpec((size, size, 1), tf.float32))
+
+
 def patch_mask(size: int, k: int, seed) -> np.ndarray:
     """(S, S, 1): one k x k hole placed by ``seed`` ((2,) ints), as patch_indicator draws it."""
     return 1.0 - patch_indicator(1, size, k, np.asarray(seed, np.int64))[0].numpy()

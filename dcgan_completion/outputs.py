@@ -181,15 +181,17 @@ def save_photos(files: BatchFiles, names: list[str], faces, completed, blend: st
 
 def run_projection(record: RunRecord, names, pixels, mask_set, G, D, settings: dict,
                    batch_size: int, *, quiet: bool = False, faces=None,
-                   first_index: int = 0) -> None:
+                   first_index: int = 0, encoder=None) -> None:
     """Complete ``pixels`` (uint8 (N, S, S, C)) with completion.complete(**settings), batch
     by batch, and write each batch's files, with ``faces`` (photos.PhotoFace, one per
     image) its restored/ and damaged/ photos; ``record`` lists each batch once all its
     files are written. ``first_index``: the run's index of pixels[0] (a shard's offset),
-    which seeds the starting z."""
+    which seeds the starting z. With an ``encoder``, each image starts at its z
+    (encoder.encode)."""
     from tqdm import tqdm
 
     from . import completion
+    from .encoder import encode
     n_batches = -(-len(pixels) // batch_size)
     bar = tqdm(total=n_batches * settings["n_iter"], unit="it", dynamic_ncols=True,
                disable=quiet, desc="complete")
@@ -204,8 +206,9 @@ def run_projection(record: RunRecord, names, pixels, mask_set, G, D, settings: d
 
             bar.set_postfix(batch=f"{k + 1}/{n_batches}", refresh=False)
             x, m = pixels[lo:hi], mask_set.batch(lo, hi)
+            z_init = None if encoder is None else encode(encoder, x, m, mask_set.lowres_factor)
             result = completion.complete(x, m, G, D, first_index=first_index + lo,
-                                         lowres_factor=mask_set.lowres_factor,
+                                         lowres_factor=mask_set.lowres_factor, z_init=z_init,
                                          progress=progress, **settings)
             progress(settings["n_iter"])        # images that stopped early (tol) end the batch
             known = visible_input(x, m, mask_set.lowres_factor)

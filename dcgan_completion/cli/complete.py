@@ -53,9 +53,10 @@ from .completion_flags import (add_completion_flags, add_mask_parameter_flags,
 log = logging.getLogger("dcgan-complete")
 
 DEFAULT_OUT_DIR = "outputImages"
+INITS = ("encoder", "random")
 # The flag that fixes a library error, by the setting the error names (cli.common.error_message).
 FIXES = {"source": "--checkpointDir DIR", "load_completion_net": "--method network",
-         "load_model": "--method dcgan", "predictor_path": "--dlibFacePredictor PATH"}
+         "load_model": "--method dcgan", "predictor_path": "--dlibFacePredictor PATH", "encoder": "--init random"}
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -92,6 +93,14 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("--precision", choices=DTYPE_POLICIES,
                    help="compute precision; mixed_bfloat16 is faster on CPUs with AVX-512 BF16 "
                    "(default: float32)")
+    g.add_argument("--init", choices=INITS,
+                   help="start of the optimisation of z: encoder, the model's encoder's z for the "
+                   "masked image (dcgan-train-encoder trains one); random, z drawn from --seed "
+                   "(default: encoder when the model has one, else random)")
+    g.add_argument("--encoder", metavar="PATH",
+                   help="with --init encoder: an encoder weights file or dcgan-train-encoder folder "
+                   "(default: the model's own, NAME.encoder.npz beside a weights file NAME.npz, "
+                   "or encoder.npz or encoder/ inside a checkpoint folder)")
 
     g = p.add_argument_group("masks (1 = known, 0 = missing; see dcgan_completion/masks.py)")
     add_flag(g, "maskType", "mask-type", dest="mask_type", choices=MASK_TYPES, metavar="TYPE",
@@ -137,15 +146,39 @@ def check_mask_flags(args) -> None:
 
 
 def load_completer(args):
-    """(image size, channels, the model(s)) of --method; raises CheckpointError / ConfigError."""
+    """(image size, channels, the model(s), the encoder or None) of --method and --init;
+    raises CheckpointError / ConfigError."""
     from ..checkpoints import load_model
     if args.method == "network":
         from ..completion_net.inference import NetworkCompleter
         from ..completion_net.weights import load_completion_net
+        if args.init or args.encoder:
+            raise ValueError("--init and --encoder choose where the optimisation of z starts; "
+                             "--method network does not optimise z")
         config, net = load_completion_net(args.checkpoint_dir)    # None: the bundled network
-        return config.image_size, config.channels, (NetworkCompleter(net),)
+        return config.image_size, config.channels, (NetworkCompleter(net),), None
     config, G, D = load_model(args.checkpoint_dir, dtype_policy=args.precision or "float32")
-    return config.image_size, config.channels, (G, D)
+    return config.image_size, config.channels, (G, D), load_start(args, config)
+
+
+def load_start(args, config):
+    """The encoder that gives each image's starting z (--init encoder), or None (random
+    starts); CheckpointError when --init encoder finds none, or one that does not fit."""
+    from ..checkpoints import CheckpointError, encoder_locations, find_encoder, load_encoder
+    path = args.encoder or find_encoder(args.checkpoint_dir)
+    if (args.init or ("encoder" if path else "random")) == "random":
+        return None
+    if path is None:
+        model = args.checkpoint_dir or "the bundled model"
+        where = encoder_locations(args.checkpoint_dir)
+        train = "dcgan-train-encoder --dataset FACES" + (
+            f" --model {args.checkpoint_dir}" if args.checkpoint_dir else "")
+        raise CheckpointError(
+            f"--init encoder: {model} has no encoder (looked for {' and '.join(where)}). Train "
+            f"one with `{train} --export_weights {where[0]}`, or give one with --encoder PATH",
+            setting="encoder")
+    log.info("starting z: the encoder %s", path)
+    return load_encoder(path, config)[1]
 
 
 def load_inputs(args, spec, reader, channels):
@@ -208,7 +241,7 @@ def run(args, out_dir: str) -> int:
         settings = completion_settings(args)
         check_mask_flags(args)
         files.ensure_output_dir(out_dir, must_be_empty=True, what="output folder")
-        size, channels, models = load_completer(args)
+        size, channels, models, encoder = load_completer(args)
         if args.img_size is not None and args.img_size != size:
             raise ValueError(f"the model in {args.checkpoint_dir or 'the bundled weights'} makes "
                              f"{size}x{size}x{channels} images, but --imgSize {args.img_size} asks "
@@ -234,8 +267,9 @@ def run(args, out_dir: str) -> int:
     pixels = np.stack(pixels)                                                    # (N, S, S, C)
 
     # Complete batch by batch, writing each batch's files as soon as it is done.
+    start = "random starting z" if encoder is None else "the encoder's starting z"
     how = "the completion network" if args.method == "network" else \
-        f"{settings['optimizer']}, {settings['n_iter']} iterations"
+        f"{settings['optimizer']}, {settings['n_iter']} iterations from {start}"
     log.info("completing %d image(s) in batches of up to %d: %s masks, %s; outputs in %s",
              len(good), batch_size, spec.kind, how, out_dir)
     from .. import inputs, outputs
@@ -251,7 +285,8 @@ def run(args, out_dir: str) -> int:
                                 blend=settings["blend"])
         else:
             outputs.run_projection(record, names, pixels, mask_set, *models, settings, batch_size,
-                                   quiet=bool(args.no_progress), faces=faces, first_index=first)
+                                   quiet=bool(args.no_progress), faces=faces, first_index=first,
+                                   encoder=encoder)
     except KeyboardInterrupt as e:
         log.warning("interrupted: %s", record.stop(e))
         return EXIT_INTERRUPTED

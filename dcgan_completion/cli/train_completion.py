@@ -18,8 +18,7 @@ import argparse
 import logging
 import sys
 
-from .common import (EXIT_INTERRUPTED, finite_float, fraction, nonnegative_float,
-                     positive_int, seed)
+from .common import finite_float, fraction, nonnegative_float, positive_int, seed
 from . import training
 
 log = logging.getLogger("dcgan-train-completion")
@@ -29,7 +28,6 @@ MODEL_FLAGS = ("image_size", "channels", "width", "critic_width", "measurement",
 TRAIN_FLAGS = ("loss", "epochs", "batch_size", "learning_rate", "beta1", "beta2", "d_steps",
                "g_steps", "gp_weight", "rec_weight", "train_size", "seed", "flip", "crop",
                "checkpoint_every")
-SAMPLE_COUNT = 32
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -82,15 +80,8 @@ def command() -> training.Command:
     return training.Command(
         load_saved=load_trainer_config, model_cls=CompletionConfig,
         train_cls=CompletionTrainConfig, model_flags=MODEL_FLAGS, train_flags=TRAIN_FLAGS,
-        make_trainer=CompletionTrainer, check_export=check_export,
+        make_trainer=CompletionTrainer, check_export=training.check_new_weights_file,
         chief_callbacks=chief_callbacks, export=export, describe=describe)
-
-
-def check_export(args, chief: bool) -> None:
-    """The weights file must be new (files.OutputError); only the chief writes it."""
-    from .. import files
-    if args.export_weights and chief:
-        files.check_new_file(args.export_weights, what="weights file")
 
 
 def describe(trainer) -> str:
@@ -99,11 +90,8 @@ def describe(trainer) -> str:
 
 def chief_callbacks(args, ready) -> list:
     """The sample grid and TensorBoard images of fixed inputs: the first readable files, measured."""
-    from ..completion_net.training import CompletionSamples, CompletionTensorBoard, sample_inputs
-    y, masks = sample_inputs(ready.paths, ready.trainer.model_config, SAMPLE_COUNT,
-                             crop=ready.trainer.train_config.crop, report=ready.report)
-    return [CompletionSamples(args.sample_dir, y, masks, every=args.sample_every),
-            CompletionTensorBoard(args.log_dir, y, masks, image_every=args.sample_every)]
+    from ..completion_net.training import sample_inputs, side_by_side
+    return training.pair_callbacks(args, ready, sample_inputs, side_by_side, "measured_and_completed")
 
 
 def main(argv=None) -> int:
@@ -113,18 +101,9 @@ def main(argv=None) -> int:
 def export(args, ready, status: int) -> int:
     """--export_weights: the trained network's weights file; returns the exit status."""
     from ..completion_net.weights import save_completion_net_weights
-    if not (args.export_weights and ready.chief):
-        return status
-    trainer = ready.trainer
-    try:
-        save_completion_net_weights(trainer.model_config, trainer.net, args.export_weights)
-    except KeyboardInterrupt:
-        log.warning("interrupted while writing %s: training is complete (%s); write the "
-                    "weights file with dcgan-export --weights", args.export_weights,
-                    trainer.run.last_checkpoint)
-        return EXIT_INTERRUPTED
-    log.info("network weights written to %s", args.export_weights)
-    return status
+    return training.export_weights(
+        args, ready, status, lambda trainer, path: save_completion_net_weights(
+            trainer.model_config, trainer.net, path), "network")
 
 
 if __name__ == "__main__":

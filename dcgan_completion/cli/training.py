@@ -51,9 +51,10 @@ def per_loss_default(loss_defaults: dict, key: str) -> str:
                      if d[key] is not None) or "none"
 
 
-def add_objective_flags(p, loss_defaults: dict, train, updated: str):
+def add_objective_flags(p, loss_defaults: dict, train, updated: str, critic: bool = True):
     """The objective and optimiser flags; ``loss_defaults`` {loss: its published settings},
-    ``train`` the default train config, ``updated`` what the non-critic updates train.
+    ``train`` the default train config, ``updated`` what the non-critic updates train;
+    ``critic`` False leaves out the critic's flags (--d_steps, --g_steps, --gp_weight).
     Returns the group, for the command's own flags."""
     def per_loss(key):
         return per_loss_default(loss_defaults, key)
@@ -65,6 +66,8 @@ def add_objective_flags(p, loss_defaults: dict, train, updated: str):
     g.add_argument("--learning_rate", type=positive_float, help=f"(default: {per_loss('learning_rate')})")
     g.add_argument("--beta1", type=fraction_below_one, help=f"Adam beta1 (default: {per_loss('beta1')})")
     g.add_argument("--beta2", type=fraction_below_one, help=f"Adam beta2 (default: {per_loss('beta2')})")
+    if not critic:
+        return g
     g.add_argument("--d_steps", type=positive_int, help=f"critic updates per step (default: {per_loss('d_steps')})")
     g.add_argument("--g_steps", type=positive_int, help=f"{updated} updates per step (default: {per_loss('g_steps')})")
     g.add_argument("--gp_weight", type=nonnegative_float, help=f"gradient penalty weight (default: {per_loss('gp_weight')})")
@@ -184,6 +187,9 @@ def start(args, command: Command) -> Ready:
         raise
 
 
+# The flag that fixes an error of making the trainer, by the setting the error names.
+TRAINER_FIXES = {"batch_size": "--batch_size", "source": "--model PATH"}
+
 # Flags naming output folders (or, export_weights, a file in one): made by the checks.
 OUTPUT_FOLDERS = ("checkpoint_dir", "sample_dir", "log_dir", "export")
 
@@ -208,7 +214,10 @@ def _start(args, command: Command) -> Ready:
         raise Refused(f"{e}; nothing was trained") from e
     except (ValueError, ConfigError, data.DatasetError) as e:   # flags, saved run, data
         raise Refused(error_message(e, {"batch_size": "--batch_size"})) from e
-    trainer = command.make_trainer(model_config, train_config, args.checkpoint_dir, strategy)
+    try:
+        trainer = command.make_trainer(model_config, train_config, args.checkpoint_dir, strategy)
+    except ValueError as e:     # e.g. a model to load that cannot be (checkpoints.CheckpointError)
+        raise Refused(f"{error_message(e, TRAINER_FIXES)}; nothing was trained") from e
     try:
         resumed = trainer.run.restore()
     except CheckpointRestoreError as e:
@@ -224,6 +233,51 @@ def check_outputs(args, chief: bool, check_export) -> None:
     if chief:    # only the chief writes samples and logs
         files.ensure_output_dir(args.sample_dir, what="sample folder")
         files.ensure_output_dir(args.log_dir, what="log folder")
+
+
+SAMPLE_COUNT = 32     # fixed inputs of the sample grids of a network that completes inputs
+
+
+def pair_callbacks(args, ready, sample_inputs, side_by_side, tag: str) -> list:
+    """The sample grid and TensorBoard images (under ``tag``) of fixed inputs, each beside
+    what the network makes of it: ``sample_inputs(paths, model config, count, crop=,
+    report=)`` gives the inputs (the first readable files), ``side_by_side(trainer,
+    *inputs)`` the pairs as uint8 (2N, S, S, C)."""
+    from ..callbacks import PairGrid, PairTensorBoard
+    trainer = ready.trainer
+    inputs = sample_inputs(ready.paths, trainer.model_config, SAMPLE_COUNT,
+                           crop=trainer.train_config.crop, report=ready.report)
+
+    def pairs(trainer):
+        return side_by_side(trainer, *inputs)
+
+    count = len(inputs[0])
+    return [PairGrid(args.sample_dir, pairs, count, every=args.sample_every),
+            PairTensorBoard(args.log_dir, pairs, count, tag, image_every=args.sample_every)]
+
+
+def check_new_weights_file(args, chief: bool) -> None:
+    """--export_weights must name a new file (files.OutputError); only the chief writes it."""
+    from .. import files
+    if args.export_weights and chief:
+        files.check_new_file(args.export_weights, what="weights file")
+
+
+def export_weights(args, ready, status: int, save, what: str) -> int:
+    """--export_weights: ``save(trainer, path)`` writes the trained network's weights file;
+    returns the exit status (``status``, or 130 when interrupted while writing)."""
+    if not (args.export_weights and ready.chief):
+        return status
+    trainer = ready.trainer
+    try:
+        save(trainer, args.export_weights)
+    except KeyboardInterrupt:
+        log.warning("interrupted while writing %s: training is complete (%s); rerun the "
+                    "same command to write the weights file", args.export_weights,
+                    trainer.run.last_checkpoint)
+        return EXIT_INTERRUPTED
+    log.info("%s weights written to %s", what, args.export_weights)
+    return status
 
 
 def stopped_message(run) -> str:

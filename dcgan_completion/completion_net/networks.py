@@ -32,7 +32,7 @@ import tensorflow as tf
 from keras import layers
 
 from .. import ops
-from ..config import SavedConfig, read_config_file, write_config_file
+from ..config import SavedConfig, load_kind_config, save_kind_config
 from .measurements import Measurement, make_measurement
 
 CONFIG_KIND = "completion-net"
@@ -95,8 +95,7 @@ class CompletionConfig(SavedConfig):
 
 def save_completion_config(config: CompletionConfig, directory: str, extra: dict | None = None) -> str:
     """Write ``config.json`` = {"kind": "completion-net", "completion_net": {...}, **extra}."""
-    return write_config_file(directory, {"kind": CONFIG_KIND, "completion_net": config.to_dict(),
-                                         **(extra or {})})
+    return save_kind_config(directory, CONFIG_KIND, "completion_net", config, extra)
 
 
 def load_completion_config(directory: str) -> tuple[CompletionConfig, dict]:
@@ -105,14 +104,8 @@ def load_completion_config(directory: str) -> tuple[CompletionConfig, dict]:
     FileNotFoundError if there is none; CompletionConfigError if it is not a completion
     network's (a DCGAN run's config, say).
     """
-    path, payload = read_config_file(directory, writer="dcgan-train-completion",
-                                     what="completion-net", error=CompletionConfigError)
-    try:
-        if payload.pop("kind", None) != CONFIG_KIND:
-            raise CompletionConfigError("it is not a completion network's config (a DCGAN run?)")
-        return CompletionConfig.from_dict(payload.pop("completion_net")), payload
-    except (KeyError, TypeError, ValueError) as e:      # CompletionConfigError is a ValueError
-        raise CompletionConfigError(f"{path} is not a valid completion-net config: {e}") from e
+    return load_kind_config(directory, CompletionConfig, CONFIG_KIND, "completion_net",
+                            writer="dcgan-train-completion")
 
 
 # --- layers ------------------------------------------------------------------------------

@@ -40,13 +40,12 @@ from __future__ import annotations
 
 import dataclasses
 import logging
-import os
 
 import keras
 import numpy as np
 import tensorflow as tf
 
-from .. import callbacks, data, images, losses
+from .. import data, images, losses
 from ..engine import (TrainingRun, TrainSettings, load_run_config, make_optimizers,
                       replica_strategy, synchronized_bn)
 from .networks import (CompletionConfig, CompletionConfigError, build_completion_net,
@@ -99,17 +98,7 @@ def measured_batches(dataset: tf.data.Dataset, measurement, seed: int, epoch: in
     Image at epoch position p gets its mask from the seed fold(fold((seed, 1), epoch), p),
     so it depends on neither the batching, the sharding nor a resume.
     """
-    base = tf.random.experimental.stateless_fold_in(
-        tf.constant([seed, _DATA_STREAM], tf.int64), epoch)
-
-    def measure(positions, x):                          # (B,), (B, S, S, C)
-        seeds = tf.map_fn(lambda p: tf.random.experimental.stateless_fold_in(base, p),
-                          positions, fn_output_signature=tf.TensorSpec((2,), tf.int64))
-        y, masks = measurement.measure_each(x, seeds)   # (B, S, S, C), (B, S, S, 1)
-        return positions, (y, masks)
-
-    return dataset.map(measure, num_parallel_calls=tf.data.AUTOTUNE,
-                       deterministic=True).prefetch(tf.data.AUTOTUNE)
+    return data.per_image_batches(dataset, measurement.measure_each, seed, _DATA_STREAM, epoch)
 
 
 class CompletionTrainer:
@@ -247,19 +236,8 @@ def sample_inputs(paths, config: CompletionConfig, count: int = 32, crop: bool =
     A file that cannot be decoded is added to ``report`` and the next one taken; raises
     data.DatasetError when not one file can be decoded.
     """
-    report = report if report is not None else data.BadFileReport()
-    pixels = []
-    for path in paths:
-        if len(pixels) == count:
-            break
-        try:
-            pixels.append(images.load_image(path, config.image_size, config.channels, crop))
-        except images.ImageReadError as e:
-            report.add(path, str(e))
-    if not pixels:
-        raise data.DatasetError(f"none of the {len(paths)} images could be decoded "
-                                f"({len(paths)} skipped, each named in a warning); nothing was trained")
-    x = images.to_float(np.stack(pixels))
+    pixels = data.first_readable(paths, config.image_size, config.channels, count, crop, report)
+    x = images.to_float(pixels)
     seeds = np.stack([np.full(len(pixels), SAMPLE_SEED), np.arange(len(pixels))], 1)
     y, masks = config.make_measurement().measure_each(x, seeds)
     return y.numpy(), masks.numpy()
@@ -270,30 +248,3 @@ def side_by_side(trainer, y, masks) -> np.ndarray:
     out = trainer.complete(y, masks)
     pairs = np.stack([images.to_uint8(y), images.to_uint8(out)], axis=1)   # (N, 2, S, S, C)
     return pairs.reshape((-1,) + pairs.shape[2:])
-
-
-class CompletionSamples(callbacks.SampleGrid):
-    """``train_<step>.png``: pairs (measured input, completion) for fixed inputs, 4 pairs a row."""
-
-    def __init__(self, sample_dir: str, y, masks, every: int = 200):
-        super().__init__(sample_dir, every, count=len(y))
-        self.y, self.masks = y, masks
-
-    def write(self, run, step: int) -> str:
-        path = os.path.join(self.sample_dir, f"train_{step:08d}.png")
-        images.save_image(path, images.make_grid(side_by_side(run.trainer, self.y, self.masks),
-                                                 columns=8))
-        return path
-
-
-class CompletionTensorBoard(callbacks.TensorBoard):
-    """callbacks.TensorBoard's scalars (d_loss, g_loss, gp, rec, d_real, d_fake, images/s);
-    its images are (measured input, completion) pairs."""
-
-    def __init__(self, log_dir: str, y, masks, every: int = 10, image_every: int = 200):
-        super().__init__(log_dir, every=every, image_every=image_every, count=2 * len(y))
-        self.y, self.masks = y, masks
-
-    def _images(self, run):
-        tf.summary.image("measured_and_completed", side_by_side(run.trainer, self.y, self.masks),
-                         max_outputs=self.count)

@@ -15,7 +15,6 @@ import os
 
 import keras
 import numpy as np
-import tensorflow as tf
 
 from .. import checkpoints
 from .networks import (CONFIG_KIND, CompletionConfig, CompletionConfigError, build_completion_net,
@@ -61,18 +60,8 @@ def _load_checkpoint_dir(directory: str) -> tuple[CompletionConfig, keras.Model]
         config, _ = load_completion_config(directory)
     except (FileNotFoundError, CompletionConfigError) as e:
         raise checkpoints.CheckpointError(str(e)) from e
-    latest = checkpoints.newest_checkpoint(directory)
-    if latest is None:
-        raise checkpoints.CheckpointError(f"no checkpoint found in {directory!r} (config.json is "
-                                          "there, but no weights: did training save at least once?)")
     net = build_completion_net(config, dtype_policy="float32")
-    try:
-        tf.train.Checkpoint(completion_net=net).restore(latest).expect_partial() \
-            .assert_existing_objects_matched()
-    except (AssertionError, ValueError) as e:
-        raise checkpoints.CheckpointError(f"{latest} does not match {directory}/config.json: {e}") from e
-    except checkpoints.CHECKPOINT_DAMAGED as e:
-        raise checkpoints.CheckpointError(checkpoints.damaged_checkpoint(latest, e)) from e
+    checkpoints.restore_network(directory, "completion_net", net)
     return config, net
 
 
