@@ -326,6 +326,26 @@ def find_encoder(source: str | None = None) -> str | None:
     return None
 
 
+def start_encoder(source: str | None, model_config: ModelConfig, init: str | None,
+                  encoder_path: str | None = None):
+    """(encoder, its path) whose z starts the projection with the model ``source`` (None:
+    the bundled one, of ``model_config``), or (None, None) for random starts. ``init``:
+    "encoder", "random", or None (the model's encoder when it has one, else random);
+    ``encoder_path`` overrides where it is looked for. CheckpointError (setting "encoder")
+    when an encoder is asked for and there is none, or one that does not fit the model."""
+    path = encoder_path or find_encoder(source)
+    if (init or ("encoder" if path else "random")) == "random":
+        return None, None
+    if path is None:
+        where = encoder_locations(source)
+        model = f" --model {source}" if source else ""
+        raise CheckpointError(
+            f"{source or 'the bundled model'} has no encoder (looked for {' and '.join(where)}): "
+            f"train one with `dcgan-train-encoder --dataset FACES{model} --export_weights "
+            f"{where[0]}`, or start from random z", setting="encoder")
+    return load_encoder(path, model_config)[1], path
+
+
 def load_encoder_config(directory: str) -> tuple[EncoderConfig, dict]:
     """(config, the rest of the file) of a dcgan-train-encoder run folder's config.json."""
     return load_kind_config(directory, EncoderConfig, ENCODER_KIND, "encoder", writer=ENCODER_WRITER)

@@ -253,7 +253,7 @@ def test_train_encoder_cli_writes_samples_logs_weights_and_resumes(model, faces,
         assert small.z_dim == 4
         caplog.clear()
         assert complete_cli.main([*common, "--encoder", wrong, "--outDir", str(tmp_path / "o2")]) == 2
-        assert "does not fit the model" in caplog.text and "(--init random)" in caplog.text
+        assert "does not fit the model" in caplog.text and "--init random)" in caplog.text
         assert not os.path.exists(tmp_path / "o2")
     finally:
         if os.path.exists(beside):

@@ -48,15 +48,15 @@ from .common import (EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK, EXIT_PARTIAL, HelpF
                      add_flag, add_verbose_flag, error_message, part_of_n, positive_int,
                      setup_logging, sigterm_as_interrupt)
 from .completion_flags import (add_completion_flags, add_mask_parameter_flags,
-                               completion_settings, mask_spec)
+                               add_start_flags, completion_settings, mask_spec)
 
 log = logging.getLogger("dcgan-complete")
 
 DEFAULT_OUT_DIR = "outputImages"
-INITS = ("encoder", "random")
 # The flag that fixes a library error, by the setting the error names (cli.common.error_message).
 FIXES = {"source": "--checkpointDir DIR", "load_completion_net": "--method network",
-         "load_model": "--method dcgan", "predictor_path": "--dlibFacePredictor PATH", "encoder": "--init random"}
+         "load_model": "--method dcgan", "predictor_path": "--dlibFacePredictor PATH",
+         "encoder": "--encoder PATH, or --init random"}
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -93,14 +93,7 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("--precision", choices=DTYPE_POLICIES,
                    help="compute precision; mixed_bfloat16 is faster on CPUs with AVX-512 BF16 "
                    "(default: float32)")
-    g.add_argument("--init", choices=INITS,
-                   help="start of the optimisation of z: encoder, the model's encoder's z for the "
-                   "masked image (dcgan-train-encoder trains one); random, z drawn from --seed "
-                   "(default: encoder when the model has one, else random)")
-    g.add_argument("--encoder", metavar="PATH",
-                   help="with --init encoder: an encoder weights file or dcgan-train-encoder folder "
-                   "(default: the model's own, NAME.encoder.npz beside a weights file NAME.npz, "
-                   "or encoder.npz or encoder/ inside a checkpoint folder)")
+    add_start_flags(g)
 
     g = p.add_argument_group("masks (1 = known, 0 = missing; see dcgan_completion/masks.py)")
     add_flag(g, "maskType", "mask-type", dest="mask_type", choices=MASK_TYPES, metavar="TYPE",
@@ -148,7 +141,7 @@ def check_mask_flags(args) -> None:
 def load_completer(args):
     """(image size, channels, the model(s), the encoder or None) of --method and --init;
     raises CheckpointError / ConfigError."""
-    from ..checkpoints import load_model
+    from ..checkpoints import load_model, start_encoder
     if args.method == "network":
         from ..completion_net.inference import NetworkCompleter
         from ..completion_net.weights import load_completion_net
@@ -158,27 +151,10 @@ def load_completer(args):
         config, net = load_completion_net(args.checkpoint_dir)    # None: the bundled network
         return config.image_size, config.channels, (NetworkCompleter(net),), None
     config, G, D = load_model(args.checkpoint_dir, dtype_policy=args.precision or "float32")
-    return config.image_size, config.channels, (G, D), load_start(args, config)
-
-
-def load_start(args, config):
-    """The encoder that gives each image's starting z (--init encoder), or None (random
-    starts); CheckpointError when --init encoder finds none, or one that does not fit."""
-    from ..checkpoints import CheckpointError, encoder_locations, find_encoder, load_encoder
-    path = args.encoder or find_encoder(args.checkpoint_dir)
-    if (args.init or ("encoder" if path else "random")) == "random":
-        return None
-    if path is None:
-        model = args.checkpoint_dir or "the bundled model"
-        where = encoder_locations(args.checkpoint_dir)
-        train = "dcgan-train-encoder --dataset FACES" + (
-            f" --model {args.checkpoint_dir}" if args.checkpoint_dir else "")
-        raise CheckpointError(
-            f"--init encoder: {model} has no encoder (looked for {' and '.join(where)}). Train "
-            f"one with `{train} --export_weights {where[0]}`, or give one with --encoder PATH",
-            setting="encoder")
-    log.info("starting z: the encoder %s", path)
-    return load_encoder(path, config)[1]
+    encoder, path = start_encoder(args.checkpoint_dir, config, args.init, args.encoder)
+    if path:
+        log.info("starting z: the encoder %s", path)
+    return config.image_size, config.channels, (G, D), encoder
 
 
 def load_inputs(args, spec, reader, channels):

@@ -48,6 +48,21 @@ def add_completion_flags(p: argparse.ArgumentParser) -> None:
                    f"(default: {S['blend']})")
 
 
+INITS = ("encoder", "random")
+
+
+def add_start_flags(g) -> None:
+    """--init and --encoder: where the optimisation of z starts."""
+    g.add_argument("--init", choices=INITS,
+                   help="start of the optimisation of z: encoder, the model's encoder's z for the "
+                   "masked image (dcgan-train-encoder trains one); random, z drawn from --seed "
+                   "(default: encoder when the model has one, else random)")
+    g.add_argument("--encoder", metavar="PATH",
+                   help="with --init encoder: an encoder weights file or dcgan-train-encoder folder "
+                   "(default: the model's own, NAME.encoder.npz beside a weights file NAME.npz, "
+                   "or encoder.npz or encoder/ inside a checkpoint folder)")
+
+
 def add_mask_parameter_flags(g) -> None:
     """--centerScale and --fraction, the parameters of the center and random masks."""
     from ..masks import CENTER_SCALE, RANDOM_FRACTION
