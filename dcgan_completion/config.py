@@ -16,6 +16,7 @@ from .files import atomic_write
 CONFIG_FILE = "config.json"
 SEED_MAX = 2 ** 32 - 1      # every seed of every command: what Keras and NumPy accept
 DTYPE_POLICIES = ("float32", "mixed_bfloat16", "mixed_float16")   # Keras' compute precisions
+UNSCALED_POLICIES = DTYPE_POLICIES[:2]   # for networks trained without loss scaling (float16 needs it)
 BATCH_SIZE = 64             # images completed together, by either method
 
 
@@ -45,6 +46,15 @@ class SavedConfig:
         return config_from_dict(cls, values, cls.ERROR, cls.WHAT)
 
 
+def check_image(size, channels, error: type) -> None:
+    """Raise ``error`` unless the images are S x S with S a power of two >= 8, in 1
+    (grayscale) or 3 (RGB) channels: what the networks' strided layers can build."""
+    if isinstance(size, bool) or not isinstance(size, int) or size < 8 or size & (size - 1):
+        raise error(f"image_size must be a power of two >= 8, got {size!r}")
+    if channels not in (1, 3):
+        raise error(f"channels must be 1 or 3, got {channels!r}")
+
+
 @dataclasses.dataclass(frozen=True)
 class ModelConfig(SavedConfig):
     image_size: int = 64        # square images, a power of two >= 8
@@ -57,11 +67,7 @@ class ModelConfig(SavedConfig):
     dtype_policy: str = "float32"    # or "mixed_bfloat16" / "mixed_float16"
 
     def __post_init__(self):
-        size = self.image_size
-        if not isinstance(size, int) or size < 8 or size & (size - 1):
-            raise ConfigError(f"image_size must be a power of two >= 8, got {size!r}")
-        if self.channels not in (1, 3):
-            raise ConfigError(f"channels must be 1 or 3, got {self.channels!r}")
+        check_image(self.image_size, self.channels, ConfigError)
         for name in ("z_dim", "gf_dim", "df_dim"):
             if getattr(self, name) < 1:
                 raise ConfigError(f"{name} must be positive, got {getattr(self, name)!r}")

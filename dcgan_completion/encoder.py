@@ -29,14 +29,13 @@ import tensorflow as tf
 from keras import layers
 
 from . import ops
-from .config import ConfigError, SavedConfig
+from .config import UNSCALED_POLICIES, ConfigError, SavedConfig, check_image
 from .images import to_float
 from .model import MAX_MULT, num_resolutions
 
 CONFIG_KIND = "encoder"
 # Its hidden layers may compute in bfloat16 (the variables and z stay float32); float16
 # would need loss scaling, which the encoder's trainer does not do.
-DTYPE_POLICIES = ("float32", "mixed_bfloat16")
 
 
 class EncoderConfigError(ConfigError):
@@ -57,17 +56,13 @@ class EncoderConfig(SavedConfig):
     dtype_policy: str = "float32"   # training precision; loaded encoders compute in float32
 
     def __post_init__(self):
-        size = self.image_size
-        if not isinstance(size, int) or size < 8 or size & (size - 1):
-            raise EncoderConfigError(f"image_size must be a power of two >= 8, got {size!r}")
-        if self.channels not in (1, 3):
-            raise EncoderConfigError(f"channels must be 1 or 3, got {self.channels!r}")
+        check_image(self.image_size, self.channels, EncoderConfigError)
         for name in ("z_dim", "width"):
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, int) or value < 1:
                 raise EncoderConfigError(f"{name} must be a whole number >= 1, got {value!r}")
-        if self.dtype_policy not in DTYPE_POLICIES:
-            raise EncoderConfigError(f"dtype_policy must be one of {', '.join(DTYPE_POLICIES)}, "
+        if self.dtype_policy not in UNSCALED_POLICIES:
+            raise EncoderConfigError(f"dtype_policy must be one of {', '.join(UNSCALED_POLICIES)}, "
                                      f"got {self.dtype_policy!r}")
 
     def mismatch(self, image_size: int, channels: int, z_dim: int) -> str | None:

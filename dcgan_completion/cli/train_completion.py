@@ -32,7 +32,8 @@ TRAIN_FLAGS = ("loss", "epochs", "batch_size", "learning_rate", "beta1", "beta2"
 
 def build_parser() -> argparse.ArgumentParser:
     from ..completion_net.measurements import MEASUREMENTS
-    from ..completion_net.networks import DTYPE_POLICIES, CompletionConfig
+    from ..completion_net.networks import CompletionConfig
+    from ..config import UNSCALED_POLICIES
     from ..completion_net.training import LOSS_DEFAULTS, CompletionTrainConfig
     M, T = CompletionConfig(), CompletionTrainConfig()
     p = training.new_parser("dcgan-train-completion", __doc__)
@@ -58,7 +59,7 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("--rec_weight", type=nonnegative_float, help=f"weight of the reconstruction term: the "
                    f"mean absolute error on known pixels hidden from the network by a second, "
                    f"artificial hole; 0 = adversarial loss only (default: {T.rec_weight:g})")
-    g.add_argument("--precision", choices=DTYPE_POLICIES, default="float32",
+    g.add_argument("--precision", choices=UNSCALED_POLICIES, default="float32",
                    help="compute precision of the network's hidden layers; mixed_bfloat16 took "
                    "1.7 s a step against 2.3 s in float32 (batch 64, --d_steps 1) on a 2-core "
                    "CPU with AVX-512 BF16; may change on resume (default: float32)")

@@ -34,7 +34,8 @@ TRAIN_FLAGS = ("loss", "epochs", "batch_size", "learning_rate", "beta1", "beta2"
 
 def build_parser():
     from .common import positive_int
-    from ..encoder import DTYPE_POLICIES, EncoderConfig
+    from ..config import UNSCALED_POLICIES
+    from ..encoder import EncoderConfig
     from ..train_encoder import LOSS_DEFAULTS, EncoderTrainConfig
     M, T = EncoderConfig(), EncoderTrainConfig()
     p = training.new_parser("dcgan-train-encoder", __doc__)
@@ -51,7 +52,7 @@ def build_parser():
                    f"the known pixels of generated faces (default: {T.rec_weight:g})")
     g.add_argument("--real_weight", type=nonnegative_float, help="weight of the reconstruction of "
                    f"the known pixels of real faces; 0 = generated faces only (default: {T.real_weight:g})")
-    g.add_argument("--precision", choices=DTYPE_POLICIES, default="float32",
+    g.add_argument("--precision", choices=UNSCALED_POLICIES, default="float32",
                    help="compute precision of the encoder's hidden layers; G runs in float32; may "
                    "change on resume (default: float32)")
     g.add_argument("--seed", type=seed, help=f"seed for weights, data order, z, masks and flips "

@@ -32,7 +32,7 @@ import tensorflow as tf
 from keras import layers
 
 from .. import ops
-from ..config import SavedConfig, load_kind_config, save_kind_config
+from ..config import UNSCALED_POLICIES, SavedConfig, load_kind_config, save_kind_config
 from .measurements import Measurement, make_measurement
 
 CONFIG_KIND = "completion-net"
@@ -43,7 +43,6 @@ CRITIC_FEATURES = 8        # each branch ends in 8 * critic_width features
 # The net's hidden layers may compute in bfloat16 (variables stay float32); the critic,
 # whose gradient penalty differentiates twice, and the composite stay float32. float16
 # would need loss scaling, which the completion trainer does not do.
-DTYPE_POLICIES = ("float32", "mixed_bfloat16")
 
 
 class CompletionConfigError(ValueError):
@@ -78,8 +77,8 @@ class CompletionConfig(SavedConfig):
         for name in ("width", "critic_width"):
             if getattr(self, name) < 1:
                 raise CompletionConfigError(f"{name} must be positive, got {getattr(self, name)!r}")
-        if self.dtype_policy not in DTYPE_POLICIES:
-            raise CompletionConfigError(f"dtype_policy must be one of {', '.join(DTYPE_POLICIES)}, "
+        if self.dtype_policy not in UNSCALED_POLICIES:
+            raise CompletionConfigError(f"dtype_policy must be one of {', '.join(UNSCALED_POLICIES)}, "
                                         f"got {self.dtype_policy!r}")
         self.make_measurement()   # raises MeasurementError for bad measurement settings
 
