@@ -25,7 +25,8 @@ setup(
     package_data={"dcgan_completion": ["assets/*", "models/*", "web/page.html"]},
     install_requires=requirements(),
     # web: dcgan-web's server (Flask); the tests need it too, so that they test the page.
-    extras_require={"web": ["flask>=3"], "test": ["pytest>=7", "flask>=3"]},
+    # playwright drives the system Chromium in tests/test_web_browser.py (it downloads no browser).
+    extras_require={"web": ["flask>=3"], "test": ["pytest>=7", "flask>=3", "playwright>=1.40"]},
     entry_points={
         "console_scripts": [
             "dcgan-train=dcgan_completion.cli.train:main",
