@@ -151,6 +151,21 @@ def load_models(checkpoint_dir: str, dtype_policy: str = "float32"
     return config, generator, discriminator
 
 
+def load_replicas(source: str | None = None, dtype_policy: str = "float32",
+                  devices: list[str] | None = None) -> list[tuple[str, keras.Model, keras.Model]]:
+    """(device, G, D): the model of ``source`` (as load_model) placed on each of
+    ``devices``, by default every local GPU after the first (TensorFlow's default device
+    holds the copy load_model gives). Completion runs one batch on each at once
+    (outputs.run_projection); [] with one GPU or none."""
+    if devices is None:
+        devices = [d.name for d in tf.config.list_logical_devices("GPU")][1:]
+    replicas = []
+    for device in devices:
+        with tf.device(device):
+            replicas.append((device, *load_model(source, dtype_policy)[1:]))
+    return replicas
+
+
 # --- compact weights files (the bundled model) -----------------------------------------
 #
 # One .npz holding every weight of G and D (float16 by default: half the size, and the

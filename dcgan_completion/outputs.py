@@ -14,6 +14,7 @@ holds complete files only, and the records say exactly which images are done.
 
 from __future__ import annotations
 
+import concurrent.futures
 import contextlib
 import csv
 import os
@@ -181,46 +182,85 @@ def save_photos(files: BatchFiles, names: list[str], faces, completed, blend: st
 
 def run_projection(record: RunRecord, names, pixels, mask_set, G, D, settings: dict,
                    batch_size: int, *, quiet: bool = False, faces=None,
-                   first_index: int = 0, encoder=None) -> None:
+                   first_index: int = 0, encoder=None, replicas=()) -> None:
     """Complete ``pixels`` (uint8 (N, S, S, C)) with completion.complete(**settings), batch
     by batch, and write each batch's files, with ``faces`` (photos.PhotoFace, one per
     image) its restored/ and damaged/ photos; ``record`` lists each batch once all its
     files are written. ``first_index``: the run's index of pixels[0] (a shard's offset),
     which seeds the starting z. With an ``encoder``, each image starts at its z
-    (encoder.encode)."""
+    (encoder.encode). ``replicas``: more (device, G, D), models placed on other devices
+    (every local GPU): each completes its own batch at the same time as G and D do, and
+    the batches are still written and recorded in order."""
     from tqdm import tqdm
-
-    from . import completion
-    from .encoder import encode
     n_batches = -(-len(pixels) // batch_size)
+    workers = [(None, G, D), *replicas]
     bar = tqdm(total=n_batches * settings["n_iter"], unit="it", dynamic_ncols=True,
                disable=quiet, desc="complete")
+
+    def batch(k: int, worker) -> tuple[slice, object]:
+        """Complete batch k with ``worker`` (device, G, D)."""
+        device, g, d = worker
+        part = slice(k * batch_size, min((k + 1) * batch_size, len(pixels)))
+        with tf_device(device):
+            result = complete_batch(pixels[part], mask_set, part, g, d, settings, bar,
+                                    first_index=first_index, encoder=encoder)
+        return part, result
+
     with bar:
-        for k in range(n_batches):
-            lo, hi = k * batch_size, min((k + 1) * batch_size, len(pixels))
-            done = [0]
+        for start in range(0, n_batches, len(workers)):
+            ks = range(start, min(start + len(workers), n_batches))
+            bar.set_postfix(batch=f"{ks[-1] + 1}/{n_batches}", refresh=False)
+            if len(ks) == 1:
+                done = [batch(ks[0], workers[0])]
+            else:               # one batch per device at once; written in order below
+                with concurrent.futures.ThreadPoolExecutor(len(ks)) as pool:
+                    done = list(pool.map(batch, ks, workers))
+            for k, (part, result) in zip(ks, done):
+                x, m = pixels[part], mask_set.batch(part.start, part.stop)
+                record.commit_batch(len(x), batch_writer(k, names[part], x, m, mask_set,
+                                                         result, settings, faces and faces[part]))
 
-            def progress(it, done=done):
-                bar.update(it - done[0])
-                done[0] = it
 
-            bar.set_postfix(batch=f"{k + 1}/{n_batches}", refresh=False)
-            x, m = pixels[lo:hi], mask_set.batch(lo, hi)
-            z_init = None if encoder is None else encode(encoder, x, m, mask_set.lowres_factor)
-            result = completion.complete(x, m, G, D, first_index=first_index + lo,
-                                         lowres_factor=mask_set.lowres_factor, z_init=z_init,
-                                         progress=progress, **settings)
-            progress(settings["n_iter"])        # images that stopped early (tol) end the batch
-            known = visible_input(x, m, mask_set.lowres_factor)
+def tf_device(device: str | None):
+    """``tf.device(device)``, or no placement at all for None (TensorFlow's default)."""
+    if device is None:
+        return contextlib.nullcontext()
+    import tensorflow as tf
+    return tf.device(device)
 
-            def write(files):
-                save_pictures(files, k, names[lo:hi], x, known, result.completed, result.generated)
-                rows = save_trajectory(files, k, names[lo:hi], result, settings["n_iter"])
-                if faces is not None:
-                    save_photos(files, names[lo:hi], faces[lo:hi], result.completed, settings["blend"])
-                return rows
 
-            record.commit_batch(hi - lo, write)
+def complete_batch(x, mask_set, part: slice, G, D, settings: dict, bar, *,
+                   first_index: int, encoder=None):
+    """completion.complete on the batch ``x`` (images ``part`` of the run), counting its
+    iterations on the progress ``bar``."""
+    from . import completion
+    from .encoder import encode
+    done = [0]
+
+    def progress(it):
+        bar.update(it - done[0])
+        done[0] = it
+
+    m = mask_set.batch(part.start, part.stop)
+    z_init = None if encoder is None else encode(encoder, x, m, mask_set.lowres_factor)
+    result = completion.complete(x, m, G, D, first_index=first_index + part.start,
+                                 lowres_factor=mask_set.lowres_factor, z_init=z_init,
+                                 progress=progress, **settings)
+    progress(settings["n_iter"])        # images that stopped early (tol) end the batch
+    return result
+
+
+def batch_writer(k: int, names, x, m, mask_set, result, settings: dict, faces):
+    """write(files) for RunRecord.commit_batch: batch k's pictures, trajectory and photos;
+    returns its losses.csv rows."""
+    def write(files):
+        known = visible_input(x, m, mask_set.lowres_factor)
+        save_pictures(files, k, names, x, known, result.completed, result.generated)
+        rows = save_trajectory(files, k, names, result, settings["n_iter"])
+        if faces:
+            save_photos(files, names, faces, result.completed, settings["blend"])
+        return rows
+    return write
 
 
 def run_network(record: RunRecord, names, pixels, mask_set, completer, batch_size: int, *,

@@ -473,3 +473,47 @@ def test_cli_shards_split_the_inputs_and_keep_each_images_mask_and_start(tmp_pat
     for bad in ("3/2", "0/2", "half"):
         with pytest.raises(SystemExit):
             run_cli(tmp_path / "bad", checkpoint, faces, "--shard", bad)
+
+
+TWO_DEVICES = """
+import os, sys
+import numpy as np
+import tensorflow as tf
+cpu = tf.config.list_physical_devices("CPU")[0]
+tf.config.set_logical_device_configuration(cpu, [tf.config.LogicalDeviceConfiguration()] * 2)
+from dcgan_completion import checkpoints, images, inputs, masks, outputs
+checkpoint, faces, out = sys.argv[1], sys.argv[2:7], sys.argv[7]
+G, D = checkpoints.load_model(checkpoint)[1:]
+with tf.device("/CPU:1"):
+    G1, D1 = checkpoints.load_model(checkpoint)[1:]
+assert "CPU:1" in G1.weights[0].value.device
+pixels = np.stack([images.load_image(f) for f in faces])
+spec = masks.MaskSpec("random", pixels.shape[1], seed=2)
+settings = dict(n_iter=6, out_interval=3, lam=0.003, seed=1, blend="none")
+names = inputs.unique_names(faces)
+for folder, replicas in (("one", ()), ("two", [("/CPU:1", G1, D1)])):
+    os.makedirs(os.path.join(out, folder))
+    record = outputs.RunRecord(os.path.join(out, folder), faces, names, {}, with_losses=True)
+    outputs.run_projection(record, names, pixels, spec.masks(len(pixels)), G, D, settings, 2,
+                           quiet=True, replicas=replicas)
+"""
+
+
+def test_batches_on_several_devices_are_written_as_on_one(tmp_path, checkpoint):
+    # Two logical CPUs stand in for two GPUs: each completes its own batch at the same
+    # time, and the files are those of a run on one device.
+    import subprocess
+    import sys
+    faces = write_toy_faces(str(tmp_path / "faces"), 5, size=(S, S))
+    script = tmp_path / "two.py"
+    script.write_text(TWO_DEVICES)
+    subprocess.run([sys.executable, str(script), checkpoint, *faces, str(tmp_path / "out")],
+                   check=True, timeout=300)
+    one, two = tmp_path / "out" / "one", tmp_path / "out" / "two"
+    assert sorted(os.listdir(two / "completed")) == sorted(os.listdir(one / "completed"))
+    for name in os.listdir(one / "completed"):
+        np.testing.assert_array_equal(images.load_image(str(two / "completed" / name)),
+                                      images.load_image(str(one / "completed" / name)))
+    assert (two / "losses.csv").read_text() == (one / "losses.csv").read_text()
+    assert (two / "inputs.csv").read_text() == (one / "inputs.csv").read_text()
+    assert sorted(os.listdir(two)) == sorted(os.listdir(one))          # batch000-002 alike

@@ -139,9 +139,10 @@ def check_mask_flags(args) -> None:
 
 
 def load_completer(args):
-    """(image size, channels, the model(s), the encoder or None) of --method and --init;
-    raises CheckpointError / ConfigError."""
-    from ..checkpoints import load_model, start_encoder
+    """(image size, channels, the model(s), the encoder or None) of --method and --init: the
+    network's completer, or G, D and their replicas on every other local GPU; raises
+    CheckpointError / ConfigError."""
+    from ..checkpoints import load_model, load_replicas, start_encoder
     if args.method == "network":
         from ..completion_net.inference import NetworkCompleter
         from ..completion_net.weights import load_completion_net
@@ -154,7 +155,10 @@ def load_completer(args):
     encoder, path = start_encoder(args.checkpoint_dir, config, args.init, args.encoder)
     if path:
         log.info("starting z: the encoder %s", path)
-    return config.image_size, config.channels, (G, D), encoder
+    replicas = load_replicas(args.checkpoint_dir, args.precision or "float32")   # other GPUs
+    if replicas:
+        log.info("completing on %d devices at once", 1 + len(replicas))
+    return config.image_size, config.channels, (G, D, replicas), encoder
 
 
 def load_inputs(args, spec, reader, channels):
@@ -260,9 +264,10 @@ def run(args, out_dir: str) -> int:
             outputs.run_network(record, names, pixels, mask_set, *models, batch_size, faces=faces,
                                 blend=settings["blend"])
         else:
-            outputs.run_projection(record, names, pixels, mask_set, *models, settings, batch_size,
+            G, D, replicas = models
+            outputs.run_projection(record, names, pixels, mask_set, G, D, settings, batch_size,
                                    quiet=bool(args.no_progress), faces=faces, first_index=first,
-                                   encoder=encoder)
+                                   encoder=encoder, replicas=replicas)
     except KeyboardInterrupt as e:
         log.warning("interrupted: %s", record.stop(e))
         return EXIT_INTERRUPTED
