@@ -86,6 +86,7 @@ class TrainSettings:
     epochs: int = 25
     batch_size: int = 64               # global batch, split across replicas
     learning_rate: float | None = None
+    d_learning_rate: float | None = None   # the critic's, if not learning_rate (TTUR, Heusel et al. 2017)
     beta1: float | None = None
     beta2: float | None = None
     d_steps: int | None = None
@@ -103,7 +104,7 @@ class TrainSettings:
             raise ValueError(f"unknown loss {self.loss!r}; choose from {', '.join(self.LOSS_DEFAULTS)}")
         check_settings(self, counts=("epochs", "batch_size", "checkpoint_every", "max_checkpoints",
                                      "d_steps", "g_steps", "train_size"),
-                       positive=("learning_rate",), nonnegative=self.NONNEGATIVE,
+                       positive=("learning_rate", "d_learning_rate"), nonnegative=self.NONNEGATIVE,
                        betas=("beta1", "beta2"), whole=("seed",))
 
     def resolved(self):
@@ -122,18 +123,22 @@ class TrainSettings:
         return self.batch_size * self.d_steps
 
 
-def make_optimizer(cfg: TrainSettings, name: str) -> keras.optimizers.Optimizer:
+def make_optimizer(cfg: TrainSettings, name: str, rate: float | None = None
+                   ) -> keras.optimizers.Optimizer:
+    """The settings' optimizer at ``rate`` (default: the learning rate)."""
     cfg = cfg.resolved()
+    rate = cfg.learning_rate if rate is None else rate
     if cfg.optimizer == "rmsprop":
-        return keras.optimizers.RMSprop(cfg.learning_rate, name=name)
-    return keras.optimizers.Adam(cfg.learning_rate, beta_1=cfg.beta1, beta_2=cfg.beta2, name=name)
+        return keras.optimizers.RMSprop(rate, name=name)
+    return keras.optimizers.Adam(rate, beta_1=cfg.beta1, beta_2=cfg.beta2, name=name)
 
 
 def make_optimizers(cfg: TrainSettings, updated: keras.Model, critic: keras.Model,
                     loss_scale: bool = False):
     """(g_optimizer, d_optimizer) for the network trained against the critic and the critic;
     ``loss_scale`` wraps both for float16. Call under the strategy's scope."""
-    g_optimizer, d_optimizer = make_optimizer(cfg, "g_optimizer"), make_optimizer(cfg, "d_optimizer")
+    g_optimizer = make_optimizer(cfg, "g_optimizer")
+    d_optimizer = make_optimizer(cfg, "d_optimizer", cfg.d_learning_rate)
     if loss_scale:
         g_optimizer = keras.optimizers.LossScaleOptimizer(g_optimizer)
         d_optimizer = keras.optimizers.LossScaleOptimizer(d_optimizer)

@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import tensorflow as tf
 
-LOSSES = ("dcgan", "wgan", "wgan-gp")
+LOSSES = ("dcgan", "wgan", "wgan-gp", "hinge")
 
 
 def _flat(logits):
@@ -55,6 +55,12 @@ def wgan_critic_loss(real_scores, fake_scores):
 def wgan_generator_loss(fake_scores):
     """Generator minimises -f(G(z))."""
     return -_flat(fake_scores)
+
+
+def hinge_discriminator_loss(real_logits, fake_logits):
+    """max(0, 1 - D(x)) + max(0, 1 + D(G(z))): the hinge loss (Lim & Ye 2017, used by
+    Miyato et al. 2018 and BigGAN); its generator minimises -D(G(z)) (wgan_generator_loss)."""
+    return tf.nn.relu(1.0 - _flat(real_logits)) + tf.nn.relu(1.0 + _flat(fake_logits))
 
 
 def _input_gradients(critic, x):
@@ -105,7 +111,7 @@ def generator_loss(loss: str, fake_logits):
     """The generator objective of ``loss`` (one of LOSSES), per example."""
     if loss == "dcgan":
         return dcgan_generator_loss(fake_logits)
-    if loss in ("wgan", "wgan-gp"):
+    if loss in ("wgan", "wgan-gp", "hinge"):
         return wgan_generator_loss(fake_logits)
     raise ValueError(f"unknown loss {loss!r}; choose from {', '.join(LOSSES)}")
 
@@ -116,6 +122,8 @@ def discriminator_loss(loss: str, real_logits, fake_logits):
         return dcgan_discriminator_loss(real_logits, fake_logits)
     if loss in ("wgan", "wgan-gp"):
         return wgan_critic_loss(real_logits, fake_logits)
+    if loss == "hinge":
+        return hinge_discriminator_loss(real_logits, fake_logits)
     raise ValueError(f"unknown loss {loss!r}; choose from {', '.join(LOSSES)}")
 
 

@@ -17,6 +17,8 @@ Options for small face sets (issue 12), off by default until measured:
            around 0.999), updated after every step, kept in the checkpoint as
            ``generator_ema`` and used for samples, export and completion.
   r1       the R1 penalty on D at the real images (Mescheder et al. 2018), weight gamma/2.
+  hinge    the hinge loss (--loss hinge), and d_learning_rate for D's own learning rate
+           (the two time-scale update rule) are there to be compared too.
 
 Everything that makes a run reproducible is stateless or checkpointed: z, the
 gradient-penalty mixing and the augmentations are drawn from (seed, step, replica), the
@@ -43,6 +45,7 @@ from .model import build_discriminator, build_generator, sample_z
 #            the original DCGAN-tensorflow code.
 #   wgan:    Arjovsky et al. 2017 (RMSProp 5e-5, clip 0.01, 5 critic steps).
 #   wgan-gp: Gulrajani et al. 2017 (Adam 1e-4, betas 0 / 0.9, lambda 10, 5 critic steps).
+#   hinge:   the hinge loss (losses.py) with the DCGAN's Adam settings, one update of each.
 LOSS_DEFAULTS = {
     "dcgan": dict(optimizer="adam", learning_rate=2e-4, beta1=0.5, beta2=0.999,
                   d_steps=1, g_steps=2, clip_value=None, gp_weight=None),
@@ -50,6 +53,8 @@ LOSS_DEFAULTS = {
                  d_steps=5, g_steps=1, clip_value=0.01, gp_weight=None),
     "wgan-gp": dict(optimizer="adam", learning_rate=1e-4, beta1=0.0, beta2=0.9,
                     d_steps=5, g_steps=1, clip_value=None, gp_weight=10.0),
+    "hinge": dict(optimizer="adam", learning_rate=2e-4, beta1=0.5, beta2=0.999,
+                  d_steps=1, g_steps=1, clip_value=None, gp_weight=None),
 }
 
 

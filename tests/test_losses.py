@@ -59,6 +59,13 @@ def test_masked_l1_averages_over_the_weighted_pixels_only():
     np.testing.assert_allclose(losses.masked_l1(pred, target, weights), [5.5, 0.0])
 
 
+def test_hinge_losses():
+    real, fake = tf.constant([[3.0], [0.5]]), tf.constant([[-2.0], [0.25]])
+    # max(0, 1 - real) + max(0, 1 + fake): (0 + 0), (0.5 + 1.25)
+    np.testing.assert_allclose(losses.discriminator_loss("hinge", real, fake), [0.0, 1.75])
+    np.testing.assert_allclose(losses.generator_loss("hinge", fake), [2.0, -0.25])
+
+
 def test_dispatch_and_unknown_loss():
     fake = tf.constant([[1.0]])
     assert losses.generator_loss("wgan-gp", fake).numpy()[0] == -1.0

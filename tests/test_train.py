@@ -100,7 +100,7 @@ def test_cli_refuses_unusable_datasets(tmp_path, caplog, setup, message):
 
 # --- the loop ------------------------------------------------------------------------------
 
-@pytest.mark.parametrize("loss", ["dcgan", "wgan", "wgan-gp"])
+@pytest.mark.parametrize("loss", ["dcgan", "wgan", "wgan-gp", "hinge"])
 def test_every_loss_trains_and_checkpoints(tmp_path, toy_dataset, loss):
     trainer = GANTrainer(TINY, TrainConfig(loss=loss, epochs=1, batch_size=4), str(tmp_path))
     rec = Record()

@@ -86,3 +86,11 @@ def test_cli_flags_are_saved_and_kept_on_resume(tmp_path, toy_dataset, caplog):
     with pytest.raises(SystemExit) as e:
         train_cli.main(tiny_cli_args(toy_dataset, tmp_path, "--augment", "blur"))
     assert e.value.code == 2
+
+
+def test_the_critic_can_have_its_own_learning_rate(tmp_path):
+    trainer = GANTrainer(TINY, TrainConfig(d_learning_rate=4e-4, batch_size=4), str(tmp_path))
+    assert float(trainer.d_optimizer.learning_rate) == pytest.approx(4e-4)
+    assert float(trainer.g_optimizer.learning_rate) == pytest.approx(2e-4)     # the loss's default
+    with pytest.raises(ValueError, match="d_learning_rate must be a finite number > 0"):
+        TrainConfig(d_learning_rate=0.0)

@@ -21,9 +21,9 @@ log = logging.getLogger("dcgan-train")
 
 # Defaults live in the library's dataclasses; the parser only records what the user set.
 MODEL_FLAGS = ("image_size", "channels", "z_dim", "gf_dim", "df_dim")
-TRAIN_FLAGS = ("loss", "epochs", "batch_size", "learning_rate", "beta1", "beta2", "d_steps",
-               "g_steps", "clip_value", "gp_weight", "train_size", "seed", "flip", "crop",
-               "checkpoint_every", "augment", "ema", "r1")
+TRAIN_FLAGS = ("loss", "epochs", "batch_size", "learning_rate", "d_learning_rate", "beta1",
+               "beta2", "d_steps", "g_steps", "clip_value", "gp_weight", "train_size", "seed",
+               "flip", "crop", "checkpoint_every", "augment", "ema", "r1")
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -25,9 +25,9 @@ log = logging.getLogger("dcgan-train-completion")
 
 MODEL_FLAGS = ("image_size", "channels", "width", "critic_width", "measurement", "patch_size",
                "fill", "drop_prob")
-TRAIN_FLAGS = ("loss", "epochs", "batch_size", "learning_rate", "beta1", "beta2", "d_steps",
-               "g_steps", "gp_weight", "rec_weight", "train_size", "seed", "flip", "crop",
-               "checkpoint_every")
+TRAIN_FLAGS = ("loss", "epochs", "batch_size", "learning_rate", "d_learning_rate", "beta1",
+               "beta2", "d_steps", "g_steps", "gp_weight", "rec_weight", "train_size", "seed",
+               "flip", "crop", "checkpoint_every")
 
 
 def build_parser() -> argparse.ArgumentParser:

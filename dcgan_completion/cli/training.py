@@ -54,7 +54,8 @@ def per_loss_default(loss_defaults: dict, key: str) -> str:
 def add_objective_flags(p, loss_defaults: dict, train, updated: str, critic: bool = True):
     """The objective and optimiser flags; ``loss_defaults`` {loss: its published settings},
     ``train`` the default train config, ``updated`` what the non-critic updates train;
-    ``critic`` False leaves out the critic's flags (--d_steps, --g_steps, --gp_weight).
+    ``critic`` False leaves out the critic's flags (--d_learning_rate, --d_steps,
+    --g_steps, --gp_weight).
     Returns the group, for the command's own flags."""
     def per_loss(key):
         return per_loss_default(loss_defaults, key)
@@ -68,6 +69,9 @@ def add_objective_flags(p, loss_defaults: dict, train, updated: str, critic: boo
     g.add_argument("--beta2", type=fraction_below_one, help=f"Adam beta2 (default: {per_loss('beta2')})")
     if not critic:
         return g
+    g.add_argument("--d_learning_rate", type=positive_float,
+                   help="the critic's own learning rate (two time-scale update rule; default: "
+                   "--learning_rate)")
     g.add_argument("--d_steps", type=positive_int, help=f"critic updates per step (default: {per_loss('d_steps')})")
     g.add_argument("--g_steps", type=positive_int, help=f"{updated} updates per step (default: {per_loss('g_steps')})")
     g.add_argument("--gp_weight", type=nonnegative_float, help=f"gradient penalty weight (default: {per_loss('gp_weight')})")
