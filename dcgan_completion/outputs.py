@@ -152,10 +152,10 @@ def trajectory_frames(result) -> list[np.ndarray]:
             for j in range(len(result.iterations))]
 
 
-def save_trajectory(files: BatchFiles, k: int, names: list[str], result, n_iter: int) -> list[list]:
-    """batch<k>'s completion grids at the logged iterations and their GIF; returns the
-    batch's losses.csv rows."""
-    digits = max(4, len(str(n_iter)))
+def save_trajectory(files: BatchFiles, k: int, names: list[str], result, last: int) -> list[list]:
+    """batch<k>'s completion grids at the logged iterations (up to ``last``) and their GIF;
+    returns the batch's losses.csv rows."""
+    digits = max(4, len(str(last)))
     for j, it in enumerate(result.iterations):
         grid = images.make_grid(result.trajectory[j])
         files.save(os.path.join(f"batch{k:03d}", f"completed_{it:0{digits}d}.png"), grid)
@@ -193,7 +193,8 @@ def run_projection(record: RunRecord, names, pixels, mask_set, G, D, settings: d
     from . import completion
     from .encoder import encode
     n_batches = -(-len(pixels) // batch_size)
-    bar = tqdm(total=n_batches * settings["n_iter"], unit="it", dynamic_ncols=True,
+    last = settings["n_iter"] + settings["refine"]           # the last logged iteration
+    bar = tqdm(total=n_batches * last, unit="it", dynamic_ncols=True,
                disable=quiet, desc="complete")
     with bar:
         for k in range(n_batches):
@@ -210,12 +211,12 @@ def run_projection(record: RunRecord, names, pixels, mask_set, G, D, settings: d
             result = completion.complete(x, m, G, D, first_index=first_index + lo,
                                          lowres_factor=mask_set.lowres_factor, z_init=z_init,
                                          progress=progress, **settings)
-            progress(settings["n_iter"])        # images that stopped early (tol) end the batch
+            progress(last)                      # images that stopped early (tol) end the batch
             known = visible_input(x, m, mask_set.lowres_factor)
 
             def write(files):
                 save_pictures(files, k, names[lo:hi], x, known, result.completed, result.generated)
-                rows = save_trajectory(files, k, names[lo:hi], result, settings["n_iter"])
+                rows = save_trajectory(files, k, names[lo:hi], result, last)
                 if faces is not None:
                     save_photos(files, names[lo:hi], faces[lo:hi], result.completed, settings["blend"])
                 return rows

@@ -553,3 +553,19 @@ def test_cli_shards_split_the_inputs_and_keep_each_images_mask_and_start(tmp_pat
         with pytest.raises(SystemExit):
             run_cli(tmp_path / "bad", checkpoint, faces, "--shard", bad)
 
+
+def test_cli_refine_continues_the_logged_iterations(tmp_path, checkpoint):
+    faces = write_toy_faces(str(tmp_path / "faces"), 2, size=(S, S))
+    rc, out = run_cli(tmp_path, checkpoint, faces, "--refine", "4", "--refine-layer", "0",
+                      "--refineWeight", "10", "--refineLr", "0.05")
+    assert rc == 0
+    assert sorted(os.listdir(os.path.join(out, "batch000"))) == [
+        "completed_0000.png", "completed_0002.png", "completed_0004.png", "completed_0006.png",
+        "completed_0008.png", "completion.gif", "input.png", "masked.png"]
+    with Image.open(os.path.join(out, "batch000", "completion.gif")) as gif:
+        assert gif.n_frames == 5                                         # iterations 0 to 8
+    with open(os.path.join(out, "losses.csv")) as f:
+        rows = list(csv.DictReader(f))
+    assert sorted({int(r["iteration"]) for r in rows}) == [0, 2, 4, 6, 8] and len(rows) == 2 * 5
+    parser = complete_cli.build_parser()
+    assert parser.parse_args(["x.png"]).refine is None                   # the library's default
