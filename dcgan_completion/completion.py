@@ -37,7 +37,12 @@ al. 2021): once z is found, G is split after block ``refine_layer`` into head an
 (``refine_lr``) for ``refine`` more iterations on the same per-image total plus
 losses.feature_penalty, ``refine_weight`` * mean (h - h0)^2, and projected back onto
 h >= 0 (G's features are ReLU outputs). The image is then tail(h), which may leave G's
-range: it can agree more closely with the known pixels than any G(z).
+range: it can agree more closely with the known pixels than any G(z). Its settings'
+defaults, refine_layer 0 (the 4x4 map), refine_weight 1000, refine_lr 0.03, were the best
+of a small sweep on 10 validation faces with the bundled model (centre mask, 200
+iterations on z, then 100 refining): hole PSNR 17.94 dB unrefined, 18.17 with 100 more
+iterations on z instead, 18.56 refined (block 1: 18.2-18.3; weight 1e4: 18.1). Too small
+a measurement to turn refinement on by default.
 
 The completion is the known pixels of x and the hole of G(z), Poisson-blended with
 blend='poisson' (the paper's post-processing) where the mask is a contiguous hole:
@@ -266,8 +271,8 @@ def complete(images: np.ndarray, masks: np.ndarray, generator: keras.Model,
              momentum: float = 0.9, optimizer: str = "adam", lam: float = 0.003,
              weighted_context: int = 0, lowres_factor: int | None = None, restarts: int = 1,
              out_interval: int = 50, seed: int = 0, first_index: int = 0,
-             blend: str = "poisson", tol: float = 0.0, refine: int = 0, refine_layer: int = 1,
-             refine_weight: float = 1.0, refine_lr: float = 0.01,
+             blend: str = "poisson", tol: float = 0.0, refine: int = 0, refine_layer: int = 0,
+             refine_weight: float = 1000.0, refine_lr: float = 0.03,
              z_init: np.ndarray | None = None,
              progress: Callable[..., None] | None = None) -> CompletionResult:
     """Complete uint8 ``images`` (B, H, W, C) where ``masks`` (B, H, W, 1) is 0; see the module doc.
