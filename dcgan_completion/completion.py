@@ -31,6 +31,19 @@ Defaults (keyword arguments of ``complete``, the one place they live):
       each iteration costs ~1.3 GFLOP per 64x64 image (bench/bench_completion.py).
   out_interval 50, restarts 1, blend 'poisson'.
 
+Refinement beyond z (``refine`` > 0, off by default; generator surgery / ILO, Daras et
+al. 2021): once z is found, G is split after block ``refine_layer`` into head and tail
+(model.split_generator), and the feature map h, from h0 = head(z), is optimised with Adam
+(``refine_lr``) for ``refine`` more iterations on the same per-image total plus
+losses.feature_penalty, ``refine_weight`` * mean (h - h0)^2, and projected back onto
+h >= 0 (G's features are ReLU outputs). The image is then tail(h), which may leave G's
+range: it can agree more closely with the known pixels than any G(z). Its settings'
+defaults, refine_layer 0 (the 4x4 map), refine_weight 1000, refine_lr 0.03, were the best
+of a small sweep on 10 validation faces with the bundled model (centre mask, 200
+iterations on z, then 100 refining): hole PSNR 17.94 dB unrefined, 18.17 with 100 more
+iterations on z instead, 18.56 refined (block 1: 18.2-18.3; weight 1e4: 18.1). Too small
+a measurement to turn refinement on by default.
+
 The completion is the known pixels of x and the hole of G(z), Poisson-blended with
 blend='poisson' (the paper's post-processing) where the mask is a contiguous hole:
 blend.py.
@@ -50,9 +63,9 @@ import tensorflow as tf
 from .blend import BLENDS, blend_frames
 from .config import SEED_MAX
 from .images import to_float, to_uint8
-from .losses import (completion_loss, context_weights, contextual_loss, lowres_contextual_loss,
-                     perceptual_loss)
-from .model import sample_z
+from .losses import (completion_loss, context_weights, contextual_loss, feature_penalty,
+                     lowres_contextual_loss, perceptual_loss)
+from .model import sample_z, split_generator
 
 OPTIMIZERS = ("momentum", "adam")
 ADAM_BETAS = (0.9, 0.999)
@@ -64,11 +77,12 @@ class CompletionResult:
     """What ``complete`` found for B images; all pictures are uint8 (B, H, W, C).
 
     completed:  the final completions (known pixels of the input + hole of G(z), blended).
-    generated:  G(z) for the chosen z, unblended.
+    generated:  G(z) for the chosen z, unblended (tail(h) when refined).
     z:          (B, z_dim) float32 in [-1, 1], the chosen latent of each image.
-    contextual, perceptual, total: (B,) float32 losses at the chosen z.
+    contextual, perceptual, total: (B,) float32 losses of the final images.
     restart:    (B,) int, which of the restarts was kept for each image.
-    iterations: (T,) int, the logged iterations: 0, out_interval, 2 out_interval, ..., n_iter.
+    iterations: (T,) int, the logged iterations: 0, out_interval, 2 out_interval, ..., n_iter,
+                then n_iter + out_interval, ..., n_iter + refine when refined.
     trajectory: (T, B, H, W, C) uint8 completions at the logged iterations
                 (trajectory[-1] == completed), for the chosen restart.
     trajectory_losses: (T, B, 3) float32 (contextual, perceptual, total) at those iterations.
@@ -114,6 +128,59 @@ def start_points(z_init, restarts: int, seed: int, first_index: int = 0) -> tf.T
     return tf.concat(rows, axis=0)
 
 
+def adam_update(v, grad, s1, s2, t, lr: float):
+    """One Adam step on ``v`` (any shape) at step count ``t`` (counting this one); s1, s2:
+    the first and second moment estimates. Returns the new v, s1, s2."""
+    b1, b2 = ADAM_BETAS
+    s1 = b1 * s1 + (1.0 - b1) * grad
+    s2 = b2 * s2 + (1.0 - b2) * tf.square(grad)
+    m_hat, v_hat = s1 / (1.0 - b1 ** t), s2 / (1.0 - b2 ** t)
+    return v - lr * m_hat / (tf.sqrt(v_hat) + ADAM_EPSILON), s1, s2
+
+
+def logged_iterations(n: int, out_interval: int) -> list[int]:
+    """0, out_interval, 2 out_interval, ..., and n itself."""
+    return sorted(set(range(0, n + 1, out_interval)) | {n})
+
+
+def refine_features(z, x, w, generator: keras.Model, image_losses, *, layer: int, steps: int,
+                    weight: float, lr: float, out_interval: int):
+    """Optimise G's feature map after block ``layer`` from h0 = head(z) (see the module doc).
+
+    z (B, z_dim); x, w the targets and weights of image_losses(g, x, w) -> contextual,
+    perceptual, total (B,) each. Yields (k, tail(h) as uint8 (B, H, W, C), losses (B, 3))
+    at k = out_interval, 2 out_interval, ..., steps.
+    """
+    head, tail = split_generator(generator, layer)                   # built once per call
+    h0 = tf.cast(head(z, training=False), tf.float32)                # (B, s, s, width)
+
+    def objective(h):
+        g = tail(h, training=False)                                  # (B, H, W, C)
+        return image_losses(g, x, w) + (g,)
+
+    # A penalty rather than ILO's projection onto a ball around h0: the refinement stays one
+    # smooth objective that trades closeness to h0 against the known pixels per image (an
+    # image that G(z) already matches moves little), and needs no radius in units of each
+    # layer's feature norms; a huge weight gives back the unrefined result.
+    @tf.function(reduce_retracing=True)
+    def run(h, s1, s2, t, n):
+        for _ in tf.range(n):
+            with tf.GradientTape(watch_accessed_variables=False) as tape:
+                tape.watch(h)
+                _, _, total, _ = objective(h)
+                loss = tf.reduce_sum(total + feature_penalty(h, h0, weight))
+            t = t + 1.0
+            h, s1, s2 = adam_update(h, tape.gradient(loss, h), s1, s2, t, lr)
+            h = tf.nn.relu(h)                 # back onto h >= 0, where G's features live
+        return (h, s1, s2, t) + objective(h)
+
+    h, s1, s2, t, done = h0, tf.zeros_like(h0), tf.zeros_like(h0), tf.constant(0.0), 0
+    for k in logged_iterations(steps, out_interval)[1:]:
+        h, s1, s2, t, *found = run(h, s1, s2, t, tf.constant(k - done))
+        done = k
+        yield k, to_uint8(found[3]), np.stack([v.numpy() for v in found[:3]], axis=-1)
+
+
 def default_settings() -> dict:
     """complete()'s run settings and their defaults (its signature is the one place they live).
 
@@ -128,22 +195,31 @@ def default_settings() -> dict:
 def check_settings(*, n_iter: int, out_interval: int, restarts: int, optimizer: str,
                    blend: str, weighted_context: int, lr: float | None = None,
                    momentum: float | None = None, lam: float | None = None,
-                   tol: float | None = None, **other) -> None:
+                   tol: float | None = None, refine: int = 0, refine_layer: int = 0,
+                   refine_weight: float | None = None, refine_lr: float | None = None,
+                   **other) -> None:
     """Raise ValueError for settings ``complete`` cannot use (callers may check before loading data).
 
     A NaN or infinite number is refused: it would not fail, but make black G(z), NaN
     losses and completions written as if fine.
     """
     numbers = dict(n_iter=n_iter, out_interval=out_interval, restarts=restarts,
-                   weighted_context=weighted_context, lr=lr, momentum=momentum, lam=lam, tol=tol)
+                   weighted_context=weighted_context, lr=lr, momentum=momentum, lam=lam, tol=tol,
+                   refine=refine, refine_layer=refine_layer, refine_weight=refine_weight,
+                   refine_lr=refine_lr)
     for name, value in numbers.items():
         if value is not None and not math.isfinite(value):
             raise ValueError(f"{name} must be a finite number, got {value!r}")
     if n_iter < 0 or out_interval < 1 or restarts < 1:
         raise ValueError(f"need n_iter >= 0, out_interval >= 1 and restarts >= 1; got {n_iter}, "
                          f"{out_interval} and {restarts}")
-    if lr is not None and lr <= 0:
-        raise ValueError(f"lr must be > 0, got {lr!r}")
+    for name, value in (("lr", lr), ("refine_lr", refine_lr)):
+        if value is not None and value <= 0:
+            raise ValueError(f"{name} must be > 0, got {value!r}")
+    if refine < 0 or refine_layer < 0:
+        raise ValueError(f"need refine >= 0 and refine_layer >= 0; got {refine} and {refine_layer}")
+    if refine_weight is not None and refine_weight < 0:
+        raise ValueError(f"refine_weight must be >= 0, got {refine_weight!r}")
     if momentum is not None and not 0 <= momentum < 1:
         raise ValueError(f"momentum must be in [0, 1), got {momentum!r}")
     if lam is not None and lam < 0:
@@ -195,7 +271,9 @@ def complete(images: np.ndarray, masks: np.ndarray, generator: keras.Model,
              momentum: float = 0.9, optimizer: str = "adam", lam: float = 0.003,
              weighted_context: int = 0, lowres_factor: int | None = None, restarts: int = 1,
              out_interval: int = 50, seed: int = 0, first_index: int = 0,
-             blend: str = "poisson", tol: float = 0.0, z_init: np.ndarray | None = None,
+             blend: str = "poisson", tol: float = 0.0, refine: int = 0, refine_layer: int = 0,
+             refine_weight: float = 1000.0, refine_lr: float = 0.03,
+             z_init: np.ndarray | None = None,
              progress: Callable[..., None] | None = None) -> CompletionResult:
     """Complete uint8 ``images`` (B, H, W, C) where ``masks`` (B, H, W, 1) is 0; see the module doc.
 
@@ -205,7 +283,9 @@ def complete(images: np.ndarray, masks: np.ndarray, generator: keras.Model,
     random start: restart 0 starts at z_init itself, the others near it (start_points).
     ``tol`` > 0 stops each image (each restart) whose total loss changed by less than
     ``tol`` relatively between two logged iterations: its z is final, and it leaves the
-    batch, so a finished image stops costing. ``progress(iteration)`` is called at each
+    batch, so a finished image stops costing. ``refine`` > 0 then optimises G's feature
+    map after block ``refine_layer`` (module doc) for that many iterations, logged as
+    n_iter + k; result.z stays the z. ``progress(iteration)`` is called at each
     logged iteration; a ``progress`` that takes two arguments is called
     ``progress(iteration, completed)`` with the completions so far, uint8 (B, H, W, C),
     blended as the final ones (the best restart at that iteration). Writes no files.
@@ -213,7 +293,8 @@ def complete(images: np.ndarray, masks: np.ndarray, generator: keras.Model,
     masks = np.asarray(masks, np.float32)
     check_settings(n_iter=n_iter, out_interval=out_interval, restarts=restarts,
                    optimizer=optimizer, blend=blend, weighted_context=weighted_context,
-                   lr=lr, momentum=momentum, lam=lam, tol=tol)
+                   lr=lr, momentum=momentum, lam=lam, tol=tol, refine=refine,
+                   refine_layer=refine_layer, refine_weight=refine_weight, refine_lr=refine_lr)
     _check_inputs(images, masks, generator, lowres_factor)
     B, K = len(images), restarts
     z_dim = generator.input_shape[-1]
@@ -229,15 +310,19 @@ def complete(images: np.ndarray, masks: np.ndarray, generator: keras.Model,
     if lowres_factor:
         x = tf.nn.avg_pool2d(x, lowres_factor, lowres_factor, "VALID")           # (KB, H/f, W/f, C)
 
-    # Per-image losses at z (losses.py): contextual, perceptual, total (KB,) each, and G(z).
-    def objective(z, x, w):
-        g = generator(z, training=False)                                         # (KB, H, W, C)
+    # Per-image losses of images g (losses.py): contextual, perceptual, total (KB,) each.
+    def image_losses(g, x, w):
         perceptual = perceptual_loss(discriminator(g, training=False))
         if lowres_factor:
             contextual = lowres_contextual_loss(g, x, lowres_factor)
         else:
             contextual = contextual_loss(g, x, w)
-        return contextual, perceptual, completion_loss(contextual, perceptual, lam), g
+        return contextual, perceptual, completion_loss(contextual, perceptual, lam)
+
+    # The losses at z, and G(z).
+    def objective(z, x, w):
+        g = generator(z, training=False)                                         # (KB, H, W, C)
+        return image_losses(g, x, w) + (g,)
 
     # One optimiser step on z from the gradient of sum_i total_i; then project onto [-1, 1].
     def step(z, s1, s2, t, x, w):
@@ -251,11 +336,7 @@ def complete(images: np.ndarray, masks: np.ndarray, generator: keras.Model,
             v_prev, s1 = s1, momentum * s1 - lr * grad
             z = z - momentum * v_prev + (1.0 + momentum) * s1
         else:                           # Adam; s1, s2 = first and second moment estimates
-            b1, b2 = ADAM_BETAS
-            s1 = b1 * s1 + (1.0 - b1) * grad
-            s2 = b2 * s2 + (1.0 - b2) * tf.square(grad)
-            m_hat, v_hat = s1 / (1.0 - b1 ** t), s2 / (1.0 - b2 ** t)
-            z = z - lr * m_hat / (tf.sqrt(v_hat) + ADAM_EPSILON)
+            z, s1, s2 = adam_update(z, grad, s1, s2, t, lr)
         return tf.clip_by_value(z, -1.0, 1.0), s1, s2, t
 
     # `steps` updates in one compiled loop, then the losses and G(z) at the new z.
@@ -273,8 +354,15 @@ def complete(images: np.ndarray, masks: np.ndarray, generator: keras.Model,
         z = start_points(np.clip(z_init, -1.0, 1.0), K, seed, first_index)
     z = np.array(z, np.float32)
     s1, s2, t = np.zeros_like(z), np.zeros_like(z), tf.constant(0.0)
-    logged = sorted(set(range(0, n_iter + 1, out_interval)) | {n_iter})
+    logged = logged_iterations(n_iter, out_interval)
     wants_images = progress is not None and _positional_arity(progress) >= 2
+
+    def report(it, frame):          # progress at iteration it; frame (B, H, W, C) uint8 G's
+        if wants_images:
+            progress(it, blend_frames(images, masks, frame[None], blend)[0])
+        elif progress is not None:
+            progress(it)
+
     frames, frame_losses, done = [], [], 0
     moving = np.arange(K * B)                                                    # rows optimised
     image = np.zeros((K * B,) + images.shape[1:], np.uint8)                      # G(z), uint8
@@ -293,11 +381,8 @@ def complete(images: np.ndarray, masks: np.ndarray, generator: keras.Model,
         if tol and it > 0:   # settled: the loss changed by less than tol since the last log
             change = np.abs(previous - losses_now[r, 2]) / np.maximum(np.abs(previous), 1e-12)
             moving = r[change >= tol]
-        if progress is not None and wants_images:
-            best = np.argmin(frame_losses[-1][:, 2].reshape(K, B), axis=0) * B + np.arange(B)
-            progress(it, blend_frames(images, masks, frames[-1][best][None], blend)[0])
-        elif progress is not None:
-            progress(it)
+        best = np.argmin(frame_losses[-1][:, 2].reshape(K, B), axis=0) * B + np.arange(B)
+        report(it, frames[-1][best])
         if not len(moving):
             break
     # Images that stopped early keep their last state in the remaining logged frames.
@@ -311,6 +396,19 @@ def complete(images: np.ndarray, masks: np.ndarray, generator: keras.Model,
     rows = restart * B + np.arange(B)
     frames, frame_losses = frames[:, rows], frame_losses[:, rows]
     z = z[rows]
+
+    # Refine beyond z (optional): G's feature map, from where z ended, logged as n_iter + k.
+    if refine:
+        stage = refine_features(z, tf.gather(x, rows), tf.gather(w, rows), generator,
+                                image_losses, layer=refine_layer, steps=refine,
+                                weight=refine_weight, lr=refine_lr, out_interval=out_interval)
+        more = []
+        for k, frame, found in stage:                    # (B, H, W, C) uint8, (B, 3)
+            report(n_iter + k, frame)
+            more.append((n_iter + k, frame, found))
+        logged += [it for it, _, _ in more]
+        frames = np.concatenate([frames, np.stack([f for _, f, _ in more])])
+        frame_losses = np.concatenate([frame_losses, np.stack([v for _, _, v in more])])
 
     # Blend: known pixels from the input, hole from G(z), at every logged iteration.
     trajectory = blend_frames(images, masks, frames, blend)

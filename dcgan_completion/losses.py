@@ -17,6 +17,12 @@ known pixels next to the hole count most (N = 7 in the paper; known pixels more 
 N // 2 from the hole then get weight 0): context_weights. For 'lowres' masks (factor f)
 the contextual term compares f x f block averages instead (lowres_contextual_loss):
 contextual = f^2 * sum |avgpool_f(G(z)) - avgpool_f(x)| (f^2 keeps it on the per-pixel scale).
+
+The optional refinement beyond z (completion.complete's ``refine``) minimises the same
+total over an intermediate feature map h of G = tail o head, G(z) = tail(head(z)),
+from h0 = head(z*), plus a penalty that keeps h near G's own features:
+
+    total(tail(h)) + weight * mean_{h,w,c} (h - h0)^2                feature_penalty
 """
 
 from __future__ import annotations
@@ -172,3 +178,14 @@ def perceptual_loss(fake_logits):
 def completion_loss(contextual, perceptual, lam: float):
     """contextual + lam * perceptual per image: the total that the completion minimises."""
     return contextual + lam * perceptual
+
+
+def feature_penalty(features, start, weight: float):
+    """weight * mean_{h,w,c} (h - h0)^2 per image: how far the refined feature map h of G
+    has moved from G's own h0 = head(z) (the refinement's penalty; 0 at h = h0).
+
+    features h, start h0 (B, h, w, c). The mean, not the sum, keeps ``weight`` meaning the
+    same at every layer of G, whatever its size.
+    """
+    squares = tf.square(tf.cast(features, tf.float32) - tf.cast(start, tf.float32))
+    return weight * tf.reduce_mean(squares, axis=[1, 2, 3])                      # (B,)

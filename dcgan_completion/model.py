@@ -62,6 +62,23 @@ def build_generator(config: ModelConfig) -> keras.Model:
     return keras.Model(z, x, name="generator")
 
 
+def generator_blocks(generator: keras.Model) -> list[str]:
+    """The names of the layers that end G's blocks, from 4x4 up: block i's output is the
+    feature map (B, 4 * 2^i, 4 * 2^i, widths[i]) after its ReLU (64x64 default: 4 blocks)."""
+    return [layer.name for layer in generator.layers
+            if layer.name.startswith("g_h") and layer.name.endswith("_relu")]
+
+
+def split_generator(generator: keras.Model, block: int) -> tuple[keras.Model, keras.Model]:
+    """G split after block ``block`` (generator_blocks): head z -> h and tail h -> G(z), with
+    tail(head(z)) = G(z). Both share G's layers and weights (functional sub-models)."""
+    names = generator_blocks(generator)
+    if not 0 <= block < len(names):
+        raise ValueError(f"the generator has blocks 0 to {len(names) - 1}, not {block}")
+    h = generator.get_layer(names[block]).output                       # (B, s, s, width)
+    return keras.Model(generator.input, h), keras.Model(h, generator.output)
+
+
 def build_discriminator(config: ModelConfig) -> keras.Model:
     """D(x): (B, H, W, C) in [-1, 1] -> (B, 1) logit (a critic score for the WGAN losses)."""
     policy = config.dtype_policy

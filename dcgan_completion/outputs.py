@@ -153,10 +153,10 @@ def trajectory_frames(result) -> list[np.ndarray]:
             for j in range(len(result.iterations))]
 
 
-def save_trajectory(files: BatchFiles, k: int, names: list[str], result, n_iter: int) -> list[list]:
-    """batch<k>'s completion grids at the logged iterations and their GIF; returns the
-    batch's losses.csv rows."""
-    digits = max(4, len(str(n_iter)))
+def save_trajectory(files: BatchFiles, k: int, names: list[str], result, last: int) -> list[list]:
+    """batch<k>'s completion grids at the logged iterations (up to ``last``) and their GIF;
+    returns the batch's losses.csv rows."""
+    digits = max(4, len(str(last)))
     for j, it in enumerate(result.iterations):
         grid = images.make_grid(result.trajectory[j])
         files.save(os.path.join(f"batch{k:03d}", f"completed_{it:0{digits}d}.png"), grid)
@@ -194,7 +194,7 @@ def run_projection(record: RunRecord, names, pixels, mask_set, G, D, settings: d
     from tqdm import tqdm
     n_batches = -(-len(pixels) // batch_size)
     workers = [(None, G, D), *replicas]
-    bar = tqdm(total=n_batches * settings["n_iter"], unit="it", dynamic_ncols=True,
+    bar = tqdm(total=n_batches * last_iteration(settings), unit="it", dynamic_ncols=True,
                disable=quiet, desc="complete")
 
     def batch(k: int, worker) -> tuple[slice, object]:
@@ -219,6 +219,11 @@ def run_projection(record: RunRecord, names, pixels, mask_set, G, D, settings: d
                 x, m = pixels[part], mask_set.batch(part.start, part.stop)
                 record.commit_batch(len(x), batch_writer(k, names[part], x, m, mask_set,
                                                          result, settings, faces and faces[part]))
+
+
+def last_iteration(settings: dict) -> int:
+    """The last logged iteration of complete(**settings): the z stage's, then the refinement's."""
+    return settings["n_iter"] + settings.get("refine", 0)
 
 
 def tf_device(device: str | None):
@@ -246,7 +251,7 @@ def complete_batch(x, mask_set, part: slice, G, D, settings: dict, bar, *,
     result = completion.complete(x, m, G, D, first_index=first_index + part.start,
                                  lowres_factor=mask_set.lowres_factor, z_init=z_init,
                                  progress=progress, **settings)
-    progress(settings["n_iter"])        # images that stopped early (tol) end the batch
+    progress(last_iteration(settings))  # images that stopped early (tol) end the batch
     return result
 
 
@@ -256,7 +261,7 @@ def batch_writer(k: int, names, x, m, mask_set, result, settings: dict, faces):
     def write(files):
         known = visible_input(x, m, mask_set.lowres_factor)
         save_pictures(files, k, names, x, known, result.completed, result.generated)
-        rows = save_trajectory(files, k, names, result, settings["n_iter"])
+        rows = save_trajectory(files, k, names, result, last_iteration(settings))
         if faces:
             save_photos(files, names, faces, result.completed, settings["blend"])
         return rows

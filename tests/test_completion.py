@@ -16,7 +16,7 @@ from PIL import Image
 from dcgan_completion import blend, checkpoints, completion, images, masks
 from dcgan_completion.cli import complete as complete_cli
 from dcgan_completion.config import ModelConfig, save_config
-from dcgan_completion.model import build_discriminator, build_generator, sample_z
+from dcgan_completion.model import build_discriminator, build_generator, sample_z, split_generator
 
 from conftest import write_toy_faces
 
@@ -257,6 +257,88 @@ def test_stopping_rule_stops_settled_images_only(models, targets):
                                rtol=2e-2)
     with pytest.raises(ValueError, match="tol must be >= 0"):
         completion.complete(x, m, G, D, tol=-1.0)
+
+
+# --- refinement beyond z ---------------------------------------------------------------------
+
+def shifted(targets):
+    """Targets no z makes exactly (y shifted by 3 columns), and per-image masks: a hole,
+    the left half, a grid, and nothing known (loss 0 at lam 0, so refinement leaves it be)."""
+    y = np.roll(targets[0], 3, axis=2)
+    m = np.stack([masks.center_mask(S), masks.left_mask(S), masks.grid_mask(S),
+                  np.zeros((S, S, 1), np.float32)])
+    return y, m
+
+
+def test_refinement_lowers_the_contextual_loss_and_continues_the_trajectory(models, targets):
+    G, D = models
+    y, m = shifted(targets)
+    settings = dict(QUICK, lam=0.0)
+    plain = completion.complete(y, m, G, D, **settings)
+    calls = []
+    refined = completion.complete(y, m, G, D, refine=20, progress=lambda it, done: calls.append(it),
+                                  **settings)
+    assert list(refined.iterations) == calls == [0, 10, 20, 30, 40]
+    assert refined.trajectory.shape == (5, 4, S, S, 3) and refined.trajectory_losses.shape == (5, 4, 3)
+    np.testing.assert_array_equal(refined.trajectory[:3], plain.trajectory)   # z's course first
+    np.testing.assert_array_equal(refined.trajectory_losses[:3], plain.trajectory_losses)
+    np.testing.assert_array_equal(refined.z, plain.z)                        # result.z stays the z
+    assert np.array_equal(refined.trajectory[-1], refined.completed)
+    np.testing.assert_array_equal(refined.trajectory_losses[-1, :, 0], refined.contextual)
+    assert np.all(refined.contextual[:3] < 0.9 * plain.contextual[:3]), (refined.contextual,
+                                                                         plain.contextual)
+    assert refined.contextual[3] == plain.contextual[3] == 0.0               # nothing known: kept
+    np.testing.assert_array_equal(refined.generated[3], plain.generated[3])
+    known = m[..., 0] == 1
+    assert np.array_equal(refined.completed[known], y[known])                # blend='none'
+    assert not np.array_equal(refined.generated[:3], plain.generated[:3])
+
+
+def test_refinement_penalty_keeps_the_features_near_gs_own(models, targets):
+    G, D = models
+    y, m = shifted(targets)
+    plain = completion.complete(y, m, G, D, **QUICK)
+    # Adam's steps do not scale with the gradient: its first one moves every feature by
+    # about refine_lr whatever the weight, and a stiff penalty then pulls h back to h0. So
+    # the stiff limit is the unrefined result within O(refine_lr): a small one here.
+    stiff = completion.complete(y, m, G, D, refine=20, refine_weight=1e9, refine_lr=0.003, **QUICK)
+    np.testing.assert_allclose(stiff.contextual, plain.contextual, rtol=1e-2)
+    assert np.abs(stiff.completed.astype(int) - plain.completed).max() <= 3
+    loose = completion.complete(y, m, G, D, refine=20, refine_weight=10.0, **QUICK)
+    assert np.all(loose.contextual[:3] < stiff.contextual[:3])
+    z = sample_z(2, TINY.z_dim, (5, 5))
+    head, tail = split_generator(G, 1)                                       # G = tail o head
+    np.testing.assert_array_equal(tail(head(z, training=False), training=False),
+                                  G(z, training=False))
+
+
+def test_refine_off_is_todays_completion(models, targets):
+    # refine=0 ignores the other refinement settings: every field is the same, bit for bit.
+    # (Checked by hand against main's complete(), before refinement existed: identical too.)
+    G, D = models
+    y, m = shifted(targets)
+    today = completion.complete(y, m, G, D, restarts=2, **QUICK)
+    off = completion.complete(y, m, G, D, restarts=2, refine=0, refine_layer=0, refine_weight=7.0,
+                              refine_lr=1.0, **QUICK)
+    for field, value in vars(today).items():
+        np.testing.assert_array_equal(getattr(off, field), value, err_msg=field)
+
+
+def test_refinement_is_per_image_and_checked(models, targets):
+    G, D = models
+    y, m = shifted(targets)
+    batch = completion.complete(y, m, G, D, refine=20, **QUICK)
+    alone = completion.complete(y[1:2], m[1:2], G, D, first_index=1, refine=20, **QUICK)
+    np.testing.assert_allclose(alone.trajectory_losses[:, 0], batch.trajectory_losses[:, 1],
+                               rtol=1e-3)
+    assert np.abs(alone.completed[0].astype(int) - batch.completed[1]).max() <= 2
+    for bad, says in ((dict(refine=-1), "refine >= 0"), (dict(refine_layer=-1), "refine_layer >= 0"),
+                      (dict(refine_weight=-1.0), "refine_weight must be >= 0"),
+                      (dict(refine_lr=0.0), "refine_lr must be > 0"),
+                      (dict(refine_weight=float("nan")), "refine_weight must be a finite"),
+                      (dict(refine=2, refine_layer=2), "blocks 0 to 1, not 2")):
+        with pytest.raises(ValueError, match=says):
+            completion.complete(y, m, G, D, **dict(QUICK, **bad))
 
 
 # --- the CLI -------------------------------------------------------------------------------
@@ -517,3 +599,20 @@ def test_batches_on_several_devices_are_written_as_on_one(tmp_path, checkpoint):
     assert (two / "losses.csv").read_text() == (one / "losses.csv").read_text()
     assert (two / "inputs.csv").read_text() == (one / "inputs.csv").read_text()
     assert sorted(os.listdir(two)) == sorted(os.listdir(one))          # batch000-002 alike
+
+
+def test_cli_refine_continues_the_logged_iterations(tmp_path, checkpoint):
+    faces = write_toy_faces(str(tmp_path / "faces"), 2, size=(S, S))
+    rc, out = run_cli(tmp_path, checkpoint, faces, "--refine", "4", "--refine-layer", "0",
+                      "--refineWeight", "10", "--refineLr", "0.05")
+    assert rc == 0
+    assert sorted(os.listdir(os.path.join(out, "batch000"))) == [
+        "completed_0000.png", "completed_0002.png", "completed_0004.png", "completed_0006.png",
+        "completed_0008.png", "completion.gif", "input.png", "masked.png"]
+    with Image.open(os.path.join(out, "batch000", "completion.gif")) as gif:
+        assert gif.n_frames == 5                                         # iterations 0 to 8
+    with open(os.path.join(out, "losses.csv")) as f:
+        rows = list(csv.DictReader(f))
+    assert sorted({int(r["iteration"]) for r in rows}) == [0, 2, 4, 6, 8] and len(rows) == 2 * 5
+    parser = complete_cli.build_parser()
+    assert parser.parse_args(["x.png"]).refine is None                   # the library's default

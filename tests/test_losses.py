@@ -111,3 +111,11 @@ def test_perceptual_and_completion_loss():
                                rtol=1e-6)
     np.testing.assert_allclose(losses.completion_loss(tf.constant([6.0, 4.0]), tf.constant([2.0, 10.0]),
                                                       0.5), [7.0, 9.0])
+
+
+def test_feature_penalty():
+    start = tf.zeros((2, 1, 2, 2))
+    features = tf.constant([[[[1.0, -1.0], [2.0, 0.0]]], [[[0.0, 0.0], [0.0, 0.0]]]])
+    # Image 0: mean(1, 1, 4, 0) = 1.5, times the weight 2; image 1 is at its start: 0.
+    np.testing.assert_allclose(losses.feature_penalty(features, start, 2.0), [3.0, 0.0])
+    np.testing.assert_allclose(losses.feature_penalty(features + 5.0, start + 5.0, 2.0), [3.0, 0.0])

@@ -249,7 +249,9 @@ def run(args, out_dir: str) -> int:
     # Complete batch by batch, writing each batch's files as soon as it is done.
     start = "random starting z" if encoder is None else "the encoder's starting z"
     how = "the completion network" if args.method == "network" else \
-        f"{settings['optimizer']}, {settings['n_iter']} iterations from {start}"
+        f"{settings['optimizer']}, {settings['n_iter']} iterations from {start}" + \
+        (f", then {settings['refine']} refining G's block {settings['refine_layer']}"
+         if settings["refine"] else "")
     log.info("completing %d image(s) in batches of up to %d: %s masks, %s; outputs in %s",
              len(good), batch_size, spec.kind, how, out_dir)
     from .. import inputs, outputs

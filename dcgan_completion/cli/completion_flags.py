@@ -13,7 +13,8 @@ from .common import (add_flag, fraction, fraction_below_one, nonnegative_float, 
                      number_in, positive_float, positive_int, seed)
 
 COMPLETE_FLAGS = ("n_iter", "lr", "momentum", "optimizer", "lam", "weighted_context",
-                  "restarts", "out_interval", "seed", "blend", "tol")
+                  "restarts", "out_interval", "seed", "blend", "tol", "refine", "refine_layer",
+                  "refine_weight", "refine_lr")
 
 
 def add_completion_flags(p: argparse.ArgumentParser) -> None:
@@ -40,12 +41,29 @@ def add_completion_flags(p: argparse.ArgumentParser) -> None:
     g.add_argument("--tol", type=nonnegative_float,
                    help="stop an image once its loss changes by less than this fraction between "
                    f"two logged iterations (--outInterval); 0 = never (default: {S['tol']})")
+    add_refine_flags(p.add_argument_group("refinement beyond z"), S)
     add_flag(g, "batchSize", "batch-size", dest="batch_size", type=positive_int,
              help=f"images completed together (default: {BATCH_SIZE})")
     g.add_argument("--seed", type=seed, help=f"seed of the starting z and random masks (default: {S['seed']})")
     g.add_argument("--blend", choices=BLENDS,
                    help=f"poisson: blend the hole seamlessly (contiguous holes only); none: paste "
                    f"(default: {S['blend']})")
+
+
+def add_refine_flags(g, S: dict) -> None:
+    """--refine and its settings: after z, optimise a feature map of G (completion module doc)."""
+    g.add_argument("--refine", type=nonnegative_int, metavar="N",
+                   help="after z, optimise N more iterations on the feature map after one of G's "
+                   "blocks, kept near G's own by a penalty: closer agreement with the known "
+                   f"pixels, logged as iterations nIter + k (default: {S['refine']} = off)")
+    add_flag(g, "refineLayer", "refine-layer", dest="refine_layer", type=nonnegative_int,
+             metavar="I", help="the block of G whose output is refined: 0 = the 4x4 map, each "
+             f"next one doubles its size (default: {S['refine_layer']})")
+    add_flag(g, "refineWeight", "refine-weight", dest="refine_weight", type=nonnegative_float,
+             help="weight of the penalty, the mean squared change of the feature map per image "
+             f"(default: {S['refine_weight']})")
+    add_flag(g, "refineLr", "refine-lr", dest="refine_lr", type=positive_float,
+             help=f"Adam step size of the refinement (default: {S['refine_lr']})")
 
 
 INITS = ("encoder", "random")
