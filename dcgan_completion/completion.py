@@ -367,10 +367,11 @@ def complete(images: np.ndarray, masks: np.ndarray, generator: keras.Model,
     moving = np.arange(K * B)                                                    # rows optimised
     image = np.zeros((K * B,) + images.shape[1:], np.uint8)                      # G(z), uint8
     losses_now = np.zeros((K * B, 3), np.float32)                                # (KB, 3)
+    x_r, w_r = x, w                                # the moving rows' targets and weights
     for it in logged:
         r = moving
         z_r, s1_r, s2_r, t, *found = run(tf.constant(z[r]), tf.constant(s1[r]), tf.constant(s2[r]),
-                                         t, tf.constant(it - done), tf.gather(x, r), tf.gather(w, r))
+                                         t, tf.constant(it - done), x_r, w_r)
         done = it
         z[r], s1[r], s2[r] = z_r.numpy(), s1_r.numpy(), s2_r.numpy()
         previous = losses_now[r, 2].copy()
@@ -381,6 +382,8 @@ def complete(images: np.ndarray, masks: np.ndarray, generator: keras.Model,
         if tol and it > 0:   # settled: the loss changed by less than tol since the last log
             change = np.abs(previous - losses_now[r, 2]) / np.maximum(np.abs(previous), 1e-12)
             moving = r[change >= tol]
+            if len(moving) < len(r):               # gathered only when some rows stopped
+                x_r, w_r = tf.gather(x, moving), tf.gather(w, moving)
         best = np.argmin(frame_losses[-1][:, 2].reshape(K, B), axis=0) * B + np.arange(B)
         report(it, frames[-1][best])
         if not len(moving):
