@@ -30,6 +30,9 @@ class SavedConfig:
     raises, and ``WHAT``, its kind in messages."""
     ERROR = ConfigError
     WHAT = "model"
+    # Settings added after files were first written, with the value those files meant:
+    # a saved config without the key is read with this value, not today's default.
+    LEGACY: dict = {}
 
     @property
     def image_shape(self) -> tuple[int, int, int]:
@@ -43,7 +46,7 @@ class SavedConfig:
 
     @classmethod
     def from_dict(cls, values: dict):
-        return config_from_dict(cls, values, cls.ERROR, cls.WHAT)
+        return config_from_dict(cls, {**cls.LEGACY, **values}, cls.ERROR, cls.WHAT)
 
 
 def check_image(size, channels, error: type) -> None:

@@ -28,6 +28,10 @@ Kinds (``MaskSpec``: a kind and its parameters), for an image of side S:
             index) (``strokes_indicator``; free-form masks as in DeepFill v2). Coverage:
             3 to 50 % of the pixels missing (4.5-45 % over 2,000 64x64 masks, 21 % on
             average; tests/test_completion.py checks the range).
+    blocks  several holes: 2 to 4 squares of side S/8 to S/4 each (8 to 16 pixels at
+            64x64), placed anywhere and free to overlap, drawn from (seed, image index)
+            (``blocks_indicator``; the completion network's "mix" measurement draws them
+            too).
     file    mask images read by ``MaskFile``: one file for every image,
             or a folder holding one mask per image with the image's file stem
             (``masks/face01.png`` for ``photos/face01.jpg``). **White = known, black =
@@ -57,7 +61,8 @@ from PIL import Image
 
 from . import images
 
-MASK_TYPES = ("center", "random", "left", "full", "grid", "lowres", "patch", "strokes", "file")
+MASK_TYPES = ("center", "random", "left", "full", "grid", "lowres", "patch", "strokes", "blocks",
+              "file")
 DEFAULT_KIND = "center"
 CENTER_SCALE = 0.25       # center: hide [S*scale, S*(1-scale)) in rows and columns
 RANDOM_FRACTION = 0.8     # random: fraction of pixels missing (Yeh et al.'s experiment)
@@ -165,6 +170,16 @@ def boxes_indicator(count, size: int, sides, seed, boxes=(1, 1)):
     return tf.cast(tf.reduce_any(inside, axis=1), tf.float32)[..., None]
 
 
+BLOCKS = (2, 4)          # blocks: how many squares per image (inclusive)
+
+
+def blocks_indicator(count, size: int, seed):
+    """(count, S, S, 1) float32 tensor: 1 inside 2 to 4 squares of side S/8 to S/4 per
+    image, drawn from ``seed`` ((2,) ints); TensorFlow ops only."""
+    return boxes_indicator(count, size, (max(1, size // 8), max(1, size // 4)), seed,
+                           boxes=BLOCKS)
+
+
 # The kinds sample_masks draws from (the encoder is trained on all of them): every kind
 # that makes its own pixel masks, with MaskSpec's default parameters.
 SAMPLED_KINDS = ("center", "left", "random", "patch", "grid", "full")
@@ -244,6 +259,11 @@ def strokes_indicator(count, size: int, seed):
     return tf.reshape(tf.cast(inside, tf.float32), (count, size, size, 1))
 
 
+def blocks_mask(size: int, seed) -> np.ndarray:
+    """(S, S, 1): the squares of ``seed`` ((2,) ints) missing."""
+    return 1.0 - blocks_indicator(1, size, np.asarray(seed, np.int64))[0].numpy()
+
+
 def strokes_mask(size: int, seed) -> np.ndarray:
     """(S, S, 1): the brush strokes of ``seed`` ((2,) ints) missing."""
     return 1.0 - strokes_indicator(1, size, np.asarray(seed, np.int64))[0].numpy()
@@ -318,6 +338,8 @@ class MaskSpec:
             return patch_mask(S, self.k, (self.seed, i))
         if self.kind == "strokes":
             return strokes_mask(S, (self.seed, i))
+        if self.kind == "blocks":
+            return blocks_mask(S, (self.seed, i))
         if self.kind == "center":
             return center_mask(S, self.scale)
         if self.kind == "left":

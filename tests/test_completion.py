@@ -616,3 +616,18 @@ def test_cli_refine_continues_the_logged_iterations(tmp_path, checkpoint):
     assert sorted({int(r["iteration"]) for r in rows}) == [0, 2, 4, 6, 8] and len(rows) == 2 * 5
     parser = complete_cli.build_parser()
     assert parser.parse_args(["x.png"]).refine is None                   # the library's default
+
+
+def test_blocks_masks_hide_two_to_four_seeded_squares():
+    from scipy import ndimage
+    spec = masks.MaskSpec("blocks", 64, seed=4)
+    m = spec.masks(60).values
+    np.testing.assert_array_equal(m[5], spec.for_index(5))              # image i's alone
+    assert not np.array_equal(m[:3], masks.MaskSpec("blocks", 64, seed=5).masks(3).values)
+    missing = (1 - m[..., 0]).sum(axis=(1, 2))
+    assert missing.min() >= 64 and missing.max() <= 4 * 16 * 16          # 1 to 4 squares of 8-16
+    counts = [ndimage.label(1 - mm[..., 0])[1] for mm in m]
+    assert max(counts) >= 3 and min(counts) >= 1                         # several holes (may touch)
+    for mm in m:                                                         # every hole a union of squares
+        labels, n = ndimage.label(1 - mm[..., 0])
+        assert all((labels == j).sum() >= 64 for j in range(1, n + 1))

@@ -22,7 +22,8 @@ from conftest import write_toy_faces
 from test_train import Record
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-TINY = CompletionConfig(image_size=16, channels=3, width=4, critic_width=4)   # block-patch k = 7
+TINY = CompletionConfig(image_size=16, channels=3, width=4, critic_width=4,
+                        measurement="block-patch")                           # k = 7
 K = 7
 # 40 toy images, batch 4, 2 critic updates per step: 5 steps per epoch.
 RUN = CompletionTrainConfig(epochs=3, batch_size=4, d_steps=2, learning_rate=1e-3, seed=5)
@@ -138,6 +139,38 @@ def test_networks_keep_known_pixels_and_never_read_the_hole():
     assert critic([x, offsets]).shape == (3, 1)
     assert not any("batch_normalization" in type(layer).__name__.lower() for layer in critic.layers)
 
+
+
+@pytest.mark.parametrize("skips", [False, True])
+def test_the_network_keeps_known_pixels_on_every_mask_type(skips):
+    config = CompletionConfig(image_size=16, channels=3, width=4, critic_width=4,
+                              measurement="mix", skips=skips)
+    net = build_completion_net(config)
+    assert any("skip" in layer.name for layer in net.layers) == skips
+    completer = NetworkCompleter(net)
+    x = np.random.default_rng(3).integers(0, 256, (4, 16, 16, 3), dtype=np.uint8)
+    for kind in ("center", "left", "random", "patch", "strokes", "grid"):
+        m = masks_lib.MaskSpec(kind, 16, seed=2).masks(4).values
+        out = completer.complete(x, m)
+        known = np.broadcast_to(m == 1, x.shape)
+        assert (out[known] == x[known]).all(), kind
+        assert (~known).any() and (out[~known] != x[~known]).any(), kind
+
+
+def test_a_weights_file_from_before_skips_still_loads(tmp_path):
+    """Files written before the ``skips`` setting existed hold no such key: no skips."""
+    net = build_completion_net(TINY)
+    old = {k: v for k, v in TINY.to_dict().items() if k != "skips"}
+    arrays = {w.path: np.asarray(w.numpy(), np.float16) for w in net.weights}
+    path = checkpoints.write_weights_file(str(tmp_path / "old.npz"), arrays,
+                                          {"kind": "completion-net", **old})
+    config, loaded = load_completion_net(path)
+    assert config == TINY and not config.skips
+    x = tf.random.stateless_uniform((2, 16, 16, 3), (0, 0), -1, 1)
+    m = TINY.make_measurement().sample_masks(2, (0, 1))
+    np.testing.assert_allclose(loaded([x, m]), net([x, m]), atol=0.02)
+    with pytest.raises(ValueError, match="skips must be true or false"):
+        CompletionConfig(skips="yes")
 
 # --- training ----------------------------------------------------------------------------------
 

@@ -1,8 +1,9 @@
 """dcgan-train-completion / ./train-completion-net.py: train a completion network from
 incomplete images only (AmbientGAN measurements + GLCIC networks).
 
-Every training image is measured (--measurement, default block-patch: one random 28x28
-square at 64x64 set to white) before the networks see it; the network learns to fill
+Every training image is measured (--measurement, default mix: one hole per image, a
+square, brush strokes, scattered pixels, a half, a large centre square or several small
+squares) before the networks see it; the network learns to fill
 holes without ever seeing a complete face, from critics that compare its re-damaged
 completions with damaged faces and (--rec_weight) from known pixels hidden from it by a
 second, artificial hole. Run folders (created on demand, never cleared):
@@ -23,8 +24,8 @@ from . import training
 
 log = logging.getLogger("dcgan-train-completion")
 
-MODEL_FLAGS = ("image_size", "channels", "width", "critic_width", "measurement", "patch_size",
-               "fill", "drop_prob")
+MODEL_FLAGS = ("image_size", "channels", "width", "critic_width", "skips", "measurement",
+               "patch_size", "fill", "drop_prob")
 TRAIN_FLAGS = ("loss", "epochs", "batch_size", "learning_rate", "d_learning_rate", "beta1",
                "beta2", "d_steps", "g_steps", "gp_weight", "rec_weight", "train_size", "seed",
                "flip", "crop", "checkpoint_every")
@@ -41,7 +42,9 @@ def build_parser() -> argparse.ArgumentParser:
     g = p.add_argument_group("measurement: how every training image is damaged (fixed for a run)")
     g.add_argument("--measurement", choices=MEASUREMENTS,
                    help=f"block-patch: one random k x k square missing; block-pixels: each "
-                   f"pixel missing with probability p; keep-patch: only a k x k square known "
+                   f"pixel missing with probability p; keep-patch: only a k x k square known; "
+                   f"strokes: free-form brush strokes missing; mix: one of these holes per "
+                   f"image, with the proportions of completion_net/measurements.py "
                    f"(default: {M.measurement})")
     g.add_argument("--patch_size", type=positive_int, help="k for block-patch (default: round(28/64 * "
                    "image_size), 28 at 64x64) and keep-patch (default: image_size / 2)")
@@ -54,6 +57,9 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("--channels", type=int, choices=(1, 3), help=f"1 grayscale or 3 RGB (default: {M.channels})")
     g.add_argument("--width", type=positive_int, help=f"completion network width (default: {M.width})")
     g.add_argument("--critic_width", type=positive_int, help=f"critic width (default: {M.critic_width})")
+    g.add_argument("--skips", action=argparse.BooleanOptionalAction, default=None,
+                   help="U-Net concatenations from the network's encoder to its decoder at "
+                   f"S/2 and S (default: {'on' if M.skips else 'off'})")
 
     g = training.add_objective_flags(p, LOSS_DEFAULTS, T, updated="network")
     g.add_argument("--rec_weight", type=nonnegative_float, help=f"weight of the reconstruction term: the "

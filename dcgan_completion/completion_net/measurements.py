@@ -38,10 +38,11 @@ import dataclasses
 import numpy as np
 import tensorflow as tf
 
-from ..masks import boxes_indicator, default_patch_size, patch_indicator, strokes_indicator
+from ..masks import (blocks_indicator, boxes_indicator, default_patch_size, patch_indicator,
+                     strokes_indicator)
 
 MEASUREMENTS = ("block-patch", "block-pixels", "keep-patch", "strokes", "mix")
-DEFAULT_MEASUREMENT = "block-patch"
+DEFAULT_MEASUREMENT = "mix"
 REFERENCE_SIZE = 64                          # the image side of the published setting
 BLOCK_PATCH_FILL = 1.0
 BLOCK_PIXELS_PROB = 0.5
@@ -183,7 +184,7 @@ class Mix(Measurement):
                     tf.float32),
             _half_known(count, S, fold(seed, 5)),
             _centre_known(count, S, fold(seed, 6)),
-            1.0 - boxes_indicator(count, S, (S // 8, S // 4), fold(seed, 7), boxes=(2, 4)),
+            1.0 - blocks_indicator(count, S, fold(seed, 7)),                  # masks.py's blocks
         ]
         stacked = tf.stack(kinds, axis=1)                                     # (B, K, S, S, 1)
         return tf.gather(stacked, which, axis=1, batch_dims=1)                # (B, S, S, 1)

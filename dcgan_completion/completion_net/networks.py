@@ -9,6 +9,9 @@ Pure model definitions plus the config's JSON; no training logic. For side S and
         dilated conv3 4w, rates 2, 4, 8, 16 (capped at S/8)           (B, S/4, S/4, 4w)
         conv3 4w x2 | deconv4/2 2w | conv3 2w | deconv4/2 w | conv3 w/2 (B, S, S, w/2)
         conv3 C + tanh = g                                       (B, S, S, C)
+      with skips (config.skips): the decoder's conv3 2w also reads enc3's map and its
+      conv3 w/2 enc1's (U-Net concatenations at S/2 and S), so fine detail around small
+      holes, such as scattered missing pixels, need not pass the S/4 middle.
         out = M x + (1 - M) g                                    known pixels kept exactly
     every hidden layer: batch norm + ReLU, as in GLCIC.
 
@@ -33,7 +36,7 @@ from keras import layers
 
 from .. import ops
 from ..config import UNSCALED_POLICIES, SavedConfig, load_kind_config, save_kind_config
-from .measurements import Measurement, make_measurement
+from .measurements import DEFAULT_MEASUREMENT, Measurement, make_measurement
 
 CONFIG_KIND = "completion-net"
 DILATION_RATES = (2, 4, 8, 16)
@@ -57,12 +60,14 @@ class CompletionConfig(SavedConfig):
     """
     ERROR = CompletionConfigError
     WHAT = "completion-net"
+    LEGACY = {"skips": False}      # networks saved before skips existed had none
 
     image_size: int = 64          # a power of two >= 16
     channels: int = 3             # 1 or 3
     width: int = 32               # completion net: w, 2w, 4w channels (GLCIC: 64 at 256x256)
+    skips: bool = False           # U-Net concatenations from the encoder at S/2 and S
     critic_width: int = 32        # critics: w_c, 2 w_c, ... 8 w_c channels
-    measurement: str = "block-patch"
+    measurement: str = DEFAULT_MEASUREMENT
     patch_size: int | None = None
     fill: float | None = None
     drop_prob: float | None = None
@@ -77,6 +82,8 @@ class CompletionConfig(SavedConfig):
         for name in ("width", "critic_width"):
             if getattr(self, name) < 1:
                 raise CompletionConfigError(f"{name} must be positive, got {getattr(self, name)!r}")
+        if not isinstance(self.skips, bool):
+            raise CompletionConfigError(f"skips must be true or false, got {self.skips!r}")
         if self.dtype_policy not in UNSCALED_POLICIES:
             raise CompletionConfigError(f"dtype_policy must be one of {', '.join(UNSCALED_POLICIES)}, "
                                         f"got {self.dtype_policy!r}")
@@ -184,9 +191,9 @@ def build_completion_net(config: CompletionConfig, synchronized_bn: bool = False
         return _conv_bn_relu(h, filters, kernel, name, synchronized=synchronized_bn,
                              dtype=policy, **kw)
 
-    h = block(h, w, 5, "enc1")
+    h = full = block(h, w, 5, "enc1")                                          # (B, S, S, w)
     h = block(h, 2 * w, 3, "enc2", strides=2)                                  # (B, S/2, S/2, 2w)
-    h = block(h, 2 * w, 3, "enc3")
+    h = half = block(h, 2 * w, 3, "enc3")
     h = block(h, 4 * w, 3, "enc4", strides=2)                                  # (B, S/4, S/4, 4w)
     h = block(h, 4 * w, 3, "enc5")
     h = block(h, 4 * w, 3, "enc6")
@@ -195,8 +202,12 @@ def build_completion_net(config: CompletionConfig, synchronized_bn: bool = False
     h = block(h, 4 * w, 3, "mid1")
     h = block(h, 4 * w, 3, "mid2")
     h = block(h, 2 * w, 4, "dec1", strides=2, transpose=True)                 # (B, S/2, S/2, 2w)
+    if config.skips:
+        h = layers.Concatenate(name="skip_half", dtype=policy)([h, half])     # (B, S/2, S/2, 4w)
     h = block(h, 2 * w, 3, "dec2")
     h = block(h, w, 4, "dec3", strides=2, transpose=True)                     # (B, S, S, w)
+    if config.skips:
+        h = layers.Concatenate(name="skip_full", dtype=policy)([h, full])     # (B, S, S, 2w)
     h = block(h, max(1, w // 2), 3, "dec4")
     g = layers.Conv2D(C, 3, padding="same", kernel_initializer=_init(), name="out_conv",
                       dtype=policy)(h)
