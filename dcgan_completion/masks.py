@@ -243,18 +243,21 @@ def strokes_indicator(count, size: int, seed):
         (u[:, :, 5:] * 2 - 1) * STROKE_TURN, axis=2)                         # (B, M, K)
     v = tf.random.stateless_uniform((count, M, K), tf.random.experimental.stateless_fold_in(seed, 1))
     length = (STROKE_LENGTH[0] + v * (STROKE_LENGTH[1] - STROKE_LENGTH[0])) * S   # (B, M, K)
-    step = tf.stack([tf.sin(heading), tf.cos(heading)], axis=-1) * length[..., None]
-    points = tf.concat([start[:, :, None], start[:, :, None] + tf.cumsum(step, axis=2)],
-                       axis=2)                                               # (B, M, K+1, 2)
-    a, b = points[:, :, :-1], points[:, :, 1:]                               # (B, M, K, 2)
-    grid = tf.stack(tf.meshgrid(tf.range(S), tf.range(S), indexing="ij"), -1)
-    p = tf.reshape(grid, (1, 1, 1, -1, 2)) + 0.5                             # pixel centres
-    ab = (b - a)[:, :, :, None]                                              # (B, M, K, 1, 2)
-    t = tf.clip_by_value(tf.reduce_sum((p - a[:, :, :, None]) * ab, -1)
-                         / tf.maximum(tf.reduce_sum(ab * ab, -1), 1e-6), 0.0, 1.0)
-    nearest = a[:, :, :, None] + t[..., None] * ab                           # (B, M, K, SS, 2)
-    dist = tf.norm(p - nearest, axis=-1)                                     # (B, M, K, SS)
-    on = (dist <= width[:, :, None, None] / 2) & active[:, :, None, None]
+    # Segment ends, rows and columns apart: a trailing axis of 2 makes every op slow.
+    rows = start[:, :, :1] + tf.concat([tf.zeros_like(length[..., :1]),
+                                        tf.cumsum(tf.sin(heading) * length, axis=2)], 2)
+    cols = start[:, :, 1:] + tf.concat([tf.zeros_like(length[..., :1]),
+                                        tf.cumsum(tf.cos(heading) * length, axis=2)], 2)
+    ar, ac = rows[..., :-1, None], cols[..., :-1, None]                     # (B, M, K, 1)
+    dr, dc = rows[..., 1:, None] - ar, cols[..., 1:, None] - ac            # (B, M, K, 1)
+    grid = tf.range(S) + 0.5                                                # pixel centres
+    pr = tf.reshape(tf.repeat(grid, size), (1, 1, 1, -1))                 # (1, 1, 1, SS)
+    pc = tf.reshape(tf.tile(grid, [size]), (1, 1, 1, -1))
+    t = tf.clip_by_value(((pr - ar) * dr + (pc - ac) * dc)
+                         / tf.maximum(dr * dr + dc * dc, 1e-6), 0.0, 1.0)   # (B, M, K, SS)
+    dist2 = tf.square(pr - ar - t * dr) + tf.square(pc - ac - t * dc)      # squared distance
+    radius2 = tf.square(width / 2)[:, :, None, None]                       # (B, M, 1, 1)
+    on = (dist2 <= radius2) & active[:, :, None, None]
     inside = tf.reduce_any(on, axis=[1, 2])                                  # (B, SS)
     return tf.reshape(tf.cast(inside, tf.float32), (count, size, size, 1))
 

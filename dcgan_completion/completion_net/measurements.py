@@ -176,18 +176,25 @@ class Mix(Measurement):
         S = self.image_size
         fold = tf.random.experimental.stateless_fold_in
         which = self.components(count, fold(seed, 0))                        # (B,)
-        p = tf.random.stateless_uniform((count, 1, 1, 1), fold(seed, 3), *MIX_PIXELS_PROB)
-        kinds = [
-            1.0 - boxes_indicator(count, S, (S // 8, S // 2), fold(seed, 1)),
-            1.0 - strokes_indicator(count, S, fold(seed, 2)),
-            tf.cast(tf.random.stateless_uniform(tf.stack([count, S, S, 1]), fold(seed, 4)) >= p,
-                    tf.float32),
-            _half_known(count, S, fold(seed, 5)),
-            _centre_known(count, S, fold(seed, 6)),
-            1.0 - blocks_indicator(count, S, fold(seed, 7)),                  # masks.py's blocks
+
+        def pixels(n, seed):
+            p = tf.random.stateless_uniform(tf.stack([n, 1, 1, 1]), fold(seed, 3), *MIX_PIXELS_PROB)
+            u = tf.random.stateless_uniform(tf.stack([n, S, S, 1]), fold(seed, 4))
+            return tf.cast(u >= p, tf.float32)
+
+        makers = [                                  # in MIX's order: (n, seed) -> (n, S, S, 1)
+            lambda n, seed: 1.0 - boxes_indicator(n, S, (S // 8, S // 2), fold(seed, 1)),
+            lambda n, seed: 1.0 - strokes_indicator(n, S, fold(seed, 2)),
+            pixels,
+            lambda n, seed: _half_known(n, S, fold(seed, 5)),
+            lambda n, seed: _centre_known(n, S, fold(seed, 6)),
+            lambda n, seed: 1.0 - blocks_indicator(n, S, fold(seed, 7)),   # masks.py's blocks
         ]
-        stacked = tf.stack(kinds, axis=1)                                     # (B, K, S, S, 1)
-        return tf.gather(stacked, which, axis=1, batch_dims=1)                # (B, S, S, 1)
+        # Each kind is drawn for its own images only: strokes cost far more than the rest.
+        places = tf.dynamic_partition(tf.range(count), which, len(MIX))     # K x (n_k,)
+        made = [make(tf.size(place), seed) for make, place in zip(makers, places)]
+        out = tf.dynamic_stitch(places, made)                                # (B, S, S, 1)
+        return tf.ensure_shape(out, (None, S, S, 1))
 
 
 def make_measurement(name: str = DEFAULT_MEASUREMENT, image_size: int = REFERENCE_SIZE, *,
