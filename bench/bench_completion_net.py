@@ -2,7 +2,7 @@
 """Completion throughput in images/s: the completion network (one forward pass) beside
 OpenCV's Telea / Navier-Stokes inpainting and the DCGAN projection (completion.complete).
 
-    python bench/bench_completion_net.py [--batches 1 64] [--iters 20] [--width 32]
+    python bench/bench_completion_net.py [--batches 1 64] [--iters 20] [--width 32] [--no-skips]
 
 64x64x3 images with block-patch holes (28x28, what the network is trained for); random
 weights (speed does not depend on them). For each batch size B:
@@ -62,16 +62,19 @@ def main(argv=None) -> int:
     p.add_argument("--iters", type=int, default=20, help="timed DCGAN iterations (default: 20)")
     p.add_argument("--repeats", type=int, default=3, help="timed calls, best kept (default: 3)")
     p.add_argument("--width", type=int, default=CompletionConfig.width)
+    p.add_argument("--skips", action=argparse.BooleanOptionalAction, default=CompletionConfig.skips,
+                   help="the network's U-Net concatenations (default: the config's default)")
     args = p.parse_args(argv)
 
     tf.keras.utils.set_random_seed(0)
-    config = CompletionConfig(width=args.width)
+    config = CompletionConfig(width=args.width, skips=args.skips)
     net = build_completion_net(config)
     completer = NetworkCompleter(net)
     dcgan = ModelConfig()
     G, D = build_generator(dcgan), build_discriminator(dcgan)
     n_iter = completion.default_settings()["n_iter"]
-    print(f"64x64x3, block-patch 28x28 holes; network width {config.width} "
+    print(f"64x64x3, block-patch 28x28 holes; network width {config.width}, skips "
+          f"{'on' if config.skips else 'off'} "
           f"({net.count_params() / 1e6:.2f} M parameters); DCGAN projection at {n_iter} "
           f"iterations extrapolated from {args.iters} timed ones")
     print(f"{'batch':>5} {'method':<14} {'images/s':>10} {'ms/image':>10}")

@@ -65,7 +65,7 @@ class CompletionConfig(SavedConfig):
     image_size: int = 64          # a power of two >= 16
     channels: int = 3             # 1 or 3
     width: int = 32               # completion net: w, 2w, 4w channels (GLCIC: 64 at 256x256)
-    skips: bool = False           # U-Net concatenations from the encoder at S/2 and S
+    skips: bool = True            # U-Net concatenations from the encoder at S/2 and S
     critic_width: int = 32        # critics: w_c, 2 w_c, ... 8 w_c channels
     measurement: str = DEFAULT_MEASUREMENT
     patch_size: int | None = None
