@@ -157,21 +157,39 @@ def test_the_network_keeps_known_pixels_on_every_mask_type(skips):
         assert (~known).any() and (out[~known] != x[~known]).any(), kind
 
 
-def test_a_weights_file_from_before_skips_still_loads(tmp_path):
-    """Files written before the ``skips`` setting existed hold no such key: no skips."""
-    before = TINY.replace(skips=False)
+def test_a_weights_file_from_before_skips_and_prefill_still_loads(tmp_path):
+    """Files written before ``skips`` and ``prefill`` existed hold no such keys: neither."""
+    before = TINY.replace(skips=False, prefill="constant")
     net = build_completion_net(before)
-    old = {k: v for k, v in before.to_dict().items() if k != "skips"}
+    old = {k: v for k, v in before.to_dict().items() if k not in ("skips", "prefill")}
     arrays = {w.path: np.asarray(w.numpy(), np.float16) for w in net.weights}
     path = checkpoints.write_weights_file(str(tmp_path / "old.npz"), arrays,
                                           {"kind": "completion-net", **old})
     config, loaded = load_completion_net(path)
-    assert config == before and not config.skips and TINY.skips     # today's default: on
+    assert config == before and TINY.skips and TINY.prefill == "push-pull"   # today's defaults
     x = tf.random.stateless_uniform((2, 16, 16, 3), (0, 0), -1, 1)
     m = TINY.make_measurement().sample_masks(2, (0, 1))
     np.testing.assert_allclose(loaded([x, m]), net([x, m]), atol=0.02)
     with pytest.raises(ValueError, match="skips must be true or false"):
         CompletionConfig(skips="yes")
+    with pytest.raises(ValueError, match="prefill must be one of constant, push-pull"):
+        CompletionConfig(prefill="zeros")
+
+
+def test_push_pull_interpolates_the_known_pixels_only():
+    from dcgan_completion.completion_net.networks import PushPullFill
+    fill = PushPullFill()
+    ramp = tf.reshape(tf.linspace(-1.0, 1.0, 32), (1, 1, 32, 1)) * tf.ones((2, 32, 32, 3))
+    m = tf.constant(masks_lib.MaskSpec("random", 32, fraction=0.8).masks(2).values)
+    out = fill(ramp, m)
+    np.testing.assert_array_equal((m * out).numpy(), (m * ramp).numpy())     # known kept
+    np.testing.assert_array_equal(out, fill(tf.where(m > 0.5, ramp, 5.0), m))   # hole unread
+    assert float(tf.reduce_max(tf.abs(out - ramp))) < 0.25                   # a smooth guess
+    assert float(tf.reduce_mean(tf.abs(out - ramp))) < 0.05
+    left = tf.constant(masks_lib.MaskSpec("left", 32).masks(2).values)
+    assert np.isfinite(fill(ramp, left).numpy()).all()                        # big holes too
+    np.testing.assert_array_equal(fill(ramp, tf.zeros((2, 32, 32, 1))), tf.zeros((2, 32, 32, 3)))
+    np.testing.assert_array_equal(fill(ramp, tf.ones((2, 32, 32, 1))), ramp)
 
 # --- training ----------------------------------------------------------------------------------
 

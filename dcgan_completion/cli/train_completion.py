@@ -24,8 +24,8 @@ from . import training
 
 log = logging.getLogger("dcgan-train-completion")
 
-MODEL_FLAGS = ("image_size", "channels", "width", "critic_width", "skips", "measurement",
-               "patch_size", "fill", "drop_prob")
+MODEL_FLAGS = ("image_size", "channels", "width", "critic_width", "skips", "prefill",
+               "measurement", "patch_size", "fill", "drop_prob")
 TRAIN_FLAGS = ("loss", "epochs", "batch_size", "learning_rate", "d_learning_rate", "beta1",
                "beta2", "d_steps", "g_steps", "gp_weight", "rec_weight", "train_size", "seed",
                "flip", "crop", "checkpoint_every")
@@ -33,7 +33,7 @@ TRAIN_FLAGS = ("loss", "epochs", "batch_size", "learning_rate", "d_learning_rate
 
 def build_parser() -> argparse.ArgumentParser:
     from ..completion_net.measurements import MEASUREMENTS
-    from ..completion_net.networks import CompletionConfig
+    from ..completion_net.networks import PREFILLS, CompletionConfig
     from ..config import UNSCALED_POLICIES
     from ..completion_net.training import LOSS_DEFAULTS, CompletionTrainConfig
     M, T = CompletionConfig(), CompletionTrainConfig()
@@ -60,6 +60,9 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("--skips", action=argparse.BooleanOptionalAction, default=None,
                    help="U-Net concatenations from the network's encoder to its decoder at "
                    f"S/2 and S (default: {'on' if M.skips else 'off'})")
+    g.add_argument("--prefill", choices=PREFILLS, help="what the network's input holds in the "
+                   "hole: the measurement's constant fill, or push-pull, a smooth interpolation "
+                   f"of the known pixels (default: {M.prefill})")
 
     g = training.add_objective_flags(p, LOSS_DEFAULTS, T, updated="network")
     g.add_argument("--rec_weight", type=nonnegative_float, help=f"weight of the reconstruction term: the "
@@ -81,7 +84,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def command() -> training.Command:
     """dcgan-train-completion's part of the shared training flow (cli/training.py)."""
-    from ..completion_net.networks import CompletionConfig
+    from ..completion_net.networks import PREFILLS, CompletionConfig
     from ..completion_net.training import (CompletionTrainConfig, CompletionTrainer,
                                            load_trainer_config)
     return training.Command(
