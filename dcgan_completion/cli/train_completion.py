@@ -84,7 +84,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def command() -> training.Command:
     """dcgan-train-completion's part of the shared training flow (cli/training.py)."""
-    from ..completion_net.networks import PREFILLS, CompletionConfig
+    from ..completion_net.networks import CompletionConfig
     from ..completion_net.training import (CompletionTrainConfig, CompletionTrainer,
                                            load_trainer_config)
     return training.Command(
