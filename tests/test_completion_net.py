@@ -397,13 +397,14 @@ def test_the_bundled_network_is_the_default(tmp_path):
     from dcgan_completion.completion_net.weights import BUNDLED_NETWORK, bundled_network_available
     assert bundled_network_available() and os.path.getsize(BUNDLED_NETWORK) < 10 * 2**20
     config, net = load_completion_net()
-    assert config.image_shape == (64, 64, 3) and config.measurement == "block-patch"
+    assert config.image_shape == (64, 64, 3) and config.measurement == "mix"
+    assert config.skips and config.prefill == "push-pull"
     faces = write_toy_faces(str(tmp_path / "faces"), 2, size=(64, 64))
     x = np.stack([images.load_image(f) for f in faces])
     m = masks_lib.MaskSpec("patch", 64).masks(2).values
     out = NetworkCompleter(net).complete(x, m)
     known = np.broadcast_to(m == 1, x.shape)
-    assert (out[known] == x[known]).all() and (out[~known] != 255).any()   # not the white fill
+    assert (out[known] == x[known]).all() and (out[~known] != 128).any()   # not the grey fill
     np.testing.assert_array_equal(out, NetworkCompleter(load_completion_net()[1]).complete(x, m))
     assert complete_cli.main(["--method", "network", "--outDir", str(tmp_path / "out"), *faces]) == 0
     assert sorted(os.listdir(tmp_path / "out" / "completed")) == ["face000.png", "face001.png"]
