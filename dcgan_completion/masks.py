@@ -19,8 +19,8 @@ Kinds (``MaskSpec``: a kind and its parameters), for an image of side S:
             blocks. The mask is all zeros and ``Masks.lowres_factor`` is 8: the completion
             then compares 8x8 average-pooled G(z) with the 8x8 average-pooled image.
     patch   one k x k hole per image at a random position drawn from (seed, image index),
-            k = round(28 / 64 * S): the holes the completion network is trained on (its
-            block-patch measurement draws them with ``patch_indicator``).
+            k = round(28 / 64 * S): the holes of the completion network's block-patch
+            measurement (it draws them with ``patch_indicator``).
     strokes free-form damage: 2 to 5 brush strokes per image, each a chain of 5 straight
             segments of random length (8-22 % of the side) and direction (turning by at
             most 1 radian at each joint), starting in the middle 70 % of the image and

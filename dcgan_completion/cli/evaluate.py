@@ -9,8 +9,9 @@ seconds per image (see dcgan_completion/evaluate.py for the definitions).
 
 Methods: dcgan (projected gradient descent on z with the model and the completion
 flags below), network (one pass of a completion network: --networkDir, or the bundled
-one), telea and navier-stokes (cv2.inpaint, radius 3). The patch mask is the network's
-training hole.
+one), telea and navier-stokes (cv2.inpaint, radius 3). The patch mask is the
+block-patch measurement's hole (one 28x28 square at 64x64), one of the holes the
+network's default mix measurement trains on.
 
 Outputs (--outDir must be new or empty):
   results.json      settings, per-mask per-method means, every image's metrics, and the
