@@ -13,6 +13,8 @@ and optimizers under its strategy, then hands itself to a TrainingRun, which ask
     write_config(directory)    its config.json
     after_step(step)           optional: updates after each step, in cross-replica context
                                (the DCGAN's moving average of G)
+    before_save()              optional: brings derived state up to date before a
+                               checkpoint is written (the moving average's statistics)
 
 Everything else lives here once: the counters (step, epoch, files consumed in the epoch),
 the checkpoint and its manager, restoring the newest intact checkpoint, saving only
@@ -349,6 +351,8 @@ class TrainingRun:
         if not self.weights_finite():
             raise TrainingDiverged(counters[0], "the weights are no longer finite (NaN or inf)",
                                    self.last_checkpoint)
+        if hasattr(self.trainer, "before_save"):
+            self.trainer.before_save()
         if self.is_chief():
             self.trainer.write_config(self.checkpoint_dir)
         path = self.manager.save(checkpoint_number=counters[0])

@@ -103,3 +103,26 @@ def build_models(config: ModelConfig) -> tuple[keras.Model, keras.Model]:
 def sample_z(batch_size: int, z_dim: int, seed) -> tf.Tensor:
     """z ~ U[-1, 1]^z_dim, stateless: the same (seed pair) always gives the same z."""
     return tf.random.stateless_uniform((batch_size, z_dim), seed=seed, minval=-1.0, maxval=1.0)
+
+
+def standing_statistics(generator: keras.Model, z_batches) -> None:
+    """Set every batch norm's moving mean and variance in ``generator`` to the average of
+    its batch statistics over ``z_batches`` (each (B, z_dim)): BigGAN's "standing
+    statistics" (Brock et al. 2019).
+
+    A moving average of G's weights needs this: those weights never ran in training
+    mode, so the statistics G collected do not fit them. With G's statistics the EMA
+    generator of a 64k-face run drew samples with a fifth less contrast (per-image std
+    0.34 against 0.43 for real faces) and shifted colours.
+    """
+    norms = [layer for layer in generator.layers
+             if isinstance(layer, layers.BatchNormalization)]
+    momenta = [layer.momentum for layer in norms]
+    try:
+        for k, z in enumerate(z_batches):
+            for layer in norms:   # batch k gets weight 1/(k+1): a running mean, no reset needed
+                layer.momentum = k / (k + 1)
+            generator(z, training=True)       # eager: each call reads the momentum anew
+    finally:
+        for layer, momentum in zip(norms, momenta):
+            layer.momentum = momentum

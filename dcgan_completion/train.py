@@ -15,7 +15,9 @@ Options for small face sets (issue 12), off by default until measured:
            generated, in both updates, is augmented with the same differentiable policy.
   ema      an exponential moving average of G's weights (Karras et al.'s G_ema, decay
            around 0.999), updated after every step, kept in the checkpoint as
-           ``generator_ema`` and used for samples, export and completion.
+           ``generator_ema`` and used for samples, export and completion. Its batch-norm
+           statistics are recomputed for its own weights (model.standing_statistics)
+           before every sample grid and every checkpoint.
   r1       the R1 penalty on D at the real images (Mescheder et al. 2018), weight gamma/2.
   hinge    the hinge loss (--loss hinge), and d_learning_rate for D's own learning rate
            (the two time-scale update rule) are there to be compared too.
@@ -38,7 +40,7 @@ from . import augment, losses
 from .config import ConfigError, ModelConfig, load_config, save_config
 from .engine import (TrainingRun, TrainSettings, check_settings, load_run_config,
                      make_optimizers, replica_strategy, synchronized_bn)
-from .model import build_discriminator, build_generator, sample_z
+from .model import build_discriminator, build_generator, sample_z, standing_statistics
 
 # Published defaults of each objective, used for any setting the user leaves unset.
 #   dcgan:   Radford et al. 2015 (Adam 2e-4, beta1 0.5); 2 G updates per D update as in
@@ -56,6 +58,11 @@ LOSS_DEFAULTS = {
     "hinge": dict(optimizer="adam", learning_rate=2e-4, beta1=0.5, beta2=0.999,
                   d_steps=1, g_steps=1, clip_value=None, gp_weight=None),
 }
+
+# The moving average's batch-norm statistics come from this many batches of fixed z
+# (BigGAN used 16 or more); the z stream is the seed's own, apart from training's.
+STANDING_BATCHES = 16
+_STANDING_STREAM = 7_000
 
 
 @dataclasses.dataclass(frozen=True)
@@ -233,13 +240,42 @@ class GANTrainer:
             ema <- d ema + (1 - d) G,    d = min(decay, (1 + step) / (10 + step))
 
         (the warm-up of tf.train.ExponentialMovingAverage's num_updates, so that the first
-        steps do not keep the random initial weights); batch-norm statistics are copied."""
+        steps do not keep the random initial weights), over the trainable weights; the
+        batch-norm statistics are the business of refresh_statistics."""
         if self.generator_ema is None:
             return
         step = tf.cast(step, tf.float32)
         d = tf.minimum(self.train_config.ema, (1.0 + step) / (10.0 + step))
-        for average, weight in zip(self.generator_ema.weights, self.generator.weights):
-            average.assign(d * average + (1.0 - d) * weight if weight.trainable else weight)
+        for average, weight in zip(self.generator_ema.trainable_weights,
+                                   self.generator.trainable_weights):
+            average.assign(d * average + (1.0 - d) * weight)
+
+    def standing_z(self) -> list[tf.Tensor]:
+        """The fixed z batches that the moving average's statistics are measured on."""
+        cfg = self.train_config
+        seed = tf.constant([cfg.seed, _STANDING_STREAM], tf.int64)
+        return [sample_z(cfg.batch_size, self.model_config.z_dim,
+                         tf.random.experimental.stateless_fold_in(seed, k))
+                for k in range(STANDING_BATCHES)]
+
+    def before_save(self) -> None:
+        self.refresh_statistics()
+
+    def refresh_statistics(self) -> None:
+        """Recompute the moving average's batch-norm statistics for its current weights
+        (model.standing_statistics); nothing to do without a moving average.
+
+        They are measured on a plain single-device copy, so that no strategy or
+        synchronised batch norm is involved, and assigned back. Training never reads
+        them, so a resumed run continues exactly all the same."""
+        if self.generator_ema is None:
+            return
+        plain = build_generator(self.model_config.replace(synchronized_bn=False))
+        plain.set_weights(self.generator_ema.get_weights())
+        standing_statistics(plain, self.standing_z())
+        for target, source in zip(self.generator_ema.non_trainable_weights,
+                                  plain.non_trainable_weights):
+            target.assign(source)
 
     @staticmethod
     def _scale(optimizer, loss):
@@ -248,7 +284,9 @@ class GANTrainer:
         return loss
 
     def sample(self, z) -> tf.Tensor:
-        """G(z) of the final generator in inference mode (batch norm uses its moving averages)."""
+        """G(z) of the final generator in inference mode (batch norm uses its moving
+        averages; the moving average's are refreshed first)."""
+        self.refresh_statistics()
         return self.final_generator(z, training=False)
 
 

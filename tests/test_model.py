@@ -53,6 +53,22 @@ def test_sample_z_is_uniform_and_reproducible():
     np.testing.assert_array_equal(a, model.sample_z(1000, 100, (3, 4)).numpy())
 
 
+def test_standing_statistics_average_the_batch_statistics():
+    config = ModelConfig(image_size=8, channels=1, gf_dim=4, df_dim=4, z_dim=5)
+    G = model.build_generator(config)
+    zs = [model.sample_z(6, 5, (k, 1)) for k in range(3)]
+    inputs = tf.keras.Model(G.input, G.get_layer("g_h0_reshape").output)  # (B, 4, 4, 32), g_bn0's input
+    h = [inputs(z).numpy() for z in zs]
+    momentum = G.get_layer("g_bn0").momentum
+    model.standing_statistics(G, zs)
+    bn = G.get_layer("g_bn0")
+    np.testing.assert_allclose(bn.moving_mean, np.mean([x.mean(axis=(0, 1, 2)) for x in h], axis=0),
+                               atol=1e-6)
+    np.testing.assert_allclose(bn.moving_variance,
+                               np.mean([x.var(axis=(0, 1, 2)) for x in h], axis=0), rtol=1e-5)
+    assert bn.momentum == momentum                                    # left as it was
+
+
 def test_mixed_precision_output_is_float32():
     cfg = ModelConfig(image_size=8, gf_dim=4, df_dim=4, dtype_policy="mixed_bfloat16")
     G, D = model.build_models(cfg)
