@@ -3,13 +3,15 @@
 OpenCV's Telea / Navier-Stokes inpainting and the DCGAN projection (completion.complete).
 
     python bench/bench_completion_net.py [--batches 1 64] [--iters 20] [--width 32] [--no-skips]
+        [--precisions float32 mixed_bfloat16] [--no-dcgan]
 
 64x64x3 images with block-patch holes (28x28, what the network is trained for); random
 weights (speed does not depend on them). For each batch size B:
 
   network      NetworkCompleter.complete on B images, after one warm-up call (tracing);
-               the best of ``--repeats`` timed calls. Includes the uint8 conversions
-               and the composite.
+               the best of ``--repeats`` timed calls, once per compute precision (the
+               network as load_completion_net builds it for ``--precision``). Includes
+               the uint8 conversions and the composite.
   telea / ns   evaluate.BASELINES on the same B images (one cv2.inpaint per image).
   dcgan        completion.complete with the default model (gf_dim = df_dim = 64) and
                settings, run for 2 * iters iterations logged every ``iters``: the second
@@ -35,8 +37,11 @@ from dcgan_completion import completion, evaluate  # noqa: E402
 from dcgan_completion import masks as mask_lib  # noqa: E402
 from dcgan_completion.completion_net.inference import NetworkCompleter  # noqa: E402
 from dcgan_completion.completion_net.networks import CompletionConfig, build_completion_net  # noqa: E402
-from dcgan_completion.config import ModelConfig  # noqa: E402
+from dcgan_completion.config import DTYPE_POLICIES, ModelConfig  # noqa: E402
 from dcgan_completion.model import build_discriminator, build_generator  # noqa: E402
+
+
+PRECISION_NAMES = {"float32": "float32", "mixed_bfloat16": "bf16", "mixed_float16": "fp16"}
 
 
 def best_time(fn, repeats: int) -> float:
@@ -64,12 +69,17 @@ def main(argv=None) -> int:
     p.add_argument("--width", type=int, default=CompletionConfig.width)
     p.add_argument("--skips", action=argparse.BooleanOptionalAction, default=CompletionConfig.skips,
                    help="the network's U-Net concatenations (default: the config's default)")
+    p.add_argument("--precisions", nargs="+", choices=DTYPE_POLICIES,
+                   default=["float32", "mixed_bfloat16"], help="the network's compute precisions")
+    p.add_argument("--dcgan", action=argparse.BooleanOptionalAction, default=True,
+                   help="time the DCGAN projection too (default: yes)")
     args = p.parse_args(argv)
 
     tf.keras.utils.set_random_seed(0)
     config = CompletionConfig(width=args.width, skips=args.skips)
-    net = build_completion_net(config)
-    completer = NetworkCompleter(net)
+    completers = {precision: NetworkCompleter(build_completion_net(config, dtype_policy=precision))
+                  for precision in args.precisions}
+    net = completers[args.precisions[0]].net
     dcgan = ModelConfig()
     G, D = build_generator(dcgan), build_discriminator(dcgan)
     n_iter = completion.default_settings()["n_iter"]
@@ -82,12 +92,16 @@ def main(argv=None) -> int:
         rng = np.random.default_rng(batch)
         x = rng.integers(0, 256, (batch, 64, 64, 3), dtype=np.uint8)
         masks = mask_lib.MaskSpec("patch", 64, seed=batch).masks(batch).values
-        completer.complete(x, masks, batch_size=batch)                      # warm-up / trace
-        rows = {"network": best_time(lambda: completer.complete(x, masks, batch_size=batch),
-                                     args.repeats) / batch}
+        rows = {}
+        for precision, completer in completers.items():
+            completer.complete(x, masks, batch_size=batch)                  # warm-up / trace
+            rows[f"net {PRECISION_NAMES[precision]}"] = best_time(
+                lambda: completer.complete(x, masks, batch_size=batch), args.repeats) / batch
         for name, method in evaluate.BASELINES.items():
             rows[name] = best_time(lambda: method(x, masks), args.repeats) / batch
-        rows[f"dcgan ({n_iter} it)"] = dcgan_seconds_per_image(G, D, x, masks, args.iters, n_iter)
+        if args.dcgan:
+            rows[f"dcgan ({n_iter} it)"] = dcgan_seconds_per_image(G, D, x, masks, args.iters,
+                                                                   n_iter)
         for name, seconds in rows.items():
             print(f"{batch:>5} {name:<14} {1.0 / seconds:>10.2f} {1000.0 * seconds:>10.2f}", flush=True)
     return 0

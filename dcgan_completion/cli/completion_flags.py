@@ -81,6 +81,27 @@ def add_start_flags(g) -> None:
                    "or encoder.npz or encoder/ inside a checkpoint folder)")
 
 
+def add_precision_flag(g) -> None:
+    """--precision: the compute precision of the DCGAN and of the completion network."""
+    from ..config import AUTO_PRECISION, DTYPE_POLICIES
+    g.add_argument("--precision", choices=(AUTO_PRECISION, *DTYPE_POLICIES),
+                   help="compute precision. auto (the default): the completion network runs in "
+                   "the faster of float32 and mixed_bfloat16, timed on this machine at start "
+                   "(same quality), the DCGAN in float32; mixed_bfloat16 is faster only on "
+                   "some CPUs with AVX-512 BF16")
+
+
+def dcgan_precision(args) -> str:
+    """The DCGAN's precision for --precision: float32 unless one is named."""
+    from ..config import AUTO_PRECISION
+    return "float32" if args.precision in (None, AUTO_PRECISION) else args.precision
+
+
+def network_precision(args) -> str:
+    from ..config import AUTO_PRECISION
+    return args.precision or AUTO_PRECISION
+
+
 def add_mask_parameter_flags(g) -> None:
     """--centerScale and --fraction, the parameters of the center and random masks."""
     from ..masks import CENTER_SCALE, RANDOM_FRACTION

@@ -39,7 +39,8 @@ from .common import (EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK, EXIT_PARTIAL, HelpF
                      add_flag, add_verbose_flag, error_message, nonnegative_int, positive_int,
                      setup_logging, sigterm_as_interrupt)
 from .completion_flags import (add_completion_flags, add_mask_parameter_flags,
-                               completion_settings, mask_spec)
+                               add_precision_flag, completion_settings, dcgan_precision,
+                               mask_spec, network_precision)
 
 log = logging.getLogger("dcgan-evaluate")
 
@@ -51,7 +52,6 @@ GRID_ROWS = 8
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from ..config import DTYPE_POLICIES
     from ..masks import MASK_TYPES
     p = argparse.ArgumentParser(prog="dcgan-evaluate", description=__doc__,
                                 formatter_class=HelpFormatter)
@@ -61,8 +61,7 @@ def build_parser() -> argparse.ArgumentParser:
              help="checkpoint folder or weights file (default: the bundled face model)")
     g.add_argument("--limit", type=positive_int,
                    help="evaluate the first N images only, N >= 1 (default: all)")
-    g.add_argument("--precision", choices=DTYPE_POLICIES,
-                   default="float32", help="compute precision of the model (default: float32)")
+    add_precision_flag(g)
     g = p.add_argument_group("what to compare")
     g.add_argument("--masks", nargs="+", choices=[m for m in MASK_TYPES if m != "file"],
                    default=list(DEFAULT_MASKS), help=f"mask types (default: {' '.join(DEFAULT_MASKS)})")
@@ -112,7 +111,7 @@ def main(argv=None) -> int:
     setup_logging(args.verbose)
     sigterm_as_interrupt()
     from .. import checkpoints, evaluate
-    from ..config import ConfigError
+    from ..config import BATCH_SIZE, ConfigError
 
     out_dir = args.out_dir or DEFAULT_OUT_DIR
     from ..completion_net.weights import bundled_network_available
@@ -126,14 +125,14 @@ def main(argv=None) -> int:
             raise ValueError(f"data folder {args.data!r} " + ("is a file, not a folder"
                              if os.path.exists(args.data) else "does not exist"))
         # OpenCV alone still takes its image size from the model (--checkpointDir or bundled).
-        config, G, D = checkpoints.load_model(args.checkpoint_dir, args.precision) \
+        config, G, D = checkpoints.load_model(args.checkpoint_dir, dcgan_precision(args)) \
             if "dcgan" in chosen or "network" not in chosen else (None, None, None)
         completer = None
         if "network" in chosen:
-            from ..completion_net.inference import NetworkCompleter
-            from ..completion_net.weights import load_completion_net
-            net_config, net = load_completion_net(args.network_dir)   # None: the bundled one
-            completer = NetworkCompleter(net)     # one compiled forward pass for every mask
+            from ..completion_net.inference import load_network_completer
+            # One compiled forward pass for every mask; None: the bundled network.
+            net_config, completer, _ = load_network_completer(
+                args.network_dir, network_precision(args), args.batch_size or BATCH_SIZE)
             if config is not None and net_config.image_size != config.image_size:
                 raise ValueError(f"the DCGAN makes {config.image_size}x{config.image_size} images, "
                                  f"the network {net_config.image_size}x{net_config.image_size}")

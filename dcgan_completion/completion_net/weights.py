@@ -1,9 +1,9 @@
 """A trained completion network on disk: its weights file, its checkpoint folder, the bundled one.
 
     save_completion_net_weights(config, net, path)   float16 .npz + config, no critic
-    load_completion_net(path_or_dir)                 (config, float32 net) from a weights
-                                                     file, a dcgan-train-completion folder
-                                                     or (None) the bundled face network
+    load_completion_net(path_or_dir, dtype_policy)   (config, net) from a weights file, a
+                                                     dcgan-train-completion folder or
+                                                     (None) the bundled face network
 
 Only the network is read (checkpoint object ``completion_net``); nothing here imports the
 training code, so completing with a network does not load the trainer.
@@ -39,7 +39,7 @@ def save_completion_net_weights(config: CompletionConfig, net: keras.Model, path
     return checkpoints.write_weights_file(path, arrays, {"kind": CONFIG_KIND, **config.to_dict()})
 
 
-def _load_weights_file(path: str) -> tuple[CompletionConfig, keras.Model]:
+def _load_weights_file(path: str, dtype_policy: str) -> tuple[CompletionConfig, keras.Model]:
     arrays, meta = checkpoints.read_weights_file(path)    # CheckpointError for a bad file
     if meta.pop("kind", None) != CONFIG_KIND:
         raise checkpoints.CheckpointError(
@@ -50,24 +50,26 @@ def _load_weights_file(path: str) -> tuple[CompletionConfig, keras.Model]:
     except (ValueError, TypeError) as e:      # CompletionConfigError is a ValueError
         raise checkpoints.CheckpointError(f"{path} holds no valid completion-net config: "
                                           f"{e}") from e
-    net = build_completion_net(config, dtype_policy="float32")
+    net = build_completion_net(config, dtype_policy=dtype_policy)
     checkpoints.restore_weights(path, arrays, {w.path: w for w in net.weights})
     return config, net
 
 
-def _load_checkpoint_dir(directory: str) -> tuple[CompletionConfig, keras.Model]:
+def _load_checkpoint_dir(directory: str, dtype_policy: str) -> tuple[CompletionConfig, keras.Model]:
     try:
         config, _ = load_completion_config(directory)
     except (FileNotFoundError, CompletionConfigError) as e:
         raise checkpoints.CheckpointError(str(e)) from e
-    net = build_completion_net(config, dtype_policy="float32")
+    net = build_completion_net(config, dtype_policy=dtype_policy)
     checkpoints.restore_network(directory, "completion_net", net)
     return config, net
 
 
-def load_completion_net(path_or_dir: str | None = None) -> tuple[CompletionConfig, keras.Model]:
+def load_completion_net(path_or_dir: str | None = None, dtype_policy: str = "float32"
+                        ) -> tuple[CompletionConfig, keras.Model]:
     """(config, net) from a checkpoint folder (dcgan-train-completion's), a weights .npz,
-    or (None) the bundled face network. The net is float32 whatever it was trained in.
+    or (None) the bundled face network. The net computes in ``dtype_policy`` whatever it
+    was trained in (variables, the prefill and the output stay float32).
 
     Raises checkpoints.CheckpointError with a message naming the file and the problem.
     """
@@ -78,8 +80,8 @@ def load_completion_net(path_or_dir: str | None = None) -> tuple[CompletionConfi
                 "dcgan-train-completion, or its weights file")
         path_or_dir = BUNDLED_NETWORK
     if os.path.isfile(path_or_dir):
-        return _load_weights_file(path_or_dir)
+        return _load_weights_file(path_or_dir, dtype_policy)
     if not os.path.isdir(path_or_dir):
         raise checkpoints.CheckpointError(f"{path_or_dir!r} is neither a checkpoint folder "
                                           "nor a weights file")
-    return _load_checkpoint_dir(path_or_dir)
+    return _load_checkpoint_dir(path_or_dir, dtype_policy)

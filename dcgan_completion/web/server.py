@@ -114,10 +114,10 @@ class Models:
     def network(self):
         """(image size, NetworkCompleter) (--networkDir; default: the bundled network)."""
         def load():
-            from ..completion_net.inference import NetworkCompleter
-            from ..completion_net.weights import load_completion_net
-            config, net = load_completion_net(self.network_dir)
-            return config.image_size, NetworkCompleter(net)
+            from ..completion_net.inference import load_network_completer
+            # One picture at a time: the precision that is faster for a batch of one.
+            config, completer, _ = load_network_completer(self.network_dir, batch_size=1)
+            return config.image_size, completer
         return self._get("network", load)
 
     def size(self, method: str) -> int:
