@@ -4,6 +4,7 @@
     python bench/bench_train.py                      # batch 64, 64x64, DCGAN loss, float32
     python bench/bench_train.py --precision mixed_bfloat16
     python bench/bench_train.py --loss wgan-gp --steps 10
+    python bench/bench_train.py --augment color,translation,cutout --ema 0.999 --r1 1
 
 A full DCGAN step is one discriminator update and two generator updates (the default);
 images/s counts the real images consumed. The data are a fixed random batch, so the
@@ -46,13 +47,17 @@ def main():
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--batch_size", type=int, default=64)
     p.add_argument("--image_size", type=int, default=64)
-    p.add_argument("--loss", default="dcgan", choices=("dcgan", "wgan", "wgan-gp"))
+    p.add_argument("--loss", default="dcgan", choices=("dcgan", "wgan", "wgan-gp", "hinge"))
     p.add_argument("--precision", default="float32", choices=DTYPE_POLICIES)
     p.add_argument("--steps", type=int, default=20, help="timed steps after 3 warm-up steps")
+    p.add_argument("--augment", default="", help="DiffAugment policy, e.g. color,translation,cutout")
+    p.add_argument("--ema", type=float, default=0.0, help="decay of G's moving average (0: none)")
+    p.add_argument("--r1", type=float, default=0.0, help="R1 penalty weight gamma (0: none)")
     args = p.parse_args()
 
     model_cfg = ModelConfig(image_size=args.image_size, dtype_policy=args.precision)
-    train_cfg = TrainConfig(loss=args.loss, batch_size=args.batch_size).resolved()
+    train_cfg = TrainConfig(loss=args.loss, batch_size=args.batch_size, augment=args.augment,
+                            ema=args.ema, r1=args.r1).resolved()
     with tempfile.TemporaryDirectory() as tmp:
         trainer = GANTrainer(model_cfg, train_cfg, tmp)
         n = train_cfg.batch_size * train_cfg.d_steps
@@ -73,8 +78,10 @@ def main():
     bf16_peak = matmul_peak(dtype=tf.bfloat16) if args.precision == "mixed_bfloat16" else None
     print(f"device:            {'GPU' if tf.config.list_logical_devices('GPU') else 'CPU'} "
           f"({os.cpu_count()} cores visible)")
+    options = ", ".join(f"{name} {value}" for name, value in
+                        (("augment", args.augment), ("ema", args.ema), ("r1", args.r1)) if value)
     print(f"setting:           {args.loss} loss, batch {args.batch_size}, "
-          f"{args.image_size}x{args.image_size}, {args.precision}")
+          f"{args.image_size}x{args.image_size}, {args.precision}{', ' + options if options else ''}")
     print(f"training step:     {images_per_s:.1f} images/s "
           f"({seconds / args.steps * 1000:.0f} ms per step of {n} images)")
     print(f"FLOPs per image:   {flops / 1e9:.2f} GFLOP (G fwd {generator_flops(model_cfg) / 1e6:.0f} M, "
