@@ -2,6 +2,7 @@
 """How good a face prior is, on the fixed validation faces (issue 12's yardstick).
 
     python bench/bench_prior.py [--checkpointDir PATH] [--per_source 13] [--out prior-report]
+        [--split report|select] [--nIter N] [--precision mixed_bfloat16]
 
 For a DCGAN (the bundled one unless --checkpointDir: a checkpoint folder, which uses its
 moving average of G where it has one, or a weights file), on the first ``per_source``
@@ -38,8 +39,9 @@ start_tensorflow()          # without TensorFlow's start-up lines
 from dcgan_completion import completion, evaluate, images, masks  # noqa: E402
 from dcgan_completion.blend import visible_input  # noqa: E402
 from dcgan_completion.checkpoints import load_model  # noqa: E402
+from dcgan_completion.config import DTYPE_POLICIES  # noqa: E402
 from dcgan_completion.model import sample_z  # noqa: E402
-from validation import DEFAULT_DATA, validation_faces  # noqa: E402
+from validation import DEFAULT_DATA, SPLITS, validation_faces  # noqa: E402
 
 MASKS = ("center", "left", "random", "full")
 BASELINES = ("navier-stokes", "telea")
@@ -48,18 +50,23 @@ BASELINES = ("navier-stokes", "telea")
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--data", default=DEFAULT_DATA, help="folder of faces-64.tar.gz and its list")
+    p.add_argument("--split", choices=SPLITS, default="report",
+                   help="report: the first faces of each source (figures to quote); select: the "
+                   "last ones (for choosing settings and checkpoints)")
     p.add_argument("--per_source", type=int, default=13, help="faces of each source (default: 13)")
     p.add_argument("--checkpointDir", default=None, help="model (default: the bundled one)")
     p.add_argument("--nIter", type=int, default=None, help="projection iterations (default: complete's)")
+    p.add_argument("--precision", choices=DTYPE_POLICIES, default="float32",
+                   help="compute precision of the projection (default: float32)")
     p.add_argument("--out", default="prior-report", help="output folder (default: prior-report)")
     args = p.parse_args(argv)
     try:
         paths = validation_faces(args.data, args.per_source,
-                                 os.path.join(tempfile.gettempdir(), "dcgan-validation"))
+                                 os.path.join(tempfile.gettempdir(), "dcgan-validation"), args.split)
     except FileNotFoundError as e:
         print(f"skipped: {e}")
         return 0
-    config, G, D = load_model(args.checkpointDir)
+    config, G, D = load_model(args.checkpointDir, args.precision)
     faces = np.stack([images.load_image(p, config.image_size, config.channels) for p in paths])
     settings = completion.default_settings()
     if args.nIter:
@@ -91,6 +98,7 @@ def main(argv=None) -> int:
 
     with open(os.path.join(args.out, "results.json"), "w") as f:
         json.dump({"model": args.checkpointDir or "bundled", "settings": settings,
+                   "split": args.split, "precision": args.precision,
                    "faces": [os.path.relpath(p, os.path.dirname(os.path.dirname(p))) for p in paths],
                    "results": results}, f, indent=1)
     lines = ["| mask | " + " | ".join(("dcgan",) + BASELINES) + " |", "|---|---|---|---|"]
@@ -100,8 +108,9 @@ def main(argv=None) -> int:
         lines.append(f"| {kind}{' (whole-image PSNR)' if kind == 'full' else ''} | " + " | ".join(row) + " |")
     report = "\n".join(lines)
     with open(os.path.join(args.out, "report.md"), "w") as f:
-        f.write(f"{len(faces)} validation faces, model {args.checkpointDir or 'bundled'}, "
-                f"{settings['n_iter']} iterations; hole PSNR in dB\n\n{report}\n")
+        f.write(f"{len(faces)} validation faces ({args.split} split), model "
+                f"{args.checkpointDir or 'bundled'}, {settings['n_iter']} iterations, "
+                f"{args.precision}; hole PSNR in dB\n\n{report}\n")
     print(report)
     return 0
 

@@ -34,7 +34,7 @@ start_tensorflow()          # without TensorFlow's start-up lines
 
 from dcgan_completion import completion, evaluate, images, masks  # noqa: E402
 from dcgan_completion.checkpoints import load_model  # noqa: E402
-from validation import DEFAULT_DATA, validation_faces  # noqa: E402
+from validation import DEFAULT_DATA, SPLITS, validation_faces  # noqa: E402
 
 
 def hole_psnr(original, completed, mask) -> float:
@@ -53,6 +53,9 @@ def parse_setting(words: list[str]) -> tuple[str, dict]:
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--data", default=DEFAULT_DATA, help="folder of faces-64.tar.gz and its list")
+    p.add_argument("--split", choices=SPLITS, default="report",
+                   help="report: the first faces of each source (figures to quote); select: the "
+                   "last ones (for choosing settings and checkpoints)")
     p.add_argument("--per_source", type=int, default=13, help="faces of each source (default: 13)")
     p.add_argument("--masks", nargs="+", default=["center", "left", "random"])
     p.add_argument("--checkpointDir", default=None, help="model (default: the bundled one)")
@@ -62,7 +65,8 @@ def main(argv=None) -> int:
     settings = [parse_setting(s) for s in (args.setting or [["recipe", "n_iter=1000"]])]
     try:
         paths = validation_faces(args.data, args.per_source, os.path.join(tempfile.gettempdir(),
-                                                                           "dcgan-validation"))
+                                                                           "dcgan-validation"),
+                                 args.split)
     except FileNotFoundError as e:
         print(f"skipped: {e}")
         return 0

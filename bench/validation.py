@@ -3,8 +3,11 @@
     paths = validation_faces(data_dir, per_source=13, out_dir=tmp)   # 13 x 5 sources
 
 Takes the first ``per_source`` validation faces of each of the five sources (in the
-list's order), extracted from faces-64.tar.gz into ``out_dir`` (nothing else is unpacked;
-an already extracted folder is reused). Raises FileNotFoundError naming what is missing:
+list's order), or with ``split="select"`` the last ones, extracted from faces-64.tar.gz
+into ``out_dir`` (nothing else is unpacked; an already extracted folder is reused). The
+list holds 200 faces per source: the project reports figures on the first 100 of each
+("report") and chooses designs and checkpoints on the last 100 ("select"), so that no
+reported figure comes from faces a choice was tuned on. Raises FileNotFoundError naming what is missing:
 the data is not part of the repository, and a benchmark that needs it says so and skips.
 """
 
@@ -14,14 +17,24 @@ import os
 import tarfile
 
 ARCHIVE, LIST = "faces-64.tar.gz", "faces-64-validation.txt"
+SPLITS = ("report", "select")
 DEFAULT_DATA = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
                             os.pardir, "shared", "data")
 
 
-def chosen(data_dir: str, per_source: int) -> list[str]:
-    """The archive names of the first ``per_source`` validation faces of each source."""
+def chosen(data_dir: str, per_source: int, split: str = "report") -> list[str]:
+    """The archive names of the first (report) or last (select) ``per_source`` validation
+    faces of each source, in the list's order."""
+    if split not in SPLITS:
+        raise ValueError(f"split must be one of {', '.join(SPLITS)}, not {split!r}")
     with open(os.path.join(data_dir, LIST)) as f:
         names = [line.strip() for line in f if line.strip()]
+    if split == "select":
+        return chosen_from(names[::-1], per_source)[::-1]
+    return chosen_from(names, per_source)
+
+
+def chosen_from(names: list[str], per_source: int) -> list[str]:
     taken, by_source = [], {}
     for name in names:
         source = name.split("/")[1]
@@ -31,13 +44,14 @@ def chosen(data_dir: str, per_source: int) -> list[str]:
     return taken
 
 
-def validation_faces(data_dir: str, per_source: int, out_dir: str) -> list[str]:
+def validation_faces(data_dir: str, per_source: int, out_dir: str, split: str = "report"
+                     ) -> list[str]:
     """Paths of the chosen validation faces under ``out_dir``, extracted if needed."""
     for name in (ARCHIVE, LIST):
         if not os.path.exists(os.path.join(data_dir, name)):
             raise FileNotFoundError(f"{os.path.join(data_dir, name)} not found: this benchmark "
                                     "needs the project's shared face data")
-    wanted = chosen(data_dir, per_source)
+    wanted = chosen(data_dir, per_source, split)
     missing = {n for n in wanted if not os.path.exists(os.path.join(out_dir, n))}
     if missing:
         with tarfile.open(os.path.join(data_dir, ARCHIVE)) as tar:
