@@ -4,9 +4,12 @@ A completion is the known pixels of x and the hole of G(z): M * x + (1 - M) * G(
 rounded to uint8 (``composite``). With blend 'poisson' the hole is Poisson-blended
 instead (PoissonBlend, the post-processing of Yeh et al. 2016): the hole keeps G(z)'s
 gradients but meets the known pixels without a colour seam; the known pixels stay
-exactly the input's. It is only used for an image whose mask is a contiguous hole, i.e.
-at least half of its known pixels have a fully known 3x3 neighbourhood; scattered masks
-(random, grid), lowres (nothing known) and full (no hole) masks get the plain composite.
+exactly the input's. That is G(z) plus a smooth interpolation of the residual x - G(z)
+from the known pixels, which pays most where the known pixels are scattered: on the
+validation faces, 80 % random pixels missing, hole PSNR 18.6 dB pasted against 24.3
+blended (Navier-Stokes 23.9), with a DCGAN whose whole-face reconstruction is about
+19 dB. Every mask with a hole and at least one known pixel is blended; lowres masks
+(nothing known) and full masks (no hole) get the plain composite.
 
 ``visible_input`` draws what a completion knows: the missing pixels gray, or for lowres
 masks the block averages.
@@ -29,16 +32,6 @@ def composite(images: np.ndarray, masks: np.ndarray, generated: np.ndarray) -> n
     """M * x + (1 - M) * G(z) in uint8: known pixels are the input's, exactly for 0/1 masks."""
     out = masks * images.astype(np.float32) + (1.0 - masks) * generated.astype(np.float32)
     return np.clip(np.round(out), 0, 255).astype(np.uint8)
-
-
-def is_contiguous_hole(mask: np.ndarray) -> bool:
-    """True if ``mask`` (H, W, 1) has a hole and at least half of its known pixels are interior."""
-    known = (mask[..., 0] >= 0.5).astype(np.uint8)
-    n_known = int(known.sum())
-    if n_known == 0 or n_known == known.size:
-        return False
-    interior = cv2.erode(known, np.ones((3, 3), np.uint8))   # image border counts as known
-    return int(interior.sum()) >= 0.5 * n_known
 
 
 class PoissonBlend:
@@ -115,13 +108,13 @@ def blend_frames(images: np.ndarray, masks: np.ndarray, frames: np.ndarray, meth
     """Completions (T, B, H, W, C) uint8 of generator outputs ``frames`` (T, B, H, W, C).
 
     Plain composite, or with method 'poisson' a Poisson blend for each image whose mask
-    is a contiguous hole (is_contiguous_hole).
+    has a hole and a known pixel (PoissonBlend.solvable).
     """
     out = np.stack([composite(images, masks, f) for f in frames])
     if method == "poisson":
         for i in range(images.shape[0]):
-            if is_contiguous_hole(masks[i]):
-                solve = PoissonBlend(masks[i])
+            solve = PoissonBlend(masks[i])
+            if solve.solvable:
                 for t in range(len(frames)):
                     out[t, i] = solve(out[t, i], frames[t, i])
     return out

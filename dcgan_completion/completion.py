@@ -45,8 +45,8 @@ iterations on z instead, 18.56 refined (block 1: 18.2-18.3; weight 1e4: 18.1). T
 a measurement to turn refinement on by default.
 
 The completion is the known pixels of x and the hole of G(z), Poisson-blended with
-blend='poisson' (the paper's post-processing) where the mask is a contiguous hole:
-blend.py.
+blend='poisson' (the paper's post-processing) wherever the mask has a hole and a known
+pixel: blend.py.
 """
 
 from __future__ import annotations

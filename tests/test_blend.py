@@ -1,4 +1,4 @@
-"""Blending: the composite, Poisson blending of a contiguous hole, the plain paste of others."""
+"""Blending: the composite, and Poisson blending of every hole that has known pixels."""
 
 import numpy as np
 
@@ -24,6 +24,21 @@ def test_poisson_blend_matches_the_context():
         assert np.array_equal(out[~hole], image[~hole])                # known pixels kept
 
 
+def test_poisson_fills_scattered_holes_from_the_residual():
+    """Known pixels on a smooth ramp, G(z) the ramp shifted by 40 plus texture: blended, the
+    scattered holes get the ramp's level back (G(z) plus the interpolated residual)."""
+    rng = np.random.default_rng(1)
+    ramp = np.linspace(60, 200, S)[None, :, None] * np.ones((S, S, 3))
+    image = np.round(ramp).astype(np.uint8)
+    generated = np.clip(np.round(ramp - 40 + rng.normal(0, 3, ramp.shape)), 0, 255).astype(np.uint8)
+    m = masks.MaskSpec("random", S, seed=3).for_index(0)                # 80 % missing
+    hole = np.broadcast_to(m == 0, image.shape)
+    pasted = blend.composite(image, m, generated).astype(float)
+    out = blend.blend_frames(image[None], m[None], generated[None, None], "poisson")[0, 0]
+    assert np.abs(out[hole] - ramp[hole]).mean() < 0.25 * np.abs(pasted[hole] - ramp[hole]).mean()
+    assert np.array_equal(out[~hole], image[~hole])
+
+
 def test_blending():
     rng = np.random.default_rng(0)
     image = rng.integers(0, 256, (S, S, 3), dtype=np.uint8)
@@ -40,7 +55,10 @@ def test_blending():
     m = np.stack([masks.MaskSpec(k, S).for_index(0) for k in ("full", "grid", "center")])
     (out,) = blend.blend_frames(batch, m, np.stack([generated] * 3)[None], "poisson")
     assert np.array_equal(out[0], image)                                # no hole: untouched
-    assert np.array_equal(out[1], blend.composite(image, m[1], generated))  # scattered: paste
-    assert not np.array_equal(out[2], blend.composite(image, m[2], generated))
+    for i in (1, 2):                                                    # scattered and one hole
+        np.testing.assert_array_equal(out[i], blend.poisson_blend(image, m[i], generated))
+        assert not np.array_equal(out[i], blend.composite(image, m[i], generated))
+    (none,) = blend.blend_frames(batch, m, np.stack([generated] * 3)[None], "none")
+    np.testing.assert_array_equal(none, blend.composite(batch, m, np.stack([generated] * 3)))
     gray = blend.poisson_blend(image[..., :1], masks.center_mask(S), generated[..., :1])
     assert gray.shape == (S, S, 1)

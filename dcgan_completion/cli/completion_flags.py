@@ -46,7 +46,7 @@ def add_completion_flags(p: argparse.ArgumentParser) -> None:
              help=f"images completed together (default: {BATCH_SIZE})")
     g.add_argument("--seed", type=seed, help=f"seed of the starting z and random masks (default: {S['seed']})")
     g.add_argument("--blend", choices=BLENDS,
-                   help=f"poisson: blend the hole seamlessly (contiguous holes only); none: paste "
+                   help=f"poisson: blend every hole seamlessly into the known pixels; none: paste "
                    f"(default: {S['blend']})")
 
 
