@@ -85,6 +85,9 @@ class CompletionResult:
                 then n_iter + out_interval, ..., n_iter + refine when refined.
     trajectory: (T, B, H, W, C) uint8 completions at the logged iterations
                 (trajectory[-1] == completed), for the chosen restart.
+    generated_trajectory: (T, B, H, W, C) uint8 G's outputs at those iterations, unblended
+                (generated_trajectory[-1] == generated): blend_frames of them with another
+                method gives the trajectory that method would have given.
     trajectory_losses: (T, B, 3) float32 (contextual, perceptual, total) at those iterations.
     """
     completed: np.ndarray
@@ -97,6 +100,7 @@ class CompletionResult:
     iterations: np.ndarray
     trajectory: np.ndarray
     trajectory_losses: np.ndarray
+    generated_trajectory: np.ndarray
 
 
 # --- pieces used by complete() ---------------------------------------------------------
@@ -179,6 +183,32 @@ def refine_features(z, x, w, generator: keras.Model, image_losses, *, layer: int
         h, s1, s2, t, *found = run(h, s1, s2, t, tf.constant(k - done))
         done = k
         yield k, to_uint8(found[3]), np.stack([v.numpy() for v in found[:3]], axis=-1)
+
+
+def projection_step(generator: keras.Model, discriminator: keras.Model, batch_size: int
+                    ) -> Callable[[], np.ndarray]:
+    """A call that returns one projection step's gradient (B, z_dim) (of the completion
+    loss w.r.t. z, as complete() computes it) for ``batch_size`` grey images with a centre
+    hole: the work whose speed precision.load_fastest_dcgan compares between precisions."""
+    S, C = generator.output_shape[1], generator.output_shape[-1]
+    x = tf.zeros((batch_size, S, S, C))                                          # grey
+    m = np.ones((batch_size, S, S, 1), np.float32)
+    m[:, S // 4:S - S // 4, S // 4:S - S // 4] = 0.0
+    w = context_weights(m, 0)                                                    # (B, S, S, 1)
+    z = tf.constant(initial_z(batch_size, 1, generator.input_shape[-1], 0, 0))   # (B, z_dim)
+    lam = default_settings()["lam"]
+
+    @tf.function
+    def gradient(z):
+        with tf.GradientTape() as tape:
+            tape.watch(z)
+            g = generator(z, training=False)
+            perceptual = perceptual_loss(discriminator(g, training=False))
+            total = completion_loss(contextual_loss(g, x, w), perceptual, lam)     # (B,)
+            loss = tf.reduce_sum(total)
+        return tape.gradient(loss, z)                                            # (B, z_dim)
+
+    return lambda: gradient(z).numpy()
 
 
 def default_settings() -> dict:
@@ -420,5 +450,5 @@ def complete(images: np.ndarray, masks: np.ndarray, generator: keras.Model,
         completed=trajectory[-1], generated=frames[-1], z=z, contextual=final[:, 0],
         perceptual=final[:, 1], total=final[:, 2], restart=restart,
         iterations=np.asarray(logged), trajectory=trajectory,
-        trajectory_losses=frame_losses.astype(np.float32))
+        trajectory_losses=frame_losses.astype(np.float32), generated_trajectory=frames)
 

@@ -189,6 +189,9 @@ def test_trajectory_restarts_and_lowres(models, targets):
     assert list(r.iterations) == [0, 7, 14, 20]                  # the last one always
     assert r.trajectory.shape == (4, 4, S, S, 3) and r.trajectory_losses.shape == (4, 4, 3)
     assert np.array_equal(r.trajectory[-1], r.completed)
+    assert np.array_equal(r.generated_trajectory[-1], r.generated)
+    # The unblended frames, blended afterwards, are the trajectory complete() blended.
+    assert np.array_equal(blend.blend_frames(y, m, r.generated_trajectory, "poisson"), r.trajectory)
     known = m[..., 0] == 1
     assert np.array_equal(r.completed[known], y[known])          # Poisson keeps known pixels too
     three = completion.complete(y, m, G, D, n_iter=20, out_interval=20, restarts=3, blend="none")

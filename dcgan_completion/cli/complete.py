@@ -49,7 +49,7 @@ from .common import (EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK, EXIT_PARTIAL, HelpF
                      setup_logging, sigterm_as_interrupt)
 from .completion_flags import (add_completion_flags, add_mask_parameter_flags,
                                add_precision_flag, add_start_flags, completion_settings,
-                               dcgan_precision, mask_spec, network_precision)
+                               load_dcgan, mask_spec, network_precision)
 
 log = logging.getLogger("dcgan-complete")
 
@@ -140,7 +140,7 @@ def load_completer(args):
     """(image size, channels, the model(s), the encoder or None) of --method and --init: the
     network's completer, or G, D and their replicas on every other local GPU; raises
     CheckpointError / ConfigError."""
-    from ..checkpoints import load_model, load_replicas, start_encoder
+    from ..checkpoints import load_replicas, start_encoder
     from ..config import BATCH_SIZE
     if args.method == "network":
         from ..completion_net.inference import load_network_completer
@@ -150,11 +150,11 @@ def load_completer(args):
         config, completer, _ = load_network_completer(   # None: the bundled network
             args.checkpoint_dir, network_precision(args), args.batch_size or BATCH_SIZE)
         return config.image_size, config.channels, (completer,), None
-    config, G, D = load_model(args.checkpoint_dir, dtype_policy=dcgan_precision(args))
+    config, G, D, precision = load_dcgan(args, args.batch_size or BATCH_SIZE)
     encoder, path = start_encoder(args.checkpoint_dir, config, args.init, args.encoder)
     if path:
         log.info("starting z: the encoder %s", path)
-    replicas = load_replicas(args.checkpoint_dir, dcgan_precision(args))   # other GPUs
+    replicas = load_replicas(args.checkpoint_dir, precision)              # other GPUs
     if replicas:
         log.info("completing on %d devices at once", 1 + len(replicas))
     return config.image_size, config.channels, (G, D, replicas), encoder

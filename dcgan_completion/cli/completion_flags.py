@@ -85,16 +85,19 @@ def add_precision_flag(g) -> None:
     """--precision: the compute precision of the DCGAN and of the completion network."""
     from ..config import AUTO_PRECISION, DTYPE_POLICIES
     g.add_argument("--precision", choices=(AUTO_PRECISION, *DTYPE_POLICIES),
-                   help="compute precision. auto (the default): the completion network runs in "
-                   "the faster of float32 and mixed_bfloat16, timed on this machine at start "
-                   "(same quality), the DCGAN in float32; mixed_bfloat16 is faster only on "
-                   "some CPUs with AVX-512 BF16")
+                   help="compute precision. auto (the default): the faster of float32 and "
+                   "mixed_bfloat16, timed on this machine at start (a few seconds; same "
+                   "quality); mixed_bfloat16 is faster only on some CPUs with AVX-512 BF16")
 
 
-def dcgan_precision(args) -> str:
-    """The DCGAN's precision for --precision: float32 unless one is named."""
+def load_dcgan(args, batch_size: int):
+    """(config, G, D, precision) of --checkpointDir in --precision (auto: the faster here)."""
+    from ..checkpoints import load_model
     from ..config import AUTO_PRECISION
-    return "float32" if args.precision in (None, AUTO_PRECISION) else args.precision
+    from ..precision import load_fastest_dcgan
+    if args.precision in (None, AUTO_PRECISION):
+        return load_fastest_dcgan(args.checkpoint_dir, batch_size)
+    return (*load_model(args.checkpoint_dir, args.precision), args.precision)
 
 
 def network_precision(args) -> str:

@@ -39,7 +39,7 @@ from .common import (EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK, EXIT_PARTIAL, HelpF
                      add_flag, add_verbose_flag, error_message, nonnegative_int, positive_int,
                      setup_logging, sigterm_as_interrupt)
 from .completion_flags import (add_completion_flags, add_mask_parameter_flags,
-                               add_precision_flag, completion_settings, dcgan_precision,
+                               add_precision_flag, completion_settings, load_dcgan,
                                mask_spec, network_precision)
 
 log = logging.getLogger("dcgan-evaluate")
@@ -125,8 +125,12 @@ def main(argv=None) -> int:
             raise ValueError(f"data folder {args.data!r} " + ("is a file, not a folder"
                              if os.path.exists(args.data) else "does not exist"))
         # OpenCV alone still takes its image size from the model (--checkpointDir or bundled).
-        config, G, D = checkpoints.load_model(args.checkpoint_dir, dcgan_precision(args)) \
-            if "dcgan" in chosen or "network" not in chosen else (None, None, None)
+        if "dcgan" in chosen:
+            config, G, D, _ = load_dcgan(args, args.batch_size or BATCH_SIZE)
+        elif "network" not in chosen:
+            config, G, D = checkpoints.load_model(args.checkpoint_dir)
+        else:
+            config, G, D = None, None, None
         completer = None
         if "network" in chosen:
             from ..completion_net.inference import load_network_completer

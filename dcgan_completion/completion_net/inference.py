@@ -8,16 +8,14 @@ Whoever loads a network builds its completer once and keeps it; nothing is cache
 
 Precision: the network keeps its quality in bfloat16 (hole PSNR within 0.01 dB of float32
 on the six mask types of the validation faces), but whether bfloat16 is faster depends
-on the processor: 1.7x faster on an AMD EPYC (Zen 4) with AVX-512 BF16, while an Intel
-Xeon with AVX512_BF16 but no AMX runs bf16 convolutions slower than float32
-(../shared/guide/tensorflow-notes.md). CPU flags do not tell them apart, so ``auto``
-times one batch in each precision on the machine at hand and keeps the faster.
+on the processor (precision.py), so ``auto`` times one batch in each precision on the
+machine at hand and keeps the faster.
 """
 
 from __future__ import annotations
 
+import functools
 import logging
-import time
 
 import keras
 import numpy as np
@@ -26,11 +24,10 @@ import tensorflow as tf
 from .. import images
 from ..blend import composite
 from ..config import AUTO_PRECISION, AUTO_PRECISIONS, BATCH_SIZE
+from ..precision import AUTO_REPEATS
+from ..precision import fastest as fastest_run
 
 log = logging.getLogger(__name__)
-
-AUTO_REPEATS = 2          # timed calls per precision, best kept
-
 
 def unsupported_masks(spec) -> str | None:
     """Why a completion network cannot complete the masks of ``spec`` (a masks.MaskSpec),
@@ -83,23 +80,16 @@ class NetworkCompleter:
 
 def fastest(completers: dict, batch_size: int = BATCH_SIZE, repeats: int = AUTO_REPEATS) -> str:
     """The key of the completer in ``completers`` ({name: NetworkCompleter}, one image
-    shape) that completes a batch of ``batch_size`` fastest: each is traced on a batch of
-    grey images with a centre hole, then timed ``repeats`` times, best kept."""
+    shape) that completes a batch of ``batch_size`` fastest (precision.fastest) on a batch of
+    grey images with a centre hole."""
     shape = next(iter(completers.values())).image_shape
     x = np.full((batch_size, *shape), 128, np.uint8)
     m = np.ones((batch_size, *shape[:2], 1), np.float32)
     side = shape[0] // 2
     m[:, side // 2:side // 2 + side, side // 2:side // 2 + side] = 0.0
-    seconds = {}
-    for name, completer in completers.items():
-        completer.complete(x, m, batch_size)                  # trace
-        times = []
-        for _ in range(repeats):
-            start = time.perf_counter()
-            completer.complete(x, m, batch_size)
-            times.append(time.perf_counter() - start)
-        seconds[name] = min(times)
-    best = min(seconds, key=seconds.get)
+    best, seconds = fastest_run(
+        {name: functools.partial(c.complete, x, m, batch_size) for name, c in completers.items()},
+        repeats)
     log.info("completion network precision: %s (%s, batch %d)", best,
              ", ".join(f"{n} {batch_size / t:.0f} images/s" for n, t in seconds.items()), batch_size)
     return best

@@ -106,8 +106,9 @@ class Models:
     def dcgan(self):
         """(image size, G, D) of the DCGAN (--checkpointDir; default: the bundled model)."""
         def load():
-            from ..checkpoints import load_model
-            config, G, D = load_model(self.checkpoint_dir)
+            from ..precision import load_fastest_dcgan
+            # One picture at a time: the precision that is faster for a batch of one.
+            config, G, D, _ = load_fastest_dcgan(self.checkpoint_dir, batch_size=1)
             return config.image_size, G, D
         return self._get("dcgan", load)
 
