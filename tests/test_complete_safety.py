@@ -34,7 +34,8 @@ def weights(tmp_path_factory):
 
 def run(weights, out, inputs, *extra):
     return complete_cli.main(["--checkpointDir", weights, "--outDir", str(out), "--nIter", "2",
-                              "--outInterval", "1", "--noProgress", *map(str, extra), *map(str, inputs)])
+                              "--outInterval", "1", "--noProgress", "--precision", "float32",
+                              *map(str, extra), *map(str, inputs)])
 
 
 def read_csv(path):

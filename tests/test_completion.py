@@ -348,8 +348,9 @@ def test_refinement_is_per_image_and_checked(models, targets):
 
 def run_cli(tmp_path, checkpoint, inputs, *extra):
     out = str(tmp_path / "out")
+    # A named precision: runs compared with each other must not each time their own.
     argv = ["--checkpointDir", checkpoint, "--outDir", out, "--nIter", "4", "--outInterval", "2",
-            "--no-progress", *extra, *inputs]
+            "--no-progress", "--precision", "float32", *extra, *inputs]
     return complete_cli.main(argv), out
 
 

@@ -13,6 +13,7 @@ import tensorflow as tf
 from dcgan_completion import checkpoints, completion, data, images
 from dcgan_completion import masks as masks_lib
 from dcgan_completion.cli import complete as complete_cli
+from dcgan_completion.cli import evaluate as evaluate_cli
 from dcgan_completion.cli import train_encoder as cli
 from dcgan_completion.config import ModelConfig
 from dcgan_completion.encoder import EncoderConfig, build_encoder, encode
@@ -245,6 +246,13 @@ def test_train_encoder_cli_writes_samples_logs_weights_and_resumes(model, faces,
             assert complete_cli.main([*common, "--outDir", str(tmp_path / "o1")]) == 0
         assert "starting z: the encoder" in caplog.text
         assert len(os.listdir(tmp_path / "o1" / "completed")) == 3
+        # dcgan-evaluate's dcgan method completes as dcgan-complete does: from the encoder.
+        caplog.clear()
+        with caplog.at_level(logging.INFO):
+            assert evaluate_cli.main([str(tmp_path / "in"), "--checkpointDir", model, "--nIter", "5",
+                                      "--methods", "dcgan", "--masks", "center", "--noProgress",
+                                      "--outDir", str(tmp_path / "e1")]) == 0
+        assert "dcgan starts from the encoder" in caplog.text
         # A wrong-shape encoder given explicitly is refused, with the flag that avoids it.
         small = ModelConfig(image_size=S, channels=3, z_dim=4, gf_dim=8, df_dim=8)
         wrong = checkpoints.save_encoder_weights(
@@ -263,7 +271,7 @@ def test_train_encoder_cli_writes_samples_logs_weights_and_resumes(model, faces,
 def test_init_encoder_without_one_is_refused_and_random_still_completes(model, tmp_path, caplog):
     inputs = write_toy_faces(str(tmp_path / "in"), 3, size=(S, S))
     common = ["--checkpointDir", model, "--nIter", "5", "--outInterval", "5", "--noProgress",
-              "--blend", "none", *inputs]
+              "--blend", "none", "--precision", "float32", *inputs]
     assert checkpoints.find_encoder(model) is None
     assert complete_cli.main([*common, "--init", "encoder", "--outDir", str(tmp_path / "o1")]) == 2
     assert "has no encoder" in caplog.text and "dcgan-train-encoder --dataset" in caplog.text

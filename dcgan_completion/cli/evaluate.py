@@ -39,7 +39,8 @@ from .common import (EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK, EXIT_PARTIAL, HelpF
                      add_flag, add_verbose_flag, error_message, nonnegative_int, positive_int,
                      setup_logging, sigterm_as_interrupt)
 from .completion_flags import (add_completion_flags, add_mask_parameter_flags,
-                               add_precision_flag, completion_settings, load_dcgan,
+                               add_precision_flag, add_start_flags, completion_settings,
+                               load_dcgan,
                                mask_spec, network_precision)
 
 log = logging.getLogger("dcgan-evaluate")
@@ -62,6 +63,7 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("--limit", type=positive_int,
                    help="evaluate the first N images only, N >= 1 (default: all)")
     add_precision_flag(g)
+    add_start_flags(g)
     g = p.add_argument_group("what to compare")
     g.add_argument("--masks", nargs="+", choices=[m for m in MASK_TYPES if m != "file"],
                    default=list(DEFAULT_MASKS), help=f"mask types (default: {' '.join(DEFAULT_MASKS)})")
@@ -125,8 +127,13 @@ def main(argv=None) -> int:
             raise ValueError(f"data folder {args.data!r} " + ("is a file, not a folder"
                              if os.path.exists(args.data) else "does not exist"))
         # OpenCV alone still takes its image size from the model (--checkpointDir or bundled).
+        encoder = None
         if "dcgan" in chosen:
             config, G, D, _ = load_dcgan(args, args.batch_size or BATCH_SIZE)
+            encoder, path = checkpoints.start_encoder(args.checkpoint_dir, config, args.init,
+                                                      args.encoder)
+            if path:
+                log.info("dcgan starts from the encoder %s", path)
         elif "network" not in chosen:
             config, G, D = checkpoints.load_model(args.checkpoint_dir)
         else:
@@ -152,15 +159,17 @@ def main(argv=None) -> int:
     except (ValueError, OSError, checkpoints.CheckpointError, ConfigError) as e:
         log.error("%s", error_message(e, {"source": "--checkpointDir PATH",
                                           "load_completion_net": "--networkDir",
-                                          "load_model": "--checkpointDir"}))
+                                          "load_model": "--checkpointDir",
+                                          "encoder": "--encoder PATH, or --init random"}))
         return EXIT_FAILED
     except KeyboardInterrupt:                 # while loading the model(s) or the faces
         log.warning("interrupted before the evaluation started: nothing written")
         return EXIT_INTERRUPTED
     written = []
     try:
-        results, per_image = run_evaluation(args, out_dir, chosen, faces, settings, specs, G, D,
-                                            completer, written)
+        results, per_image = run_evaluation(args, out_dir, chosen, faces, settings, specs,
+                                             (G, D, encoder),
+                                             completer, written)
     except KeyboardInterrupt:
         log.warning("interrupted: %s; no results.json or table.txt was written",
                     f"written so far: {', '.join(written)}" if written else "nothing was written")
@@ -185,9 +194,10 @@ def main(argv=None) -> int:
     return EXIT_OK
 
 
-def run_evaluation(args, out_dir, chosen, faces, settings, specs, G, D, completer, written: list):
+def run_evaluation(args, out_dir, chosen, faces, settings, specs, dcgan, completer, written: list):
     """(results[mask][method] = summary, per_image[mask][method] = metrics); writes each
-    mask's grid as soon as it is done and appends its name to ``written``."""
+    mask's grid as soon as it is done and appends its name to ``written``. ``dcgan``:
+    (G, D, the encoder or None) of the dcgan method."""
     from tqdm import tqdm
 
     from .. import evaluate
@@ -195,7 +205,9 @@ def run_evaluation(args, out_dir, chosen, faces, settings, specs, G, D, complete
     from ..completion import complete
     from ..completion_net.inference import unsupported_masks
     from ..config import BATCH_SIZE
+    from ..encoder import encode
     from ..images import save_image
+    G, D, E = dcgan
     batch_size = args.batch_size or BATCH_SIZE
     results, per_image = {}, {}
     os.makedirs(out_dir, exist_ok=True)
@@ -207,8 +219,11 @@ def run_evaluation(args, out_dir, chosen, faces, settings, specs, G, D, complete
                 if name in evaluate.BASELINES:
                     methods[name] = evaluate.BASELINES[name]
                 elif name == "dcgan":
-                    methods[name] = lambda x, m, f=mask_set.lowres_factor: complete(
-                        x, m, G, D, lowres_factor=f, **settings).completed
+                    def projection(x, m, f=mask_set.lowres_factor):
+                        z_init = encode(E, x, m, f) if E is not None else None
+                        return complete(x, m, G, D, lowres_factor=f, z_init=z_init,
+                                        **settings).completed
+                    methods[name] = projection
                 elif not unsupported_masks(spec):   # e.g. lowres: no known pixel to fill around
                     methods[name] = completer.complete
             results[kind], per_image[kind], completions = {}, {}, {}
