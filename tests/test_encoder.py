@@ -228,6 +228,14 @@ def test_train_encoder_cli_writes_samples_logs_weights_and_resumes(model, faces,
             plot_losses.read_scalars(str(run / "logs")))
         assert checkpoints.find_encoder(model) == beside
         assert checkpoints.load_encoder(beside, TINY)[0].z_dim == Z
+        # dcgan-export writes the same file from the run folder, e.g. of a stopped run.
+        from dcgan_completion.cli import export as export_cli
+        exported = str(tmp_path / "exported.encoder.npz")
+        assert export_cli.main(["--checkpoint_dir", str(run / "ckpt"), "--out", exported,
+                                "--weights"]) == 0
+        with np.load(beside) as a, np.load(exported) as b:
+            assert sorted(a.files) == sorted(b.files)
+            assert all(np.array_equal(a[k], b[k]) for k in a.files)
         # More epochs resume; another model is refused; so is a model that is not there.
         assert cli.main(cli_args(dataset, run, model, "--epoch", "3")) == 0
         assert tf.train.latest_checkpoint(str(run / "ckpt")).endswith("ckpt-6")

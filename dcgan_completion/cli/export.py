@@ -11,6 +11,8 @@ pickle): what the bundled model is, and what --checkpointDir also accepts.
 A dcgan-train-completion folder is recognised by its config.json: --weights then writes
 the completion network's weights file (about 3 MB; what --method network and
 dcgan-evaluate --networkDir accept), e.g. after a run was stopped before its last epoch.
+So is a dcgan-train-encoder folder: --weights writes the encoder's weights file (float16,
+about 15 MB), to be put beside its model as NAME.encoder.npz.
 
 --out is checked before anything is loaded, and written under a hidden temporary name
 that is renamed once complete: a stopped export leaves nothing half-written.
@@ -33,8 +35,8 @@ log = logging.getLogger("dcgan-export")
 
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(prog="dcgan-export", description=__doc__, formatter_class=HelpFormatter)
-    p.add_argument("--checkpoint_dir", required=True, help="a folder written by dcgan-train or "
-                   "dcgan-train-completion; required")
+    p.add_argument("--checkpoint_dir", required=True, help="a folder written by dcgan-train, "
+                   "dcgan-train-completion or dcgan-train-encoder; required")
     p.add_argument("--out", required=True, help="new folder for the SavedModel (must not exist or "
                    "be empty), or with --weights a new .npz file; required")
     p.add_argument("--weights", action="store_true",
@@ -50,8 +52,10 @@ def main(argv=None) -> int:
             files.check_new_file(args.out, what="weights file")
         else:
             check_export_dir(args.out)
-        if is_completion_run(args.checkpoint_dir):
-            export_completion_net(args.checkpoint_dir, args.out, args.weights)
+        exports = other_exports()          # the runs that hold no DCGAN, by their config's kind
+        kind = run_kind(args.checkpoint_dir)
+        if kind in exports:
+            exports[kind](args.checkpoint_dir, args.out, args.weights)
             return EXIT_OK
         config, generator, discriminator = load_models(args.checkpoint_dir)
         if args.weights:
@@ -70,14 +74,14 @@ def main(argv=None) -> int:
     return EXIT_OK
 
 
-def is_completion_run(checkpoint_dir: str) -> bool:
-    from ..completion_net.networks import CONFIG_KIND
+def run_kind(checkpoint_dir: str) -> str | None:
+    """The "kind" in a run folder's config.json (None for a DCGAN's, or none at all)."""
     from ..config import CONFIG_FILE
     try:
         with open(os.path.join(checkpoint_dir, CONFIG_FILE)) as f:
-            return json.load(f).get("kind") == CONFIG_KIND
+            return json.load(f).get("kind")
     except (OSError, ValueError, AttributeError):
-        return False        # no or another config: load_models reports it
+        return None         # no or another config: load_models reports it
 
 
 def export_completion_net(checkpoint_dir: str, out: str, weights: bool) -> None:
@@ -90,6 +94,24 @@ def export_completion_net(checkpoint_dir: str, out: str, weights: bool) -> None:
     config, net = load_completion_net(checkpoint_dir)
     save_completion_net_weights(config, net, out)
     log.info("completion network weights exported to %s", out)
+
+
+def export_encoder(checkpoint_dir: str, out: str, weights: bool) -> None:
+    """--weights of a dcgan-train-encoder folder (``out`` already checked)."""
+    from ..checkpoints import CheckpointError, load_encoder, save_encoder_weights
+    if not weights:
+        raise CheckpointError(f"{checkpoint_dir} holds an encoder: only --weights export is "
+                              "supported for it")
+    config, encoder = load_encoder(checkpoint_dir)
+    save_encoder_weights(config, encoder, out)
+    log.info("encoder weights exported to %s", out)
+
+
+def other_exports() -> dict:
+    """{config kind: export function} of the other trainers' run folders."""
+    from ..completion_net.networks import CONFIG_KIND as NET_KIND
+    from ..encoder import CONFIG_KIND as ENCODER_KIND
+    return {NET_KIND: export_completion_net, ENCODER_KIND: export_encoder}
 
 
 if __name__ == "__main__":
