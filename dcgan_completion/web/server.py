@@ -104,12 +104,15 @@ class Models:
         return self._get("aligner", lambda: align.FaceAligner(self.predictor_path))
 
     def dcgan(self):
-        """(image size, G, D) of the DCGAN (--checkpointDir; default: the bundled model)."""
+        """(image size, G, D, its encoder or None) of the DCGAN (--checkpointDir; default:
+        the bundled model): the projection starts where dcgan-complete's does."""
         def load():
+            from ..checkpoints import start_encoder
             from ..precision import load_fastest_dcgan
             # One picture at a time: the precision that is faster for a batch of one.
             config, G, D, _ = load_fastest_dcgan(self.checkpoint_dir, batch_size=1)
-            return config.image_size, G, D
+            encoder, _ = start_encoder(self.checkpoint_dir, config, None)
+            return config.image_size, G, D, encoder
         return self._get("dcgan", load)
 
     def network(self):
@@ -284,15 +287,17 @@ def project(job: Job, req: Request, face: photos.PhotoFace, spec: masks.MaskSpec
     from ..completion import complete
     from ..outputs import trajectory_frames
     start = time.perf_counter()
-    _, G, D = models.dcgan()
+    from ..encoder import encode
+    _, G, D, E = models.dcgan()
 
     def progress(iteration, completed):
         job.face_png = images.encode_png(completed[0])
         job.iteration = iteration
 
-    result = complete(face.face.image[None], face.mask[None], G, D,
-                      lowres_factor=spec.lowres_factor if req.drawn is None else None,
-                      progress=progress, **req.settings)
+    lowres = spec.lowres_factor if req.drawn is None else None
+    z_init = None if E is None else encode(E, face.face.image[None], face.mask[None], lowres)
+    result = complete(face.face.image[None], face.mask[None], G, D, lowres_factor=lowres,
+                      z_init=z_init, progress=progress, **req.settings)
     gif = images.encode_gif(trajectory_frames(result))
     job.result = result_of(face, result.completed[0], req.settings["blend"],
                            time.perf_counter() - start, gif)
