@@ -82,7 +82,7 @@ def main(argv=None) -> int:
     net = completers[args.precisions[0]].net
     dcgan = ModelConfig()
     G, D = build_generator(dcgan), build_discriminator(dcgan)
-    n_iter = completion.default_settings()["n_iter"]
+    n_iter = completion.default_settings("random")["n_iter"]     # the recipe, from random z
     print(f"64x64x3, block-patch 28x28 holes; network width {config.width}, skips "
           f"{'on' if config.skips else 'off'} "
           f"({net.count_params() / 1e6:.2f} M parameters); DCGAN projection at {n_iter} "

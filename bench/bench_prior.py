@@ -15,8 +15,9 @@ message when ../shared/data is absent):
       much of the face space G reaches);
   (c) a grid of 64 samples of G (fixed z) and, per mask, original | masked | completions.
 Writes ``out/report.md`` (the table), ``out/results.json`` (every figure, settings and
-faces) and the pictures. Slow: the projection runs at its defaults (1000 iterations);
-``--nIter`` shortens it for a quick look (then say so beside any figure quoted).
+faces) and the pictures. The projection starts where dcgan-complete's does (the model's
+encoder when it has one, --init to choose) with that start's iteration budget: slow from
+random z (1000 iterations); ``--nIter`` shortens it for a quick look (then say so beside any figure quoted).
 """
 
 from __future__ import annotations
@@ -38,8 +39,9 @@ start_tensorflow()          # without TensorFlow's start-up lines
 
 from dcgan_completion import completion, evaluate, images, masks  # noqa: E402
 from dcgan_completion.blend import visible_input  # noqa: E402
-from dcgan_completion.checkpoints import load_model  # noqa: E402
+from dcgan_completion.checkpoints import load_model, start_encoder  # noqa: E402
 from dcgan_completion.config import DTYPE_POLICIES  # noqa: E402
+from dcgan_completion.encoder import encode  # noqa: E402
 from dcgan_completion.model import sample_z  # noqa: E402
 from validation import DEFAULT_DATA, SPLITS, validation_faces  # noqa: E402
 
@@ -58,6 +60,8 @@ def main(argv=None) -> int:
     p.add_argument("--nIter", type=int, default=None, help="projection iterations (default: complete's)")
     p.add_argument("--precision", choices=DTYPE_POLICIES, default="float32",
                    help="compute precision of the projection (default: float32)")
+    p.add_argument("--init", choices=completion.STARTS, default=None,
+                   help="start of the projection (default: the model's encoder when it has one)")
     p.add_argument("--out", default="prior-report", help="output folder (default: prior-report)")
     args = p.parse_args(argv)
     try:
@@ -67,8 +71,10 @@ def main(argv=None) -> int:
         print(f"skipped: {e}")
         return 0
     config, G, D = load_model(args.checkpointDir, args.precision)
+    E, where = start_encoder(args.checkpointDir, config, args.init)
+    start = "random" if E is None else "encoder"
     faces = np.stack([images.load_image(p, config.image_size, config.channels) for p in paths])
-    settings = completion.default_settings()
+    settings = completion.default_settings(start)
     if args.nIter:
         settings["n_iter"] = args.nIter
     os.makedirs(args.out, exist_ok=True)
@@ -80,8 +86,8 @@ def main(argv=None) -> int:
         m = masks.MaskSpec(kind, config.image_size).masks(len(faces)).values
         # With nothing missing the completion is the input itself: judge G(z) instead.
         picture = "generated" if kind == "full" else "completed"
-        methods = {"dcgan": lambda x, mm, picture=picture: getattr(
-            completion.complete(x, mm, G, D, **settings), picture)}
+        methods = {"dcgan": lambda x, mm, picture=picture: getattr(completion.complete(
+            x, mm, G, D, z_init=None if E is None else encode(E, x, mm), **settings), picture)}
         if kind != "full":
             methods.update({name: evaluate.BASELINES[name] for name in BASELINES})
         results[kind], shown = {}, {}
@@ -97,7 +103,7 @@ def main(argv=None) -> int:
                           images.make_grid(tiles, columns=len(columns)))
 
     with open(os.path.join(args.out, "results.json"), "w") as f:
-        json.dump({"model": args.checkpointDir or "bundled", "settings": settings,
+        json.dump({"model": args.checkpointDir or "bundled", "settings": settings, "start": where,
                    "split": args.split, "precision": args.precision,
                    "faces": [os.path.relpath(p, os.path.dirname(os.path.dirname(p))) for p in paths],
                    "results": results}, f, indent=1)
@@ -109,7 +115,8 @@ def main(argv=None) -> int:
     report = "\n".join(lines)
     with open(os.path.join(args.out, "report.md"), "w") as f:
         f.write(f"{len(faces)} validation faces ({args.split} split), model "
-                f"{args.checkpointDir or 'bundled'}, {settings['n_iter']} iterations, "
+                f"{args.checkpointDir or 'bundled'}, from {where or 'random z'}, "
+                f"{settings['n_iter']} iterations + {settings['refine']} refining, "
                 f"{args.precision}; hole PSNR in dB\n\n{report}\n")
     print(report)
     return 0

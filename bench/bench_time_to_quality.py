@@ -55,7 +55,8 @@ INITS = ("random", "encoder")
 
 
 def parse_setting(words: list[str]) -> tuple[str, dict]:
-    """("name", {setting: value}) of NAME k=v ...; init=random|encoder besides complete()'s."""
+    """("name", {setting: value}) of NAME k=v ...; init=random|encoder besides complete()'s
+    (whose n_iter and refine, unless given, are the budget of the start point)."""
     name, settings = words[0], {"init": "random"}
     defaults = completion.default_settings()
     for word in words[1:]:
@@ -63,7 +64,8 @@ def parse_setting(words: list[str]) -> tuple[str, dict]:
         if key == "init" and value in INITS:
             settings[key] = value
         elif key in defaults:
-            settings[key] = type(defaults[key])(value)
+            # n_iter and refine default to None (the start point's budget): integers.
+            settings[key] = (int if defaults[key] is None else type(defaults[key]))(value)
         else:
             raise SystemExit(f"--setting {name}: unknown {word!r} (init={'|'.join(INITS)} or one "
                              f"of {', '.join(sorted(defaults))})")

@@ -26,12 +26,12 @@ Defaults (keyword arguments of ``complete``, the one place they live):
       hidden z to within 1e-3 in a few hundred iterations.
   lam 0.003: the paper's weight per image. The original tool's lam 0.1 multiplied a
       batch *mean* over 64 images, i.e. ~0.0016 per image.
-  n_iter 1000: the default of Amos' complete.py (--nIter 1000). Adam recovered a hidden
-      z in ~200 iterations on our 64x64 test generator, so 1000 leaves a wide margin;
-      each iteration costs ~1.3 GFLOP per 64x64 image (bench/bench_completion.py).
+  n_iter (START_BUDGETS): from a random z 1000, the default of Amos' complete.py
+      (--nIter 1000); from an encoder's z (z_init) 30, then 30 refining (below). Each
+      iteration costs ~1.3 GFLOP per 64x64 image (bench/bench_completion.py).
   out_interval 50, restarts 1, blend 'poisson'.
 
-Refinement beyond z (``refine`` > 0, off by default; generator surgery / ILO, Daras et
+Refinement beyond z (``refine`` > 0: on by default from an encoder's z; generator surgery / ILO, Daras et
 al. 2021): once z is found, G is split after block ``refine_layer`` into head and tail
 (model.split_generator), and the feature map h, from h0 = head(z), is optimised with Adam
 (``refine_lr``) for ``refine`` more iterations on the same per-image total plus
@@ -41,8 +41,10 @@ range: it can agree more closely with the known pixels than any G(z). Its settin
 defaults, refine_layer 0 (the 4x4 map), refine_weight 1000, refine_lr 0.03, were the best
 of a small sweep on 10 validation faces with the bundled model (centre mask, 200
 iterations on z, then 100 refining): hole PSNR 17.94 dB unrefined, 18.17 with 100 more
-iterations on z instead, 18.56 refined (block 1: 18.2-18.3; weight 1e4: 18.1). Too small
-a measurement to turn refinement on by default.
+iterations on z instead, 18.56 refined (block 1: 18.2-18.3; weight 1e4: 18.1). From an
+encoder's z, 50 steps on z then 50 refining gained +0.3 dB on the centre, +0.15 on the
+left half and +1.0 on random 80 % over 100 steps on z alone (65 validation faces), so the
+encoder's budget refines.
 
 The completion is the known pixels of x and the hole of G(z), Poisson-blended with
 blend='poisson' (the paper's post-processing) wherever the mask has a hole and a known
@@ -211,21 +213,40 @@ def projection_step(generator: keras.Model, discriminator: keras.Model, batch_si
     return lambda: gradient(z).numpy()
 
 
-def default_settings() -> dict:
-    """complete()'s run settings and their defaults (its signature is the one place they live).
+# The iteration budget by start point (issue 13; bench/README.md, "Time to quality"). From
+# an encoder's z the hole is about as good as it gets at once: on 65 validation faces, 30
+# steps on z and 30 refining G's features beat the 1000-step recipe on the centre, left-half
+# and random-80 % masks in 0.25 s a face (bf16, batch 65, 2-core CPU). From a random z the
+# projection needs the recipe's 1000 steps, unrefined (`--nIter 1000 --init random`).
+START_BUDGETS = {"encoder": {"n_iter": 30, "refine": 30},
+                 "random": {"n_iter": 1000, "refine": 0}}
+STARTS = tuple(START_BUDGETS)
+
+
+def default_settings(start: str | None = None) -> dict:
+    """complete()'s run settings and their defaults (its signature is the one place they
+    live), with n_iter and refine None ("the start point's budget"), or with ``start``
+    ("encoder" or "random") that start's START_BUDGETS.
 
     Leaves out what belongs to a batch rather than a run: first_index, lowres_factor (from
     the masks), z_init and progress.
     """
     per_batch = ("first_index", "lowres_factor", "z_init", "progress")
-    return {name: p.default for name, p in inspect.signature(complete).parameters.items()
-            if p.kind is p.KEYWORD_ONLY and name not in per_batch}
+    settings = {name: p.default for name, p in inspect.signature(complete).parameters.items()
+                if p.kind is p.KEYWORD_ONLY and name not in per_batch}
+    return settings if start is None else with_budget(settings, start)
 
 
-def check_settings(*, n_iter: int, out_interval: int, restarts: int, optimizer: str,
+def with_budget(settings: dict, start: str) -> dict:
+    """``settings`` with n_iter and refine that are None set to the budget of ``start``."""
+    budget = START_BUDGETS[start]
+    return {**settings, **{k: v for k, v in budget.items() if settings.get(k) is None}}
+
+
+def check_settings(*, n_iter: int | None, out_interval: int, restarts: int, optimizer: str,
                    blend: str, weighted_context: int, lr: float | None = None,
                    momentum: float | None = None, lam: float | None = None,
-                   tol: float | None = None, refine: int = 0, refine_layer: int = 0,
+                   tol: float | None = None, refine: int | None = 0, refine_layer: int = 0,
                    refine_weight: float | None = None, refine_lr: float | None = None,
                    **other) -> None:
     """Raise ValueError for settings ``complete`` cannot use (callers may check before loading data).
@@ -240,13 +261,13 @@ def check_settings(*, n_iter: int, out_interval: int, restarts: int, optimizer: 
     for name, value in numbers.items():
         if value is not None and not math.isfinite(value):
             raise ValueError(f"{name} must be a finite number, got {value!r}")
-    if n_iter < 0 or out_interval < 1 or restarts < 1:
+    if (n_iter is not None and n_iter < 0) or out_interval < 1 or restarts < 1:
         raise ValueError(f"need n_iter >= 0, out_interval >= 1 and restarts >= 1; got {n_iter}, "
                          f"{out_interval} and {restarts}")
     for name, value in (("lr", lr), ("refine_lr", refine_lr)):
         if value is not None and value <= 0:
             raise ValueError(f"{name} must be > 0, got {value!r}")
-    if refine < 0 or refine_layer < 0:
+    if (refine is not None and refine < 0) or refine_layer < 0:
         raise ValueError(f"need refine >= 0 and refine_layer >= 0; got {refine} and {refine_layer}")
     if refine_weight is not None and refine_weight < 0:
         raise ValueError(f"refine_weight must be >= 0, got {refine_weight!r}")
@@ -297,16 +318,19 @@ def _positional_arity(fn) -> int:
 # --- the completion --------------------------------------------------------------------
 
 def complete(images: np.ndarray, masks: np.ndarray, generator: keras.Model,
-             discriminator: keras.Model, *, n_iter: int = 1000, lr: float = 0.01,
+             discriminator: keras.Model, *, n_iter: int | None = None, lr: float = 0.01,
              momentum: float = 0.9, optimizer: str = "adam", lam: float = 0.003,
              weighted_context: int = 0, lowres_factor: int | None = None, restarts: int = 1,
              out_interval: int = 50, seed: int = 0, first_index: int = 0,
-             blend: str = "poisson", tol: float = 0.0, refine: int = 0, refine_layer: int = 0,
+             blend: str = "poisson", tol: float = 0.0, refine: int | None = None,
+             refine_layer: int = 0,
              refine_weight: float = 1000.0, refine_lr: float = 0.03,
              z_init: np.ndarray | None = None,
              progress: Callable[..., None] | None = None) -> CompletionResult:
     """Complete uint8 ``images`` (B, H, W, C) where ``masks`` (B, H, W, 1) is 0; see the module doc.
 
+    ``n_iter`` and ``refine`` left None take the budget of the start point
+    (START_BUDGETS: a short one from ``z_init``, the recipe's 1000 steps from random z).
     ``first_index`` is the index of images[0] in the whole run: image i starts from
     z drawn from (seed, first_index + i), so results do not depend on the batching.
     ``z_init`` (B, z_dim) in [-1, 1], e.g. an encoder's (encoder.encode), replaces that
@@ -320,6 +344,9 @@ def complete(images: np.ndarray, masks: np.ndarray, generator: keras.Model,
     ``progress(iteration, completed)`` with the completions so far, uint8 (B, H, W, C),
     blended as the final ones (the best restart at that iteration). Writes no files.
     """
+    budget = START_BUDGETS["random" if z_init is None else "encoder"]
+    n_iter = budget["n_iter"] if n_iter is None else n_iter
+    refine = budget["refine"] if refine is None else refine
     masks = np.asarray(masks, np.float32)
     check_settings(n_iter=n_iter, out_interval=out_interval, restarts=restarts,
                    optimizer=optimizer, blend=blend, weighted_context=weighted_context,

@@ -20,12 +20,14 @@ COMPLETE_FLAGS = ("n_iter", "lr", "momentum", "optimizer", "lam", "weighted_cont
 def add_completion_flags(p: argparse.ArgumentParser) -> None:
     """The flags of complete()'s settings, and --batchSize."""
     from ..blend import BLENDS
-    from ..completion import OPTIMIZERS, default_settings
+    from ..completion import OPTIMIZERS, START_BUDGETS, default_settings
     from ..config import BATCH_SIZE
     S = default_settings()
     g = p.add_argument_group("optimisation of z")
+    B = START_BUDGETS
     add_flag(g, "nIter", "n-iter", dest="n_iter", type=positive_int,
-             help=f"iterations (default: {S['n_iter']})")
+             help=f"iterations (default: {B['encoder']['n_iter']} from the encoder's start, "
+             f"{B['random']['n_iter']} from a random one)")
     g.add_argument("--optimizer", choices=OPTIMIZERS, help=f"(default: {S['optimizer']})")
     g.add_argument("--lr", type=positive_float, help=f"step size (default: {S['lr']})")
     g.add_argument("--momentum", type=fraction_below_one,
@@ -41,7 +43,7 @@ def add_completion_flags(p: argparse.ArgumentParser) -> None:
     g.add_argument("--tol", type=nonnegative_float,
                    help="stop an image once its loss changes by less than this fraction between "
                    f"two logged iterations (--outInterval); 0 = never (default: {S['tol']})")
-    add_refine_flags(p.add_argument_group("refinement beyond z"), S)
+    add_refine_flags(p.add_argument_group("refinement beyond z"), S, START_BUDGETS)
     add_flag(g, "batchSize", "batch-size", dest="batch_size", type=positive_int,
              help=f"images completed together (default: {BATCH_SIZE})")
     g.add_argument("--seed", type=seed, help=f"seed of the starting z and random masks (default: {S['seed']})")
@@ -50,12 +52,13 @@ def add_completion_flags(p: argparse.ArgumentParser) -> None:
                    f"(default: {S['blend']})")
 
 
-def add_refine_flags(g, S: dict) -> None:
+def add_refine_flags(g, S: dict, B: dict) -> None:
     """--refine and its settings: after z, optimise a feature map of G (completion module doc)."""
     g.add_argument("--refine", type=nonnegative_int, metavar="N",
                    help="after z, optimise N more iterations on the feature map after one of G's "
                    "blocks, kept near G's own by a penalty: closer agreement with the known "
-                   f"pixels, logged as iterations nIter + k (default: {S['refine']} = off)")
+                   f"pixels, logged as iterations nIter + k (default: {B['encoder']['refine']} "
+                   f"from the encoder's start, {B['random']['refine']} = off from a random one)")
     add_flag(g, "refineLayer", "refine-layer", dest="refine_layer", type=nonnegative_int,
              metavar="I", help="the block of G whose output is refined: 0 = the 4x4 map, each "
              f"next one doubles its size (default: {S['refine_layer']})")

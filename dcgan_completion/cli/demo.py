@@ -79,14 +79,15 @@ def restore_demo_photos(out_dir: str, checkpoint_dir: str | None, n_iter: int | 
     """Complete the centre of the demo photos' faces with the library, as ./complete.py
     --photo does, and write the before/after pictures; returns the exit status."""
     from .. import align, completion, files, inputs, masks, outputs, photos
-    from ..checkpoints import load_model
+    from ..checkpoints import load_model, start_encoder
     from ..config import BATCH_SIZE
     from ..images import load_image, save_image
     config, G, D = load_model(checkpoint_dir)                  # None: the bundled model
     completion_dir = os.path.join(out_dir, "completion")
     files.ensure_output_dir(out_dir, must_be_empty=True, what="output folder")
     spec = masks.MaskSpec(size=config.image_size)              # the default: a centre hole
-    settings = completion.default_settings()
+    encoder, _ = start_encoder(checkpoint_dir, config, None)   # the model's, if it has one
+    settings = completion.default_settings("random" if encoder is None else "encoder")
     settings["n_iter"] = n_iter or settings["n_iter"]
     faces, failed = photos.find_faces(demo_photos(os.path.join(out_dir, "photos")), spec,
                                       align.FaceAligner())
@@ -100,7 +101,7 @@ def restore_demo_photos(out_dir: str, checkpoint_dir: str | None, n_iter: int | 
     record = outputs.RunRecord(completion_dir, paths, names, failed, with_losses=True)
     outputs.run_projection(record, names, np.stack([f.face.image for f in faces]),
                            spec.stack([f.mask for f in faces]), G, D, settings, BATCH_SIZE,
-                           faces=faces)
+                           faces=faces, encoder=encoder)
     for name in names:
         before = load_image(os.path.join(completion_dir, "damaged", name))
         after = load_image(os.path.join(completion_dir, "restored", name))

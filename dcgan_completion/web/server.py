@@ -124,6 +124,13 @@ class Models:
             return config.image_size, completer
         return self._get("network", load)
 
+    def projection_defaults(self) -> dict:
+        """complete()'s defaults with the budget of the DCGAN's start (its encoder or random),
+        found without loading the model."""
+        from ..checkpoints import find_encoder
+        from ..completion import default_settings
+        return default_settings("encoder" if find_encoder(self.checkpoint_dir) else "random")
+
     def size(self, method: str) -> int:
         return (self.network() if method == "network" else self.dcgan())[0]
 
@@ -146,7 +153,7 @@ class Request:
 class Job:
     """A projection running in its worker thread."""
     id: str
-    n_iter: int
+    n_iter: int                       # iterations in all: on z, then refining G's features
     status: str = "running"           # running, done, failed
     iteration: int = 0
     face_png: bytes | None = None     # the completed face so far
@@ -191,9 +198,10 @@ def number(form, key: str, kind, default, low, high):
     return value
 
 
-def read_request() -> Request:
-    """The completion the page asks for; WebError with a message for anything unusable."""
-    from ..completion import check_settings, default_settings
+def read_request(defaults: dict) -> Request:
+    """The completion the page asks for, over complete()'s settings ``defaults``; WebError
+    with a message for anything unusable."""
+    from ..completion import check_settings
     form = request.form
     name, photo = read_photo()
     method = form.get("method", "dcgan")
@@ -215,7 +223,7 @@ def read_request() -> Request:
             raise WebError(str(e)) from e
         if drawn.min() > 0:
             raise WebError("nothing is painted: paint over what is missing in the photo")
-    settings = default_settings()
+    settings = dict(defaults)
     settings["n_iter"] = number(form, "n_iter", int, settings["n_iter"], 1, MAX_ITERATIONS)
     settings["lam"] = number(form, "lam", float, settings["lam"], 0.0, 1e6)
     settings["seed"] = number(form, "seed", int, settings["seed"], 0, SEED_MAX)
@@ -342,8 +350,7 @@ def create_app(checkpoint_dir: str | None = None, network_dir: str | None = None
 
     @app.get("/api/info")
     def info():
-        from ..completion import default_settings
-        S = default_settings()
+        S = models.projection_defaults()
         return jsonify(mask_types=list(preset_masks()), painted=PAINTED, methods=list(METHODS),
                        n_iter=S["n_iter"], lam=S["lam"], seed=S["seed"], max_iterations=MAX_ITERATIONS,
                        max_upload_bytes=app.config["MAX_CONTENT_LENGTH"], busy=busy.locked())
@@ -361,7 +368,7 @@ def create_app(checkpoint_dir: str | None = None, network_dir: str | None = None
 
     @app.post("/api/complete")
     def complete():
-        req = read_request()
+        req = read_request(models.projection_defaults())
         if not busy.acquire(blocking=False):
             raise WebError("busy: another completion is running; wait until it is done", 409)
         started = False
@@ -369,7 +376,7 @@ def create_app(checkpoint_dir: str | None = None, network_dir: str | None = None
             if req.method == "network":
                 return jsonify(complete_with_network(req, models))
             face, spec = prepare(req, models)
-            job = Job(str(next(ids)), req.settings["n_iter"])
+            job = Job(str(next(ids)), req.settings["n_iter"] + req.settings["refine"])
             for old in list(jobs)[:-JOBS_KEPT + 1]:
                 jobs.pop(old)
             jobs[job.id] = job
