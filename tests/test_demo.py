@@ -5,7 +5,7 @@ import os
 import numpy as np
 import pytest
 
-from dcgan_completion import checkpoints, images
+from dcgan_completion import checkpoints, completion, images
 from dcgan_completion.cli import demo
 from dcgan_completion.config import ModelConfig
 from dcgan_completion.model import build_models, sample_z
@@ -49,9 +49,12 @@ def test_demo_with_the_bundled_model_writes_every_promised_file(tmp_path):
     assert sorted(os.listdir(out / "before_after")) == names
     for folder in ("restored", "damaged", "completed", "input", "masked", "generated"):
         assert sorted(os.listdir(out / "completion" / folder)) == names, folder
-    for name in ("completion.gif", "masked.png", "completed_0003.png"):
+    # The bundled model has an encoder: 3 iterations on z, then its budget's refinement.
+    refine = completion.START_BUDGETS["encoder"]["refine"]
+    for name in ("completion.gif", "masked.png", f"completed_{3 + refine:04d}.png"):
         assert os.path.getsize(out / "completion" / "batch000" / name) > 0
-    assert len(open(out / "completion" / "losses.csv").readlines()) == 1 + 2 * 2   # it 0 and 3
+    rows = open(out / "completion" / "losses.csv").readlines()
+    assert len(rows) == 1 + 2 * 3                                  # it 0, 3 and 3 + refine
 
 
 @needs_bundled

@@ -202,7 +202,12 @@ def test_where_an_encoder_lives(tmp_path):
     assert checkpoints.find_encoder(str(run)) == str(run / "encoder")
     (run / "encoder.npz").write_bytes(b"")
     assert checkpoints.find_encoder(str(run)) == str(run / "encoder.npz")     # the file first
-    assert checkpoints.find_encoder() is None          # none ships yet: the bundled default is random
+    # The bundled model's encoder ships beside it, and fits it.
+    bundled = checkpoints.find_encoder()
+    assert bundled == checkpoints.BUNDLED_WEIGHTS[:-4] + checkpoints.ENCODER_SUFFIX
+    if checkpoints.bundled_model_available():
+        config = checkpoints.load_weights_file(checkpoints.BUNDLED_WEIGHTS)[0]
+        assert checkpoints.load_encoder(bundled, config)[0].z_dim == config.z_dim
 
 
 # --- the commands ------------------------------------------------------------------------------

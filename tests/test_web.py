@@ -14,7 +14,7 @@ import pytest
 from PIL import Image
 from skimage import data as skdata
 
-from dcgan_completion import align
+from dcgan_completion import align, completion
 from dcgan_completion.web import server
 
 PAINTED = (slice(105, 125), slice(195, 245))      # rows, columns: across the astronaut's eyes
@@ -95,10 +95,12 @@ def test_projection_job_reports_progress_and_ends_with_photo_and_gif(client, ast
             break
         time.sleep(0.2)
     assert state["status"] == "done", state
-    assert state["iteration"] == state["n_iter"] == 6
+    # The bundled model has an encoder: 6 iterations on z, then its budget's refinement.
+    refine = completion.START_BUDGETS["encoder"]["refine"]
+    assert state["iteration"] == state["n_iter"] == 6 + refine
     assert decode(state["face"]).shape == (64, 64, 3)           # the last progress image
     gif = Image.open(io.BytesIO(base64.b64decode(state["gif"].split(",", 1)[1])))
-    assert gif.format == "GIF" and gif.n_frames == 7           # iterations 0 to 6
+    assert gif.format == "GIF" and gif.n_frames == 7 + refine  # iterations 0 to 6 + refine
     assert_only_painted_region_changed(astronaut, decode(state["restored"]))
     assert client.get("/api/jobs/999").status_code == 404
 
