@@ -55,7 +55,7 @@ def main(argv=None) -> int:
         exports = other_exports()          # the runs that hold no DCGAN, by their config's kind
         kind = run_kind(args.checkpoint_dir)
         if kind in exports:
-            exports[kind](args.checkpoint_dir, args.out, args.weights)
+            export_weights_only(args.checkpoint_dir, args.out, args.weights, *exports[kind])
             return EXIT_OK
         config, generator, discriminator = load_models(args.checkpoint_dir)
         if args.weights:
@@ -84,34 +84,27 @@ def run_kind(checkpoint_dir: str) -> str | None:
         return None         # no or another config: load_models reports it
 
 
-def export_completion_net(checkpoint_dir: str, out: str, weights: bool) -> None:
-    """--weights of a dcgan-train-completion folder (``out`` already checked)."""
-    from ..checkpoints import CheckpointError
-    from ..completion_net.weights import load_completion_net, save_completion_net_weights
-    if not weights:
-        raise CheckpointError(f"{checkpoint_dir} holds a completion network: only --weights "
-                              "export is supported for it")
-    config, net = load_completion_net(checkpoint_dir)
-    save_completion_net_weights(config, net, out)
-    log.info("completion network weights exported to %s", out)
-
-
-def export_encoder(checkpoint_dir: str, out: str, weights: bool) -> None:
-    """--weights of a dcgan-train-encoder folder (``out`` already checked)."""
-    from ..checkpoints import CheckpointError, load_encoder, save_encoder_weights
-    if not weights:
-        raise CheckpointError(f"{checkpoint_dir} holds an encoder: only --weights export is "
-                              "supported for it")
-    config, encoder = load_encoder(checkpoint_dir)
-    save_encoder_weights(config, encoder, out)
-    log.info("encoder weights exported to %s", out)
-
-
 def other_exports() -> dict:
-    """{config kind: export function} of the other trainers' run folders."""
+    """{config kind: (what it holds, load(folder) -> (config, net), save(config, net, path))}
+    of the other trainers' run folders: only their weights file can be exported."""
+    from ..checkpoints import load_encoder, save_encoder_weights
     from ..completion_net.networks import CONFIG_KIND as NET_KIND
+    from ..completion_net.weights import load_completion_net, save_completion_net_weights
     from ..encoder import CONFIG_KIND as ENCODER_KIND
-    return {NET_KIND: export_completion_net, ENCODER_KIND: export_encoder}
+    return {NET_KIND: ("completion network", load_completion_net, save_completion_net_weights),
+            ENCODER_KIND: ("encoder", load_encoder, save_encoder_weights)}
+
+
+def export_weights_only(checkpoint_dir: str, out: str, weights: bool, what: str, load, save) -> None:
+    """--weights of a run folder holding ``what`` (``out`` already checked)."""
+    from ..checkpoints import CheckpointError
+    if not weights:
+        article = "an" if what[0] in "aeiou" else "a"
+        raise CheckpointError(f"{checkpoint_dir} holds {article} {what}: only --weights export "
+                              "is supported for it")
+    config, net = load(checkpoint_dir)
+    save(config, net, out)
+    log.info("%s weights exported to %s", what, out)
 
 
 if __name__ == "__main__":
