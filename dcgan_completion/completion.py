@@ -31,8 +31,8 @@ Defaults (keyword arguments of ``complete``, the one place they live):
       iteration costs ~1.3 GFLOP per 64x64 image (bench/bench_completion.py).
   out_interval 50, restarts 1, blend 'poisson'.
 
-Refinement beyond z (``refine`` > 0: on by default from an encoder's z; generator surgery / ILO, Daras et
-al. 2021): once z is found, G is split after block ``refine_layer`` into head and tail
+Refinement beyond z (``refine`` > 0, by default from an encoder's z only; generator
+surgery / ILO, Daras et al. 2021): once z is found, G is split after block ``refine_layer`` into head and tail
 (model.split_generator), and the feature map h, from h0 = head(z), is optimised with Adam
 (``refine_lr``) for ``refine`` more iterations on the same per-image total plus
 losses.feature_penalty, ``refine_weight`` * mean (h - h0)^2, and projected back onto
@@ -344,9 +344,8 @@ def complete(images: np.ndarray, masks: np.ndarray, generator: keras.Model,
     ``progress(iteration, completed)`` with the completions so far, uint8 (B, H, W, C),
     blended as the final ones (the best restart at that iteration). Writes no files.
     """
-    budget = START_BUDGETS["random" if z_init is None else "encoder"]
-    n_iter = budget["n_iter"] if n_iter is None else n_iter
-    refine = budget["refine"] if refine is None else refine
+    budget = with_budget(dict(n_iter=n_iter, refine=refine), "random" if z_init is None else "encoder")
+    n_iter, refine = budget["n_iter"], budget["refine"]
     masks = np.asarray(masks, np.float32)
     check_settings(n_iter=n_iter, out_interval=out_interval, restarts=restarts,
                    optimizer=optimizer, blend=blend, weighted_context=weighted_context,

@@ -169,6 +169,23 @@ def test_complete_checks_z_init(model):
     assert "z_init" not in completion.default_settings()
 
 
+def test_the_iteration_budget_follows_the_start_point(model):
+    _, G, D = checkpoints.load_model(model)
+    x = np.zeros((2, S, S, 3), np.uint8)
+    m = masks_lib.MaskSpec("center", S).masks(2).values
+    B = completion.START_BUDGETS
+    assert B["random"] == {"n_iter": 1000, "refine": 0}             # the 2016 recipe
+    assert completion.default_settings()["n_iter"] is None           # "the start's budget"
+    assert completion.default_settings("encoder")["refine"] == B["encoder"]["refine"]
+    assert completion.with_budget({"n_iter": 5, "refine": None}, "encoder") == {
+        "n_iter": 5, "refine": B["encoder"]["refine"]}               # a given value is kept
+    fast = completion.complete(x, m, G, D, blend="none", out_interval=10,
+                               z_init=np.zeros((2, Z)))
+    assert fast.iterations[-1] == B["encoder"]["n_iter"] + B["encoder"]["refine"]
+    slow = completion.complete(x, m, G, D, blend="none", out_interval=500)
+    assert list(slow.iterations) == [0, 500, 1000]                   # unrefined
+
+
 # --- the weights file and where an encoder lives -------------------------------------------------
 
 def test_weights_file_round_trips_and_a_wrong_shape_is_refused(trained, model, tmp_path):
