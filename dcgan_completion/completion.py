@@ -27,7 +27,7 @@ Defaults (keyword arguments of ``complete``, the one place they live):
   lam 0.003: the paper's weight per image. The original tool's lam 0.1 multiplied a
       batch *mean* over 64 images, i.e. ~0.0016 per image.
   n_iter (START_BUDGETS): from a random z 1000, the default of Amos' complete.py
-      (--nIter 1000); from an encoder's z (z_init) 30, then 30 refining (below). Each
+      (--nIter 1000); from an encoder's z (z_init) 20, then 20 refining (below). Each
       iteration costs ~1.3 GFLOP per 64x64 image (bench/bench_completion.py).
   out_interval 50, restarts 1, blend 'poisson'.
 
@@ -214,11 +214,12 @@ def projection_step(generator: keras.Model, discriminator: keras.Model, batch_si
 
 
 # The iteration budget by start point (issue 13; bench/README.md, "Time to quality"). From
-# an encoder's z the hole is about as good as it gets at once: on 65 validation faces, 30
-# steps on z and 30 refining G's features beat the 1000-step recipe on the centre, left-half
-# and random-80 % masks in 0.25 s a face (bf16, batch 65, 2-core CPU). From a random z the
-# projection needs the recipe's 1000 steps, unrefined (`--nIter 1000 --init random`).
-START_BUDGETS = {"encoder": {"n_iter": 30, "refine": 30},
+# an encoder's z the hole is about as good as it gets at once: on 65 validation faces, 20
+# steps on z and 20 refining G's features beat the 1000-step recipe on the centre, left-half
+# and random-80 % masks in 0.17-0.19 s a face (bf16, batch 65, 2-core CPU; 30 + 30 gave the
+# same quality in 0.25-0.31 s). From a random z the projection needs the recipe's 1000
+# steps, unrefined (`--nIter 1000 --init random`).
+START_BUDGETS = {"encoder": {"n_iter": 20, "refine": 20},
                  "random": {"n_iter": 1000, "refine": 0}}
 STARTS = tuple(START_BUDGETS)
 
