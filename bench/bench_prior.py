@@ -17,7 +17,8 @@ message when ../shared/data is absent):
 Writes ``out/report.md`` (the table), ``out/results.json`` (every figure, settings and
 faces) and the pictures. The projection starts where dcgan-complete's does (the model's
 encoder when it has one, --init to choose) with that start's iteration budget: slow from
-random z (1000 iterations); ``--nIter`` shortens it for a quick look (then say so beside any figure quoted).
+random z (1000 iterations); ``--nIter`` shortens it for a quick look (then say so beside
+any figure quoted).
 """
 
 from __future__ import annotations
@@ -87,7 +88,7 @@ def main(argv=None) -> int:
         # With nothing missing the completion is the input itself: judge G(z) instead.
         picture = "generated" if kind == "full" else "completed"
         methods = {"dcgan": lambda x, mm, picture=picture: getattr(completion.complete(
-            x, mm, G, D, z_init=None if E is None else encode(E, x, mm), **settings), picture)}
+            x, mm, G, D, z_init=encode(E, x, mm), **settings), picture)}
         if kind != "full":
             methods.update({name: evaluate.BASELINES[name] for name in BASELINES})
         results[kind], shown = {}, {}

@@ -78,7 +78,7 @@ def run_setting(faces, m, G, D, E, settings: dict):
     chosen = {**completion.default_settings(), **settings}
     init, blend = chosen.pop("init"), chosen["blend"]
     start = time.perf_counter()
-    z_init = encoder.encode(E, faces, m) if init == "encoder" else None
+    z_init = encoder.encode(E if init == "encoder" else None, faces, m)
     encoded = time.perf_counter()
     result = completion.complete(faces, m, G, D, **{**chosen, "blend": "none"}, z_init=z_init)
     optimised = time.perf_counter()

@@ -116,8 +116,11 @@ def encoder_input(images: np.ndarray, masks: np.ndarray, lowres_factor: int | No
     return x, m
 
 
-def encode(encoder: keras.Model, images: np.ndarray, masks: np.ndarray,
-           lowres_factor: int | None = None) -> np.ndarray:
-    """z_init = E(masked images, M): (B, z_dim) float32 in [-1, 1], for complete(z_init=...)."""
+def encode(encoder: keras.Model | None, images: np.ndarray, masks: np.ndarray,
+           lowres_factor: int | None = None) -> np.ndarray | None:
+    """z_init = E(masked images, M): (B, z_dim) float32 in [-1, 1], for complete(z_init=...);
+    None (complete's random start) when there is no encoder."""
+    if encoder is None:
+        return None
     x, m = encoder_input(images, masks, lowres_factor)
     return np.asarray(encoder([x, m], training=False), np.float32)

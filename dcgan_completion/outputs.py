@@ -247,9 +247,9 @@ def complete_batch(x, mask_set, part: slice, G, D, settings: dict, bar, *,
         done[0] = it
 
     m = mask_set.batch(part.start, part.stop)
-    z_init = None if encoder is None else encode(encoder, x, m, mask_set.lowres_factor)
     result = completion.complete(x, m, G, D, first_index=first_index + part.start,
-                                 lowres_factor=mask_set.lowres_factor, z_init=z_init,
+                                 lowres_factor=mask_set.lowres_factor,
+                                 z_init=encode(encoder, x, m, mask_set.lowres_factor),
                                  progress=progress, **settings)
     progress(last_iteration(settings))  # images that stopped early (tol) end the batch
     return result

@@ -40,8 +40,7 @@ from .common import (EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK, EXIT_PARTIAL, HelpF
                      setup_logging, sigterm_as_interrupt)
 from .completion_flags import (add_completion_flags, add_mask_parameter_flags,
                                add_precision_flag, add_start_flags, completion_settings,
-                               load_dcgan,
-                               mask_spec, network_precision)
+                               load_dcgan, mask_spec, network_precision)
 
 log = logging.getLogger("dcgan-evaluate")
 
@@ -170,8 +169,7 @@ def main(argv=None) -> int:
     written = []
     try:
         results, per_image = run_evaluation(args, out_dir, chosen, faces, settings, specs,
-                                             (G, D, encoder),
-                                             completer, written)
+                                             (G, D, encoder), completer, written)
     except KeyboardInterrupt:
         log.warning("interrupted: %s; no results.json or table.txt was written",
                     f"written so far: {', '.join(written)}" if written else "nothing was written")
@@ -221,11 +219,9 @@ def run_evaluation(args, out_dir, chosen, faces, settings, specs, dcgan, complet
                 if name in evaluate.BASELINES:
                     methods[name] = evaluate.BASELINES[name]
                 elif name == "dcgan":
-                    def projection(x, m, f=mask_set.lowres_factor):
-                        z_init = encode(E, x, m, f) if E is not None else None
-                        return complete(x, m, G, D, lowres_factor=f, z_init=z_init,
-                                        **settings).completed
-                    methods[name] = projection
+                    methods[name] = lambda x, m, f=mask_set.lowres_factor: complete(
+                        x, m, G, D, lowres_factor=f, z_init=encode(E, x, m, f),
+                        **settings).completed
                 elif not unsupported_masks(spec):   # e.g. lowres: no known pixel to fill around
                     methods[name] = completer.complete
             results[kind], per_image[kind], completions = {}, {}, {}

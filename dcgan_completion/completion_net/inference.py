@@ -29,6 +29,7 @@ from ..precision import fastest as fastest_run
 
 log = logging.getLogger(__name__)
 
+
 def unsupported_masks(spec) -> str | None:
     """Why a completion network cannot complete the masks of ``spec`` (a masks.MaskSpec),
     or None when it can: it fills holes around known pixels, and lowres masks know none."""

@@ -293,19 +293,19 @@ def project(job: Job, req: Request, face: photos.PhotoFace, spec: masks.MaskSpec
             models: Models) -> None:
     """The projection (completion.complete), run in a worker thread; fills in ``job``."""
     from ..completion import complete
+    from ..encoder import encode
     from ..outputs import trajectory_frames
     start = time.perf_counter()
-    from ..encoder import encode
     _, G, D, E = models.dcgan()
 
     def progress(iteration, completed):
         job.face_png = images.encode_png(completed[0])
         job.iteration = iteration
 
+    x, m = face.face.image[None], face.mask[None]
     lowres = spec.lowres_factor if req.drawn is None else None
-    z_init = None if E is None else encode(E, face.face.image[None], face.mask[None], lowres)
-    result = complete(face.face.image[None], face.mask[None], G, D, lowres_factor=lowres,
-                      z_init=z_init, progress=progress, **req.settings)
+    result = complete(x, m, G, D, lowres_factor=lowres, z_init=encode(E, x, m, lowres),
+                      progress=progress, **req.settings)
     gif = images.encode_gif(trajectory_frames(result))
     job.result = result_of(face, result.completed[0], req.settings["blend"],
                            time.perf_counter() - start, gif)
