@@ -47,6 +47,16 @@ class SavedConfig:
     def to_dict(self) -> dict:
         return dataclasses.asdict(self)
 
+    # How a network runs, not what it is: weights move freely between these.
+    RUNTIME_FIELDS = ("dtype_policy", "synchronized_bn")
+
+    def differences(self, other) -> list[str]:
+        """"name value instead of value" for each setting where ``other`` (a config of the
+        same kind) describes another network than this one; [] when its weights fit."""
+        return [f"{f.name} {getattr(other, f.name)} instead of {getattr(self, f.name)}"
+                for f in dataclasses.fields(self) if f.name not in self.RUNTIME_FIELDS
+                and getattr(other, f.name) != getattr(self, f.name)]
+
     @classmethod
     def from_dict(cls, values: dict):
         return config_from_dict(cls, {**cls.LEGACY, **values}, cls.ERROR, cls.WHAT)

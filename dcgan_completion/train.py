@@ -21,6 +21,9 @@ Options for small face sets (issue 12), off by default until measured:
   r1       the R1 penalty on D at the real images (Mescheder et al. 2018), weight gamma/2.
   hinge    the hinge loss (--loss hinge), and d_learning_rate for D's own learning rate
            (the two time-scale update rule) are there to be compared too.
+  init_from  a new run's G and D (and G's moving average) start from a weights file's,
+           e.g. the bundled model's, instead of random weights: fine-tuning on new faces.
+           The optimizers start fresh; a resumed run ignores it (its checkpoint has all).
 
 Everything that makes a run reproducible is stateless or checkpointed: z, the
 gradient-penalty mixing and the augmentations are drawn from (seed, step, replica), the
@@ -37,6 +40,7 @@ import keras
 import tensorflow as tf
 
 from . import augment, losses
+from .checkpoints import BUNDLED_WEIGHTS, CheckpointError, load_weights_file
 from .config import ConfigError, ModelConfig, load_config, save_config
 from .engine import (TrainingRun, TrainSettings, check_settings, load_run_config,
                      make_optimizers, replica_strategy, synchronized_bn)
@@ -76,9 +80,12 @@ class TrainConfig(TrainSettings):
     augment: str = ""                  # DiffAugment policy, e.g. "color,translation,cutout"; "" = none
     ema: float = 0.0                   # decay of G's moving average, in [0, 1); 0 = none
     r1: float = 0.0                    # R1 penalty weight gamma (D's loss + gamma/2 R1); 0 = none
+    init_from: str = ""                # weights file (.npz) a new run starts from, or "bundled"; "" = random
 
     def __post_init__(self):
         super().__post_init__()
+        if not isinstance(self.init_from, str):
+            raise ValueError(f"init_from must be a weights file's path, got {self.init_from!r}")
         if not isinstance(self.augment, str):
             raise ValueError(f"augment must be a comma-separated text, got {self.augment!r}")
         augment.check_policy(self.augment_policy)
@@ -161,6 +168,25 @@ class GANTrainer:
         """The generator that samples, exports and completion use: the moving average
         when the run keeps one, else G itself."""
         return self.generator if self.generator_ema is None else self.generator_ema
+
+    def start_new_run(self) -> None:
+        """Before a new run's first step: with ``init_from``, G, D and G's moving average
+        take the weights file's weights (its batch-norm statistics included). The file's
+        model must be the run's: the same shapes, and batch norm in D or not alike.
+        CheckpointError (a ValueError naming the file) otherwise; nothing is changed then."""
+        path = self.train_config.init_from
+        if not path:
+            return
+        path = BUNDLED_WEIGHTS if path == "bundled" else path
+        config, generator, discriminator = load_weights_file(path)
+        differ = self.model_config.differences(config)
+        if differ:
+            raise CheckpointError(f"{path} holds another model than this run trains: "
+                                  f"{'; '.join(differ)}", setting="init_from")
+        self.generator.set_weights(generator.get_weights())
+        self.discriminator.set_weights(discriminator.get_weights())
+        if self.generator_ema is not None:
+            self.generator_ema.set_weights(generator.get_weights())
 
     def write_config(self, directory: str) -> None:
         save_config(self.model_config, directory, {"train": dataclasses.asdict(self.train_config)})

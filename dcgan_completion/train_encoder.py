@@ -31,7 +31,8 @@ import tensorflow as tf
 
 from . import data, images, losses
 from .blend import visible_input
-from .checkpoints import load_encoder_config, load_model
+from .checkpoints import (CheckpointError, encoder_locations, load_encoder, load_encoder_config,
+                          load_model)
 from .config import save_kind_config
 from .encoder import CONFIG_KIND, EncoderConfig, EncoderConfigError, build_encoder
 from .engine import TrainingRun, TrainSettings, load_run_config, make_optimizer, replica_strategy
@@ -65,9 +66,12 @@ class EncoderTrainConfig(TrainSettings):
     rec_weight: float = REC_WEIGHT      # reconstruction of generated faces' known pixels
     real_weight: float = REAL_WEIGHT    # reconstruction of real faces' known pixels; 0 = none
     generator: str | None = None
+    init_from: str = ""                 # encoder weights a new run starts from, or "bundled"
 
     def __post_init__(self):
         super().__post_init__()
+        if not isinstance(self.init_from, str):
+            raise ValueError(f"init_from must be an encoder's path, got {self.init_from!r}")
         for name in ("rec_weight", "real_weight"):
             if getattr(self, name) is None:
                 raise ValueError(f"{name} must be a finite number >= 0, got None")
@@ -101,8 +105,9 @@ class EncoderTrainer:
         self.train_config = cfg = train_config.resolved()
         self.strategy = replica_strategy(cfg, strategy)
         with self.strategy.scope():
-            model, self.generator, _ = load_model(cfg.generator)
+            self.generator_config, self.generator, _ = load_model(cfg.generator)
         self.generator.trainable = False
+        model = self.generator_config
         self.model_config = config.replace(image_size=model.image_size, channels=model.channels,
                                            z_dim=model.z_dim)
         keras.utils.set_random_seed(cfg.seed)   # seeds the initialisers
@@ -112,6 +117,23 @@ class EncoderTrainer:
             self.optimizer.build(self.encoder.trainable_variables)
         self.checkpointed = dict(encoder=self.encoder, e_optimizer=self.optimizer)
         self.run = TrainingRun(self, checkpoint_dir)
+
+    def start_new_run(self) -> None:
+        """Before a new run's first step: with ``init_from`` (an encoder weights file or run
+        folder, or "bundled": the bundled model's encoder), the encoder starts from its
+        weights, e.g. those of the model this generator was fine-tuned from. It must have
+        this run's shape (CheckpointError naming the file otherwise); the optimizer starts
+        fresh."""
+        path = self.train_config.init_from
+        if not path:
+            return
+        path = encoder_locations(None)[0] if path == "bundled" else path
+        config, encoder = load_encoder(path, self.generator_config)
+        differ = self.model_config.differences(config)
+        if differ:
+            raise CheckpointError(f"the encoder {path} has another shape than this run's: "
+                                  f"{'; '.join(differ)}", setting="init_from")
+        self.encoder.set_weights(encoder.get_weights())
 
     def write_config(self, directory: str) -> None:
         save_kind_config(directory, CONFIG_KIND, "encoder", self.model_config,

@@ -227,6 +227,29 @@ def test_where_an_encoder_lives(tmp_path):
         assert checkpoints.load_encoder(bundled, config)[0].z_dim == config.z_dim
 
 
+def test_a_new_run_can_start_from_another_encoder(trained, model, faces, tmp_path, caplog):
+    # E.g. the encoder of the model a generator was fine-tuned from: a new run starts from
+    # its weights, its optimizer fresh; one of another width is refused before any step.
+    trainer, _, ckpt = trained
+    path = checkpoints.save_encoder_weights(trainer.model_config, trainer.encoder,
+                                            str(tmp_path / "e.npz"), dtype=np.float32)
+    fine = EncoderTrainer(ENC, EncoderTrainConfig(epochs=1, generator=model, init_from=path,
+                                                  **RUN), str(tmp_path / "fine"))
+    assert not fine.run.restore()
+    fine.start_new_run()
+    for a, b in zip(fine.encoder.get_weights(), trainer.encoder.get_weights()):
+        np.testing.assert_array_equal(a, b)
+    assert not fine.optimizer.iterations.numpy()
+    dataset = os.path.dirname(faces[0])
+    assert cli.main(cli_args(dataset, tmp_path / "run", model, "--epoch", "1",
+                             "--init_from", ckpt)) == 0                 # a run folder works too
+    caplog.clear()
+    assert cli.main(cli_args(dataset, tmp_path / "wide", model, "--width", "16",
+                             "--init_from", path)) == 2
+    assert f"the encoder {path} has another shape than this run's: width 8 instead of 16" \
+        in caplog.text and not os.path.exists(tmp_path / "wide")
+
+
 # --- the commands ------------------------------------------------------------------------------
 
 def cli_args(dataset, run, model, *extra):

@@ -1,5 +1,7 @@
 """The options for small face sets: DiffAugment of D's inputs and a moving average of G."""
 
+import json
+
 import keras
 import numpy as np
 import pytest
@@ -77,7 +79,6 @@ def test_augmented_run_with_average_resumes_exactly(tmp_path, toy_dataset):
 
 
 def test_cli_flags_are_saved_and_kept_on_resume(tmp_path, toy_dataset, caplog):
-    import json
     args = tiny_cli_args(toy_dataset, tmp_path, "--epoch", "1", "--augment", "translation,cutout",
                          "--ema", "0.95")
     assert train_cli.main(args) == 0
@@ -145,3 +146,51 @@ def test_each_option_still_lets_d_learn_the_toy_faces(tmp_path, toy_dataset, opt
     trainer.run.fit(data.find_training_images(toy_dataset), [rec])
     d = [rec.steps[s]["d_loss"] for s in sorted(rec.steps)]
     assert np.mean(d[-3:]) < 0.8 * np.mean(d[:3]), d
+
+
+def test_a_new_run_can_start_from_a_weights_file_and_a_resumed_one_keeps_its_own(
+        tmp_path, toy_dataset, caplog):
+    # The source: a tiny trained model saved as a weights file, as the bundled one is.
+    paths = data.find_training_images(toy_dataset)
+    source = GANTrainer(TINY, TrainConfig(epochs=1, batch_size=8, seed=5), str(tmp_path / "src"))
+    source.run.fit(paths, [])
+    weights = str(tmp_path / "source.npz")
+    checkpoints.save_weights_file(TINY, source.generator, source.discriminator, weights,
+                                  dtype=np.float32)
+
+    cfg = TrainConfig(epochs=1, batch_size=8, ema=0.9, init_from=weights)
+    fine = GANTrainer(TINY, cfg, str(tmp_path / "fine"))
+    assert not fine.run.restore()
+    fine.start_new_run()
+    for net in ("generator", "discriminator", "generator_ema"):   # batch-norm statistics too
+        mine = getattr(fine, net).get_weights()
+        theirs = getattr(source, net if net != "generator_ema" else "generator").get_weights()
+        assert len(mine) == len(theirs)
+        for a, b in zip(mine, theirs):
+            np.testing.assert_array_equal(a, b)
+    assert not fine.g_optimizer.iterations.numpy()              # the optimizers start fresh
+
+    # Through the command: the flag is saved, and a rerun resumes from its own checkpoint.
+    args = tiny_cli_args(toy_dataset, tmp_path / "cli", "--epoch", "1", "--init_from", weights)
+    assert train_cli.main(args) == 0
+    run = tmp_path / "cli" / "ckpt"
+    assert json.load(open(run / "config.json"))["train"]["init_from"] == weights
+    caplog.clear()
+    caplog.set_level("INFO")
+    assert train_cli.main(tiny_cli_args(toy_dataset, tmp_path / "cli", "--epoch", "2",
+                                        "--init_from", weights)) == 0
+    assert "resumed from" in caplog.text and "resuming on" in caplog.text
+
+
+def test_a_weights_file_of_another_model_is_refused_and_nothing_is_trained(
+        tmp_path, toy_dataset, caplog):
+    source = GANTrainer(TINY, TrainConfig(batch_size=8), str(tmp_path / "src"))
+    weights = str(tmp_path / "source.npz")
+    checkpoints.save_weights_file(TINY, source.generator, source.discriminator, weights)
+    args = tiny_cli_args(toy_dataset, tmp_path / "run", "--gf_dim", "16", "--init_from", weights)
+    assert train_cli.main(args) == 2
+    assert f"{weights} holds another model than this run trains: gf_dim 8 instead of 16" \
+        in caplog.text and "nothing was trained" in caplog.text
+    assert not (tmp_path / "run").exists()                     # no folder left behind
+    missing = tiny_cli_args(toy_dataset, tmp_path / "run", "--init_from", str(tmp_path / "no.npz"))
+    assert train_cli.main(missing) == 2 and "no.npz" in caplog.text

@@ -23,7 +23,7 @@ log = logging.getLogger("dcgan-train")
 MODEL_FLAGS = ("image_size", "channels", "z_dim", "gf_dim", "df_dim")
 TRAIN_FLAGS = ("loss", "epochs", "batch_size", "learning_rate", "d_learning_rate", "beta1",
                "beta2", "d_steps", "g_steps", "clip_value", "gp_weight", "train_size", "seed",
-               "flip", "crop", "checkpoint_every", "augment", "ema", "r1")
+               "flip", "crop", "checkpoint_every", "augment", "ema", "r1", "init_from")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -54,6 +54,10 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("--r1", type=nonnegative_float, metavar="GAMMA",
                    help="R1 penalty on D at the real images, weight GAMMA/2; 0 = none "
                    f"(default: {T.r1})")
+    g.add_argument("--init_from", type=training.weights_to_start_from, metavar="WEIGHTS",
+                   help="start G and D from this weights file (.npz), or from the bundled model "
+                   "(bundled), instead of random weights: fine-tuning on your faces; the model "
+                   "flags must match it (default: random weights)")
     g.add_argument("--precision", choices=DTYPE_POLICIES,
                    default="float32", help="compute precision; mixed_bfloat16 is 1.5-1.8x faster on "
                    "CPUs with AVX-512 BF16, mixed_float16 suits GPUs (default: float32)")
@@ -83,7 +87,8 @@ def command() -> training.Command:
     return training.Command(
         load_saved=load_trainer_config, model_cls=ModelConfig, train_cls=TrainConfig,
         model_flags=MODEL_FLAGS, train_flags=TRAIN_FLAGS, make_trainer=GANTrainer,
-        check_export=check_export, chief_callbacks=chief_callbacks, export=export)
+        check_export=check_export, chief_callbacks=chief_callbacks, export=export,
+        new_run=GANTrainer.start_new_run)
 
 
 def check_export(args, chief: bool) -> None:

@@ -29,7 +29,7 @@ log = logging.getLogger("dcgan-train-encoder")
 MODEL_FLAGS = ("width",)
 TRAIN_FLAGS = ("loss", "epochs", "batch_size", "learning_rate", "beta1", "beta2", "rec_weight",
                "real_weight", "generator", "train_size", "seed", "flip", "crop",
-               "checkpoint_every")
+               "checkpoint_every", "init_from")
 
 
 def build_parser():
@@ -52,6 +52,10 @@ def build_parser():
                    f"the known pixels of generated faces (default: {T.rec_weight:g})")
     g.add_argument("--real_weight", type=nonnegative_float, help="weight of the reconstruction of "
                    f"the known pixels of real faces; 0 = generated faces only (default: {T.real_weight:g})")
+    g.add_argument("--init_from", type=training.weights_to_start_from, metavar="ENCODER",
+                   help="start from this encoder (weights file or run folder), or from the "
+                   "bundled model's (bundled), e.g. for a model fine-tuned from the one it was "
+                   "trained for; --width must match it (default: random weights)")
     g.add_argument("--precision", choices=UNSCALED_POLICIES, default="float32",
                    help="compute precision of the encoder's hidden layers; G runs in float32; may "
                    "change on resume (default: float32)")
@@ -74,7 +78,7 @@ def command() -> training.Command:
         load_saved=load_trainer_config, model_cls=EncoderConfig, train_cls=EncoderTrainConfig,
         model_flags=MODEL_FLAGS, train_flags=TRAIN_FLAGS, make_trainer=EncoderTrainer,
         check_export=training.check_new_weights_file, chief_callbacks=chief_callbacks,
-        export=export, describe=describe)
+        export=export, describe=describe, new_run=EncoderTrainer.start_new_run)
 
 
 def describe(trainer) -> str:

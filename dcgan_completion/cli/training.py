@@ -78,6 +78,12 @@ def add_objective_flags(p, loss_defaults: dict, train, updated: str, critic: boo
     return g
 
 
+def weights_to_start_from(text: str) -> str:
+    """argparse type of --init_from: "bundled" (the bundled model's own) or a path, made
+    absolute so that the saved config names the same file wherever a rerun starts."""
+    return text if text == "bundled" else os.path.abspath(text)
+
+
 def add_output_flags(p, train, suffix: str = ""):
     """--checkpoint_dir, --sample_dir, --log_dir (named checkpoint, samples, logs plus
     ``suffix``), how often to write, and the progress bar. Returns the group."""
@@ -109,6 +115,7 @@ class Command:
     chief_callbacks: Callable  # (args, ready) -> the callbacks that write files (the chief's)
     export: Callable          # (args, ready, status) -> status: the own output of a trained run
     describe: Callable = lambda trainer: ""   # what the start line adds after the dataset
+    new_run: Callable = lambda trainer: None  # before a new run's first step (not on resume)
 
 
 def finish_parser(p):
@@ -192,7 +199,8 @@ def start(args, command: Command) -> Ready:
 
 
 # The flag that fixes an error of making the trainer, by the setting the error names.
-TRAINER_FIXES = {"batch_size": "--batch_size", "source": "--model PATH"}
+TRAINER_FIXES = {"batch_size": "--batch_size", "source": "--model PATH",
+                 "init_from": "--init_from WEIGHTS, or a model flag that matches it"}
 
 # Flags naming output folders (or, export_weights, a file in one): made by the checks.
 OUTPUT_FOLDERS = ("checkpoint_dir", "sample_dir", "log_dir", "export")
@@ -226,6 +234,11 @@ def _start(args, command: Command) -> Ready:
         resumed = trainer.run.restore()
     except CheckpointRestoreError as e:
         raise Refused(str(e)) from e
+    if not resumed:
+        try:
+            command.new_run(trainer)
+        except ValueError as e:  # e.g. a weights file to start from that does not fit
+            raise Refused(f"{error_message(e, TRAINER_FIXES)}; nothing was trained") from e
     return Ready(trainer, paths, report, chief, resumed)
 
 
