@@ -148,6 +148,14 @@ def test_each_option_still_lets_d_learn_the_toy_faces(tmp_path, toy_dataset, opt
     assert np.mean(d[-3:]) < 0.8 * np.mean(d[:3]), d
 
 
+def test_configs_differ_by_what_the_network_is_not_how_it_runs():
+    from dcgan_completion.config import ModelConfig
+    ours = ModelConfig(dtype_policy="mixed_bfloat16", synchronized_bn=True)
+    assert ours.differences(ModelConfig()) == []               # weights fit across precisions
+    assert ours.differences(ModelConfig(gf_dim=32, critic_batch_norm=False)) == [
+        "gf_dim 32 instead of 64", "critic_batch_norm False instead of True"]
+
+
 def test_a_new_run_can_start_from_a_weights_file_and_a_resumed_one_keeps_its_own(
         tmp_path, toy_dataset, caplog):
     # The source: a tiny trained model saved as a weights file, as the bundled one is.
