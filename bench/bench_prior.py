@@ -73,9 +73,8 @@ def main(argv=None) -> int:
         return 0
     config, G, D = load_model(args.checkpointDir, args.precision)
     E, where = start_encoder(args.checkpointDir, config, args.init)
-    start = "random" if E is None else "encoder"
     faces = np.stack([images.load_image(p, config.image_size, config.channels) for p in paths])
-    settings = completion.default_settings(start)
+    settings = completion.default_settings(completion.start_of(E))
     if args.nIter:
         settings["n_iter"] = args.nIter
     os.makedirs(args.out, exist_ok=True)

@@ -224,6 +224,12 @@ START_BUDGETS = {"encoder": {"n_iter": 20, "refine": 20},
 STARTS = tuple(START_BUDGETS)
 
 
+def start_of(start) -> str:
+    """The START_BUDGETS name of a start point: "random" for None (a random z), "encoder"
+    for anything else (an encoder, its path, or the z_init it gave)."""
+    return "random" if start is None else "encoder"
+
+
 def default_settings(start: str | None = None) -> dict:
     """complete()'s run settings and their defaults (its signature is the one place they
     live), with n_iter and refine None ("the start point's budget"), or with ``start``
@@ -345,7 +351,7 @@ def complete(images: np.ndarray, masks: np.ndarray, generator: keras.Model,
     ``progress(iteration, completed)`` with the completions so far, uint8 (B, H, W, C),
     blended as the final ones (the best restart at that iteration). Writes no files.
     """
-    budget = with_budget(dict(n_iter=n_iter, refine=refine), "random" if z_init is None else "encoder")
+    budget = with_budget(dict(n_iter=n_iter, refine=refine), start_of(z_init))
     n_iter, refine = budget["n_iter"], budget["refine"]
     masks = np.asarray(masks, np.float32)
     check_settings(n_iter=n_iter, out_interval=out_interval, restarts=restarts,

@@ -212,7 +212,7 @@ def run(args, out_dir: str) -> int:
     from .. import files
     from ..align import AlignError
     from ..checkpoints import CheckpointError
-    from ..completion import with_budget
+    from ..completion import start_of, with_budget
     from ..config import BATCH_SIZE, ConfigError
     from ..completion_net.inference import unsupported_masks
 
@@ -222,7 +222,7 @@ def run(args, out_dir: str) -> int:
         check_mask_flags(args)
         files.ensure_output_dir(out_dir, must_be_empty=True, what="output folder")
         size, channels, models, encoder = load_completer(args)
-        settings = with_budget(settings, "random" if encoder is None else "encoder")
+        settings = with_budget(settings, start_of(encoder))
         if args.img_size is not None and args.img_size != size:
             raise ValueError(f"the model in {args.checkpoint_dir or 'the bundled weights'} makes "
                              f"{size}x{size}x{channels} images, but --imgSize {args.img_size} asks "

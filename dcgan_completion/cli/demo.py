@@ -87,7 +87,7 @@ def restore_demo_photos(out_dir: str, checkpoint_dir: str | None, n_iter: int | 
     files.ensure_output_dir(out_dir, must_be_empty=True, what="output folder")
     spec = masks.MaskSpec(size=config.image_size)              # the default: a centre hole
     encoder, _ = start_encoder(checkpoint_dir, config, None)   # the model's, if it has one
-    settings = completion.default_settings("random" if encoder is None else "encoder")
+    settings = completion.default_settings(completion.start_of(encoder))
     settings["n_iter"] = n_iter or settings["n_iter"]
     faces, failed = photos.find_faces(demo_photos(os.path.join(out_dir, "photos")), spec,
                                       align.FaceAligner())

@@ -112,7 +112,7 @@ def main(argv=None) -> int:
     setup_logging(args.verbose)
     sigterm_as_interrupt()
     from .. import checkpoints, evaluate
-    from ..completion import with_budget
+    from ..completion import start_of, with_budget
     from ..config import BATCH_SIZE, ConfigError
 
     out_dir = args.out_dir or DEFAULT_OUT_DIR
@@ -134,7 +134,7 @@ def main(argv=None) -> int:
                                                       args.encoder)
             if path:
                 log.info("dcgan starts from the encoder %s", path)
-            settings = with_budget(settings, "random" if encoder is None else "encoder")
+            settings = with_budget(settings, start_of(encoder))
         elif "network" not in chosen:
             config, G, D = checkpoints.load_model(args.checkpoint_dir)
         else:

@@ -128,8 +128,8 @@ class Models:
         """complete()'s defaults with the budget of the DCGAN's start (its encoder or random),
         found without loading the model."""
         from ..checkpoints import find_encoder
-        from ..completion import default_settings
-        return default_settings("encoder" if find_encoder(self.checkpoint_dir) else "random")
+        from ..completion import default_settings, start_of
+        return default_settings(start_of(find_encoder(self.checkpoint_dir)))
 
     def size(self, method: str) -> int:
         return (self.network() if method == "network" else self.dcgan())[0]
