@@ -181,6 +181,20 @@ def warp_mask_to_aligned(photo_mask: np.ndarray, affine: np.ndarray, size: int) 
     return (warped.reshape(size, size, 1) >= 0.5).astype(np.float32)
 
 
+def paste_region(photo_shape, inverse: np.ndarray, aligned_mask: np.ndarray) -> np.ndarray:
+    """(H, W) bool: the photo pixels paste_face replaces, the aligned hole (aligned_mask
+    (S, S, 1), 1 = known) warped back with ``inverse`` and grown by PASTE_DILATION pixels,
+    but not past the aligned square (past its edge the warped face is black)."""
+    hole = (aligned_mask[..., 0] < 0.5).astype(np.uint8)
+    region = warp_to_photo(hole * 255, inverse, photo_shape, nearest=True)[..., 0] > 127
+    if not region.any():
+        return region
+    kernel = np.ones((2 * PASTE_DILATION + 1,) * 2, np.uint8)
+    region = cv2.dilate(region.astype(np.uint8), kernel).astype(bool)
+    square = np.full(aligned_mask.shape[:2], 255, np.uint8)
+    return region & (warp_to_photo(square, inverse, photo_shape, nearest=True)[..., 0] > 127)
+
+
 def paste_face(photo: np.ndarray, completed: np.ndarray, inverse: np.ndarray,
                aligned_mask: np.ndarray, blend: str = "poisson") -> np.ndarray:
     """Put the missing region of ``photo`` back from the completed aligned face.
@@ -191,18 +205,10 @@ def paste_face(photo: np.ndarray, completed: np.ndarray, inverse: np.ndarray,
     for a seamless fill there.
     """
     from .blend import poisson_blend
-    hole = (aligned_mask[..., 0] < 0.5).astype(np.uint8)
-    if not hole.any():
-        return photo.copy()
-    region = warp_to_photo(hole * 255, inverse, photo.shape, nearest=True)[..., 0] > 127
-    if not region.any():                  # the hole lies wholly outside the photograph
+    region = paste_region(photo.shape, inverse, aligned_mask)                     # (H, W)
+    if not region.any():                  # no hole, or it lies wholly outside the photo
         return photo.copy()
     face = warp_to_photo(completed, inverse, photo.shape)                       # (H, W, C)
-    kernel = np.ones((2 * PASTE_DILATION + 1,) * 2, np.uint8)
-    region = cv2.dilate(region.astype(np.uint8), kernel).astype(bool)             # (H, W)
-    # Grown only within the aligned square: past its edge the warped face is black.
-    square = np.full(completed.shape[:2], 255, np.uint8)
-    region &= warp_to_photo(square, inverse, photo.shape, nearest=True)[..., 0] > 127
     ys, xs = np.nonzero(region)
     # Work on the hole's bounding box plus a margin: the solve stays small on big photos.
     top, left = max(ys.min() - 2, 0), max(xs.min() - 2, 0)

