@@ -10,9 +10,10 @@ validation faces of each of the five sources (bench/validation.py; skipped with 
 message when ../shared/data is absent):
   (a) the projection's hole PSNR with the default completion settings on the centre,
       left-half and random-80 % masks, beside OpenCV Navier-Stokes and Telea on the same
-      holes;
+      holes, with the sharpness ratio in the hole, dlib's identity distance and the
+      Frechet distance on dlib descriptors (dcgan_completion/metrics.py);
   (b) the pure projection's reconstruction PSNR of the unseen faces (mask "full": how
-      much of the face space G reaches);
+      much of the face space G reaches), and whether the reconstruction is the same person;
   (c) a grid of 64 samples of G (fixed z) and, per mask, original | masked | completions.
 Writes ``out/report.md`` (the table), ``out/results.json`` (every figure, settings and
 faces) and the pictures. The projection starts where dcgan-complete's does (the model's
@@ -38,7 +39,7 @@ from dcgan_completion.runtime import start_tensorflow  # noqa: E402
 
 start_tensorflow()          # without TensorFlow's start-up lines
 
-from dcgan_completion import completion, evaluate, images, masks  # noqa: E402
+from dcgan_completion import completion, evaluate, faceid, images, masks, metrics  # noqa: E402
 from dcgan_completion.blend import visible_input  # noqa: E402
 from dcgan_completion.checkpoints import load_model, start_encoder  # noqa: E402
 from dcgan_completion.config import DTYPE_POLICIES  # noqa: E402
@@ -78,6 +79,7 @@ def main(argv=None) -> int:
     if args.nIter:
         settings["n_iter"] = args.nIter
     os.makedirs(args.out, exist_ok=True)
+    reference = faceid.FaceReference.of(faceid.FaceDescriber(), faces)
     samples = images.to_uint8(G(sample_z(64, config.z_dim, (2016, 7)), training=False))
     images.save_image(os.path.join(args.out, "samples.png"), images.make_grid(samples))
 
@@ -92,8 +94,8 @@ def main(argv=None) -> int:
             methods.update({name: evaluate.BASELINES[name] for name in BASELINES})
         results[kind], shown = {}, {}
         for name, method in methods.items():
-            run = evaluate.run_method(method, faces, m)
-            results[kind][name] = run.summary()
+            run = evaluate.run_method(method, faces, m, faces=reference)
+            results[kind][name] = run.summary(reference.descriptors)
             shown[name] = run.completed[:8]
             print(f"{kind:<7} {name:<14} hole PSNR {results[kind][name]['hole_psnr']:6.2f}  "
                   f"PSNR {results[kind][name]['psnr']:6.2f}", flush=True)
@@ -106,12 +108,25 @@ def main(argv=None) -> int:
         json.dump({"model": args.checkpointDir or "bundled", "settings": settings, "start": where,
                    "split": args.split, "precision": args.precision,
                    "faces": [os.path.relpath(p, os.path.dirname(os.path.dirname(p))) for p in paths],
+                   "unreadable_faces": [paths[i] for i in reference.unreadable],
                    "results": results}, f, indent=1)
     lines = ["| mask | " + " | ".join(("dcgan",) + BASELINES) + " |", "|---|---|---|---|"]
     for kind in MASKS:
         key = "psnr" if kind == "full" else "hole_psnr"
         row = [f"{results[kind][n][key]:.2f}" if n in results[kind] else "-" for n in ("dcgan",) + BASELINES]
         lines.append(f"| {kind}{' (whole-image PSNR)' if kind == 'full' else ''} | " + " | ".join(row) + " |")
+    lines += ["", "sharpness in the hole at half resolution / identity distance / share of the "
+              "same person (below 0.6) / Frechet distance " + metrics.FRECHET_LABEL, "",
+              "| mask | " + " | ".join(("dcgan",) + BASELINES) + " |", "|---|---|---|---|"]
+    for kind in MASKS:
+        row = []
+        for n in ("dcgan",) + BASELINES:
+            r = results[kind].get(n)
+            row.append("-" if r is None else " / ".join(
+                "-" if v is None else f"{v:{spec}}" for v, spec in (
+                    (r["sharpness_1"], ".2f"), (r["identity"], ".3f"),
+                    (r["identity_same"], ".0%"), (r["frechet"], ".3f"))))
+        lines.append(f"| {kind} | " + " | ".join(row) + " |")
     report = "\n".join(lines)
     with open(os.path.join(args.out, "report.md"), "w") as f:
         f.write(f"{len(faces)} validation faces ({args.split} split), model "
