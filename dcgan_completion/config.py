@@ -20,6 +20,7 @@ UNSCALED_POLICIES = DTYPE_POLICIES[:2]   # for networks trained without loss sca
 # "auto": the faster of these, timed on the machine at hand (completion_net.inference).
 AUTO_PRECISION = "auto"
 AUTO_PRECISIONS = ("float32", "mixed_bfloat16")
+MEASURE_PRECISION = "measure"     # auto, timed now whatever the job, and remembered
 BATCH_SIZE = 64             # images completed together, by either method
 
 

@@ -7,17 +7,38 @@ flags do not tell the two apart, so ``auto`` runs the same work in each precisio
 (tracing), times it AUTO_REPEATS times and keeps the faster. Both models keep their
 quality in bf16 (measured on the validation faces: the completion network within 0.01 dB
 hole PSNR on six mask types, the DCGAN's projection within 0.01 dB on three).
+
+Timing costs two traces and six calls, seconds at every start. So the choice is
+remembered, once per setting (the processor, TensorFlow's version, the GPUs, the method,
+the model's shape and the batch), in the user's cache folder (platformdirs: on Linux
+$XDG_CACHE_HOME/dcgan-completion, else ~/.cache/dcgan-completion), and ``auto`` reads it
+there. A job smaller than the timing itself is not timed: it runs in float32 (the first
+of AUTO_PRECISIONS) unless a choice is remembered. ``measure`` times now, whatever the
+job, and remembers the result. A damaged cache file is ignored with a warning (and
+replaced at the next timing); naming a precision never reads or writes the cache.
 """
 
 from __future__ import annotations
 
+import json
 import logging
+import math
+import os
+import platform
 import time
 from typing import Callable
 
-from .config import AUTO_PRECISIONS, BATCH_SIZE
+from .config import AUTO_PRECISIONS, BATCH_SIZE, MEASURE_PRECISION
 
 log = logging.getLogger(__name__)
+
+CACHE_APP = "dcgan-completion"
+CACHE_FILE = "precision.json"
+CACHE_VERSION = 1
+# What one trace costs, in image-steps of the same work (a trace's seconds over one image's
+# share of a call), measured on the 2-core CPU (bench/bench_startup.py): a job of fewer
+# image-steps than the timing's two traces and six calls is not worth timing.
+TRACE_IMAGE_STEPS = {"dcgan": 300, "network": 500}
 
 AUTO_REPEATS = 2          # timed calls per candidate, best kept
 # Another candidate replaces the first (float32) only when it is at least this much faster:
@@ -45,14 +66,124 @@ def fastest(runs: dict[str, Callable[[], object]], repeats: int = AUTO_REPEATS,
     return (best if seconds[best] * margin < seconds[first] else first), seconds
 
 
-def load_fastest_dcgan(source: str | None = None, batch_size: int = BATCH_SIZE):
+# --- the remembered choice --------------------------------------------------------------
+
+def cache_path() -> str:
+    """The file that keeps the timed choices: the platform's user cache folder."""
+    import platformdirs
+    return os.path.join(platformdirs.user_cache_dir(CACHE_APP, appauthor=False), CACHE_FILE)
+
+
+def processor() -> str:
+    """The processor's model name (what decides whether bf16 pays), e.g. 'AMD EPYC 9R14'."""
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                if line.startswith("model name"):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
+
+
+def setting_key(method: str, config, batch_size: int) -> str:
+    """One string naming everything a timed choice depends on: the machine (processor,
+    TensorFlow, GPUs), the method, the model's shape (its config without how it runs) and
+    the batch."""
+    import tensorflow as tf
+    gpus = [tf.config.experimental.get_device_details(d).get("device_name", d.name)
+            for d in tf.config.list_physical_devices("GPU")]
+    shape = {k: v for k, v in config.to_dict().items() if k not in config.RUNTIME_FIELDS}
+    return json.dumps({"processor": processor(), "tensorflow": tf.__version__, "gpus": gpus,
+                       "method": method, "model": shape, "batch": batch_size}, sort_keys=True)
+
+
+def _read_cache(path: str) -> dict:
+    """{setting key: entry} of the cache file; {} (with a warning) when it is damaged."""
+    try:
+        with open(path) as f:
+            data = json.load(f)
+        if not isinstance(data, dict) or not isinstance(data.get("choices"), dict):
+            raise ValueError("not a precision cache")
+        if data.get("version") != CACHE_VERSION:
+            return {}                       # another version's file: measured again
+        return data["choices"]
+    except FileNotFoundError:
+        return {}
+    except (OSError, ValueError) as e:      # json.JSONDecodeError is a ValueError
+        log.warning("the precision cache %s is unreadable (%s): ignored; the choice is timed "
+                    "again and the file replaced", path, e)
+        return {}
+
+
+def remembered(key: str) -> str | None:
+    """The precision timed before for this setting, or None."""
+    entry = _read_cache(cache_path()).get(key)
+    choice = entry.get("precision") if isinstance(entry, dict) else None
+    return choice if choice in AUTO_PRECISIONS else None
+
+
+def remember(key: str, choice: str, seconds: dict[str, float]) -> None:
+    """Keep the timed choice for this setting (written atomically; a cache that cannot be
+    written only costs the timing again next time)."""
+    from .files import atomic_write
+    path = cache_path()
+    choices = _read_cache(path)
+    choices[key] = {"precision": choice, "seconds": seconds,
+                    "measured": time.strftime("%Y-%m-%dT%H:%M:%S")}
+    try:
+        os.makedirs(os.path.dirname(path), exist_ok=True)
+        with atomic_write(path) as f:
+            json.dump({"version": CACHE_VERSION, "choices": choices}, f, indent=1)
+    except OSError as e:
+        log.warning("the precision choice could not be kept in %s (%s)", path, e)
+
+
+def worth_timing(method: str, images: int | None, calls_per_batch: int, batch_size: int) -> bool:
+    """Whether a job of ``images`` images, each batch taking ``calls_per_batch`` calls, does
+    more work than timing the candidates would (their traces and 1 + AUTO_REPEATS calls
+    each at the job's batch); an unknown job size (None) is timed."""
+    if images is None:
+        return True
+    job = math.ceil(images / batch_size) * calls_per_batch * batch_size        # image-steps
+    timing = len(AUTO_PRECISIONS) * (TRACE_IMAGE_STEPS[method] + (1 + AUTO_REPEATS) * batch_size)
+    return job >= timing
+
+
+def choice_without_timing(method: str, key: str, job_worth_timing: bool,
+                          measure: bool) -> tuple[str | None, str]:
+    """(the precision to use without timing, why), or (None, "") when it must be timed."""
+    if measure:
+        return None, ""
+    choice = remembered(key)
+    if choice is not None:
+        return choice, f"timed before on this machine, kept in {cache_path()}; " \
+                       f"--precision {MEASURE_PRECISION} times it again"
+    if not job_worth_timing:
+        return AUTO_PRECISIONS[0], "a job this small is not worth timing the precisions " \
+                                   f"for; --precision {MEASURE_PRECISION} times them"
+    return None, ""
+
+
+def load_fastest_dcgan(source: str | None = None, batch_size: int = BATCH_SIZE, *,
+                       images: int | None = None, steps: int = 1, measure: bool = False):
     """(config, G, D, precision) of the DCGAN ``source`` (None: the bundled one) in the
-    precision of AUTO_PRECISIONS whose projection step is fastest at ``batch_size`` here."""
+    precision of AUTO_PRECISIONS whose projection step is fastest here for a job of
+    ``images`` images (None: unknown) at ``batch_size`` and ``steps`` steps a batch:
+    remembered, timed now (``measure``, or a job worth it) and remembered, or float32."""
     from .checkpoints import load_model
     from .completion import projection_step
-    loaded = {p: load_model(source, p) for p in AUTO_PRECISIONS}
-    best, seconds = fastest({p: projection_step(G, D, batch_size)
-                             for p, (_, G, D) in loaded.items()})
-    log.info("DCGAN precision: %s (projection step at batch %d: %s)", best, batch_size,
-             ", ".join(f"{p} {s * 1000:.0f} ms" for p, s in seconds.items()))
+    batch = min(batch_size, images) if images else batch_size
+    first = load_model(source, AUTO_PRECISIONS[0])
+    key = setting_key("dcgan", first[0], batch)
+    choice, why = choice_without_timing(
+        "dcgan", key, worth_timing("dcgan", images, steps, batch), measure)
+    if choice is not None:
+        log.info("DCGAN precision: %s (%s)", choice, why)
+        return (*(first if choice == AUTO_PRECISIONS[0] else load_model(source, choice)), choice)
+    loaded = {AUTO_PRECISIONS[0]: first, **{p: load_model(source, p) for p in AUTO_PRECISIONS[1:]}}
+    best, seconds = fastest({p: projection_step(G, D, batch) for p, (_, G, D) in loaded.items()})
+    remember(key, best, seconds)
+    log.info("DCGAN precision: %s (projection step at batch %d: %s; kept for next time)", best,
+             batch, ", ".join(f"{p} {s * 1000:.0f} ms" for p, s in seconds.items()))
     return (*loaded[best], best)

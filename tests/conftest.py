@@ -31,3 +31,10 @@ def toy_dataset(tmp_path):
     folder = tmp_path / "faces"
     write_toy_faces(str(folder), 24)
     return str(folder)
+
+
+@pytest.fixture(autouse=True)
+def own_cache_folder(tmp_path_factory, monkeypatch):
+    """Each test its own user cache folder (the remembered --precision auto choice lives
+    there): no test reads the user's cache or what another test left."""
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path_factory.mktemp("cache")))

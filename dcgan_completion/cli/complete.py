@@ -136,10 +136,11 @@ def check_mask_flags(args) -> None:
         raise ValueError("--photoMask draws masks on photos; it needs --photo")
 
 
-def load_completer(args):
+def load_completer(args, images: int | None = None, steps: int = 1):
     """(image size, channels, the model(s), the encoder or None) of --method and --init: the
     network's completer, or G, D and their replicas on every other local GPU; raises
-    CheckpointError / ConfigError."""
+    CheckpointError / ConfigError. ``images`` and ``steps`` (a batch's projection steps):
+    the job's size, which decides whether --precision auto is worth timing."""
     from ..checkpoints import load_replicas, start_encoder
     from ..config import BATCH_SIZE
     if args.method == "network":
@@ -148,9 +149,10 @@ def load_completer(args):
             raise ValueError("--init and --encoder choose where the optimisation of z starts; "
                              "--method network does not optimise z")
         config, completer, _ = load_network_completer(   # None: the bundled network
-            args.checkpoint_dir, network_precision(args), args.batch_size or BATCH_SIZE)
+            args.checkpoint_dir, network_precision(args), args.batch_size or BATCH_SIZE,
+            images=images)
         return config.image_size, config.channels, (completer,), None
-    config, G, D, precision = load_dcgan(args, args.batch_size or BATCH_SIZE)
+    config, G, D, precision = load_dcgan(args, args.batch_size or BATCH_SIZE, images, steps)
     encoder, path = start_encoder(args.checkpoint_dir, config, args.init, args.encoder)
     if path:
         log.info("starting z: the encoder %s", path)
@@ -158,6 +160,13 @@ def load_completer(args):
     if replicas:
         log.info("completing on %d devices at once", 1 + len(replicas))
     return config.image_size, config.channels, (G, D, replicas), encoder
+
+
+def job_size(args) -> int:
+    """How many inputs this run (its shard) names: the job's size, before any is read."""
+    from .. import inputs
+    paths, _ = inputs.expand_inputs(args.images)
+    return len(inputs.shard(paths, *args.shard)[0] if args.shard else paths)
 
 
 def load_inputs(args, spec, reader, channels):
@@ -221,7 +230,8 @@ def run(args, out_dir: str) -> int:
         settings = completion_settings(args)
         check_mask_flags(args)
         files.ensure_output_dir(out_dir, must_be_empty=True, what="output folder")
-        size, channels, models, encoder = load_completer(args)
+        size, channels, models, encoder = load_completer(
+            args, job_size(args), settings["n_iter"] + settings["refine"])
         settings = with_budget(settings, start_of(encoder))
         if args.img_size is not None and args.img_size != size:
             raise ValueError(f"the model in {args.checkpoint_dir or 'the bundled weights'} makes "

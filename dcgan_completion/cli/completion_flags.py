@@ -86,20 +86,24 @@ def add_start_flags(g) -> None:
 
 def add_precision_flag(g) -> None:
     """--precision: the compute precision of the DCGAN and of the completion network."""
-    from ..config import AUTO_PRECISION, DTYPE_POLICIES
-    g.add_argument("--precision", choices=(AUTO_PRECISION, *DTYPE_POLICIES),
+    from ..config import AUTO_PRECISION, DTYPE_POLICIES, MEASURE_PRECISION
+    g.add_argument("--precision", choices=(AUTO_PRECISION, MEASURE_PRECISION, *DTYPE_POLICIES),
                    help="compute precision. auto (the default): the faster of float32 and "
-                   "mixed_bfloat16, timed on this machine at start (a few seconds; same "
-                   "quality); mixed_bfloat16 is faster only on some CPUs with AVX-512 BF16")
+                   "mixed_bfloat16 on this machine (same quality), timed once per setting and "
+                   "remembered in the user's cache folder; a job smaller than the timing runs in "
+                   "float32 until a choice is remembered. measure: time them now and remember. "
+                   "mixed_bfloat16 is faster only on some CPUs with AVX-512 BF16")
 
 
-def load_dcgan(args, batch_size: int):
-    """(config, G, D, precision) of --checkpointDir in --precision (auto: the faster here)."""
+def load_dcgan(args, batch_size: int, images: int | None = None, steps: int = 1):
+    """(config, G, D, precision) of --checkpointDir in --precision (auto or measure: the
+    faster here, for a job of ``images`` images (None: unknown) of ``steps`` steps a batch)."""
     from ..checkpoints import load_model
-    from ..config import AUTO_PRECISION
+    from ..config import AUTO_PRECISION, MEASURE_PRECISION
     from ..precision import load_fastest_dcgan
-    if args.precision in (None, AUTO_PRECISION):
-        return load_fastest_dcgan(args.checkpoint_dir, batch_size)
+    if args.precision in (None, AUTO_PRECISION, MEASURE_PRECISION):
+        return load_fastest_dcgan(args.checkpoint_dir, batch_size, images=images, steps=steps,
+                                  measure=args.precision == MEASURE_PRECISION)
     return (*load_model(args.checkpoint_dir, args.precision), args.precision)
 
 

@@ -133,6 +133,14 @@ def check_data(args) -> None:
                          if os.path.exists(args.data[0]) else "does not exist"))
 
 
+def job_size(args) -> int:
+    """Images a method completes in this run (inputs times masks), before any is read."""
+    from .. import inputs
+    from ..images import list_images
+    paths = inputs.expand_inputs(args.data)[0] if args.photo else list_images(args.data[0])
+    return len(paths[:args.limit] if args.limit else paths) * len(args.masks or DEFAULT_MASKS)
+
+
 def load_faces(folder: str, size: int, channels: int, limit: int | None):
     """(paths, uint8 (N, S, S, C) or None, {path: reason}) of the images in ``folder``:
     the readable ones, and the skipped ones (each also reported)."""
@@ -207,7 +215,8 @@ def main(argv=None) -> int:
         # OpenCV alone still takes its image size from the model (--checkpointDir or bundled).
         encoder = None
         if "dcgan" in chosen:
-            config, G, D, _ = load_dcgan(args, args.batch_size or BATCH_SIZE)
+            config, G, D, _ = load_dcgan(args, args.batch_size or BATCH_SIZE, job_size(args),
+                                         settings["n_iter"] + settings["refine"])
             encoder, path = checkpoints.start_encoder(args.checkpoint_dir, config, args.init,
                                                       args.encoder)
             if path:
@@ -222,7 +231,8 @@ def main(argv=None) -> int:
             from ..completion_net.inference import load_network_completer
             # One compiled forward pass for every mask; None: the bundled network.
             net_config, completer, _ = load_network_completer(
-                args.network_dir, network_precision(args), args.batch_size or BATCH_SIZE)
+                args.network_dir, network_precision(args), args.batch_size or BATCH_SIZE,
+                images=job_size(args))
             if config is not None and net_config.image_size != config.image_size:
                 raise ValueError(f"the DCGAN makes {config.image_size}x{config.image_size} images, "
                                  f"the network {net_config.image_size}x{net_config.image_size}")

@@ -23,7 +23,7 @@ import tensorflow as tf
 
 from .. import images
 from ..blend import composite
-from ..config import AUTO_PRECISION, AUTO_PRECISIONS, BATCH_SIZE
+from ..config import AUTO_PRECISION, AUTO_PRECISIONS, BATCH_SIZE, MEASURE_PRECISION
 from ..precision import AUTO_REPEATS
 from ..precision import fastest as fastest_run
 
@@ -79,10 +79,11 @@ class NetworkCompleter:
             raise ValueError(f"batch_size must be at least 1, got {batch_size}")
 
 
-def fastest(completers: dict, batch_size: int = BATCH_SIZE, repeats: int = AUTO_REPEATS) -> str:
-    """The key of the completer in ``completers`` ({name: NetworkCompleter}, one image
+def fastest(completers: dict, batch_size: int = BATCH_SIZE, repeats: int = AUTO_REPEATS
+            ) -> tuple[str, dict[str, float]]:
+    """(the key of the completer in ``completers`` ({name: NetworkCompleter}, one image
     shape) that completes a batch of ``batch_size`` fastest (precision.fastest) on a batch of
-    grey images with a centre hole."""
+    grey images with a centre hole, {key: its best seconds})."""
     shape = next(iter(completers.values())).image_shape
     x = np.full((batch_size, *shape), 128, np.uint8)
     m = np.ones((batch_size, *shape[:2], 1), np.float32)
@@ -91,21 +92,37 @@ def fastest(completers: dict, batch_size: int = BATCH_SIZE, repeats: int = AUTO_
     best, seconds = fastest_run(
         {name: functools.partial(c.complete, x, m, batch_size) for name, c in completers.items()},
         repeats)
-    log.info("completion network precision: %s (%s, batch %d)", best,
+    log.info("completion network precision: %s (%s, batch %d; kept for next time)", best,
              ", ".join(f"{n} {batch_size / t:.0f} images/s" for n, t in seconds.items()), batch_size)
-    return best
+    return best, seconds
 
 
 def load_network_completer(path_or_dir: str | None = None, precision: str = AUTO_PRECISION,
-                           batch_size: int = BATCH_SIZE):
+                           batch_size: int = BATCH_SIZE, *, images: int | None = None):
     """(config, NetworkCompleter, precision) of the network at ``path_or_dir`` (as
     weights.load_completion_net; None: the bundled one), computing in ``precision``, or
-    with ``auto``, in the faster of AUTO_PRECISIONS at ``batch_size`` on this machine."""
+    with ``auto`` in the faster of AUTO_PRECISIONS at ``batch_size`` for a job of
+    ``images`` images (None: unknown): remembered, timed when the job is worth it, else
+    float32; ``measure`` times now (precision.py)."""
+    from .. import precision as precisions
     from .weights import load_completion_net
-    if precision != AUTO_PRECISION:
+    if precision not in (AUTO_PRECISION, MEASURE_PRECISION):
         config, net = load_completion_net(path_or_dir, precision)
         return config, NetworkCompleter(net), precision
-    loaded = {p: load_completion_net(path_or_dir, p) for p in AUTO_PRECISIONS}
+    batch = min(batch_size, images) if images else batch_size
+    first = load_completion_net(path_or_dir, AUTO_PRECISIONS[0])
+    key = precisions.setting_key("network", first[0], batch)
+    choice, why = precisions.choice_without_timing(
+        "network", key, precisions.worth_timing("network", images, 1, batch),
+        precision == MEASURE_PRECISION)
+    if choice is not None:
+        log.info("completion network precision: %s (%s)", choice, why)
+        config, net = first if choice == AUTO_PRECISIONS[0] else \
+            load_completion_net(path_or_dir, choice)
+        return config, NetworkCompleter(net), choice
+    loaded = {AUTO_PRECISIONS[0]: first,
+              **{p: load_completion_net(path_or_dir, p) for p in AUTO_PRECISIONS[1:]}}
     completers = {p: NetworkCompleter(net) for p, (_, net) in loaded.items()}
-    best = fastest(completers, batch_size)
+    best, seconds = fastest(completers, batch)
+    precisions.remember(key, best, seconds)
     return loaded[best][0], completers[best], best
