@@ -7,7 +7,9 @@ weights (optimizer state is left out), so every command can load any run.
 
 from __future__ import annotations
 
+import contextlib
 import json
+import logging
 import os
 import re
 import shutil
@@ -24,6 +26,8 @@ from .config import ModelConfig, load_config, load_kind_config
 from .encoder import CONFIG_KIND as ENCODER_KIND
 from .encoder import EncoderConfig, build_encoder
 from .model import build_discriminator, build_generator
+
+log = logging.getLogger(__name__)
 
 
 class CheckpointError(ValueError):
@@ -77,8 +81,11 @@ def listed_checkpoint(directory: str) -> tuple[str | None, str | None]:
     if not os.path.exists(path):
         return None, f"its index file {path} is missing"
     try:
-        state = tf.train.get_checkpoint_state(directory)
-        listed = tf.train.latest_checkpoint(directory)
+        # TF logs its parser's complaint (twice: its handler and the root's) at each call;
+        # the callers say it once, in their own words.
+        with _tensorflow_log_quiet():
+            state = tf.train.get_checkpoint_state(directory)
+            listed = tf.train.latest_checkpoint(directory)
     # TF returns None for text it cannot parse, but raises on bytes that are not UTF-8.
     except (ValueError, tf.errors.OpError, OSError):
         state = listed = None
@@ -89,14 +96,42 @@ def listed_checkpoint(directory: str) -> tuple[str | None, str | None]:
     return listed, None
 
 
+@contextlib.contextmanager
+def _tensorflow_log_quiet():
+    """TensorFlow's Python logger silenced below ERROR inside the block."""
+    logger = tf.get_logger()
+    level = logger.level
+    logger.setLevel(logging.ERROR)
+    try:
+        yield
+    finally:
+        logger.setLevel(level)
+
+
 def newest_checkpoint(directory: str) -> str | None:
     """The checkpoint to load from ``directory``: the one TF's index file names, or, with
-    the index lost or garbled, the newest ``ckpt-<step>`` found; None if there is none."""
-    listed, _ = listed_checkpoint(directory)
+    the index lost or garbled (said once, as a warning), the newest ``ckpt-<step>`` found;
+    None if there is none."""
+    listed, problem = listed_checkpoint(directory)
     if listed is not None:
         return listed
     found = saved_checkpoints(directory)
+    if found:
+        log.warning("%s: %s; loading the newest checkpoint there, %s", directory, problem,
+                    os.path.basename(found[0]))
     return found[0] if found else None
+
+
+def in_precision(config: ModelConfig, generator: keras.Model, discriminator: keras.Model,
+                 dtype_policy: str) -> tuple[ModelConfig, keras.Model, keras.Model]:
+    """(config, G, D) rebuilt to compute in ``dtype_policy`` with the same weights (the
+    variables stay float32 in every policy): another precision without reading the files
+    again."""
+    config = config.replace(dtype_policy=dtype_policy)
+    G, D = build_generator(config), build_discriminator(config)
+    G.set_weights(generator.get_weights())
+    D.set_weights(discriminator.get_weights())
+    return config, G, D
 
 
 def restore_network(directory: str, name: str, net: keras.Model) -> str:

@@ -171,17 +171,17 @@ def load_fastest_dcgan(source: str | None = None, batch_size: int = BATCH_SIZE, 
     precision of AUTO_PRECISIONS whose projection step is fastest here for a job of
     ``images`` images (None: unknown) at ``batch_size`` and ``steps`` steps a batch:
     remembered, timed now (``measure``, or a job worth it) and remembered, or float32."""
-    from .checkpoints import load_model
+    from .checkpoints import in_precision, load_model
     from .completion import projection_step
     batch = min(batch_size, images) if images else batch_size
-    first = load_model(source, AUTO_PRECISIONS[0])
+    first = load_model(source, AUTO_PRECISIONS[0])          # read once; other precisions copy it
     key = setting_key("dcgan", first[0], batch)
     choice, why = choice_without_timing(
         "dcgan", key, worth_timing("dcgan", images, steps, batch), measure)
     if choice is not None:
         log.info("DCGAN precision: %s (%s)", choice, why)
-        return (*(first if choice == AUTO_PRECISIONS[0] else load_model(source, choice)), choice)
-    loaded = {AUTO_PRECISIONS[0]: first, **{p: load_model(source, p) for p in AUTO_PRECISIONS[1:]}}
+        return (*(first if choice == AUTO_PRECISIONS[0] else in_precision(*first, choice)), choice)
+    loaded = {AUTO_PRECISIONS[0]: first, **{p: in_precision(*first, p) for p in AUTO_PRECISIONS[1:]}}
     best, seconds = fastest({p: projection_step(G, D, batch) for p, (_, G, D) in loaded.items()})
     remember(key, best, seconds)
     log.info("DCGAN precision: %s (projection step at batch %d: %s; kept for next time)", best,

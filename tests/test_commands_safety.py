@@ -147,6 +147,20 @@ def test_a_lost_checkpoint_index_still_loads_the_newest_checkpoint(checkpoint_di
     load_completion_net(net_dir)
 
 
+def test_a_garbled_checkpoint_index_is_said_once(checkpoint_dir, tmp_path, caplog):
+    # TF's parser used to speak at every read of the index (ParseError, "Checkpoint
+    # ignored"), each line twice; the timing of two precisions read it twice more.
+    with open(os.path.join(checkpoint_dir, "checkpoint"), "w") as f:
+        f.write('model_checkpoint_path: garbled {{{')
+    write_toy_faces(str(tmp_path / "faces"), 2, size=(16, 16))
+    rc = complete_cli.main([str(tmp_path / "faces"), "--checkpointDir", checkpoint_dir,
+                            "--nIter", "2", "--precision", "measure", "--outDir",
+                            str(tmp_path / "out"), "--noProgress"])
+    assert rc == 0
+    assert caplog.text.count("is unreadable; loading the newest checkpoint there, ckpt-1") == 1
+    assert "ParseError" not in caplog.text and "Checkpoint ignored" not in caplog.text
+
+
 # --- align -----------------------------------------------------------------------------------
 
 def sideways_portrait(path):

@@ -49,7 +49,8 @@ from .common import (EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK, EXIT_PARTIAL, HelpF
                      setup_logging, sigterm_as_interrupt)
 from .completion_flags import (add_completion_flags, add_mask_parameter_flags,
                                add_precision_flag, add_start_flags, completion_settings,
-                               load_dcgan, mask_spec, network_precision)
+                               load_dcgan, mask_spec, network_precision,
+                               projection_steps)
 
 log = logging.getLogger("dcgan-complete")
 
@@ -231,7 +232,7 @@ def run(args, out_dir: str) -> int:
         check_mask_flags(args)
         files.ensure_output_dir(out_dir, must_be_empty=True, what="output folder")
         size, channels, models, encoder = load_completer(
-            args, job_size(args), settings["n_iter"] + settings["refine"])
+            args, job_size(args), projection_steps(args, settings))
         settings = with_budget(settings, start_of(encoder))
         if args.img_size is not None and args.img_size != size:
             raise ValueError(f"the model in {args.checkpoint_dir or 'the bundled weights'} makes "

@@ -107,6 +107,17 @@ def load_dcgan(args, batch_size: int, images: int | None = None, steps: int = 1)
     return (*load_model(args.checkpoint_dir, args.precision), args.precision)
 
 
+def projection_steps(args, settings: dict) -> int:
+    """The steps a batch of the projection will take (its iterations and refinement) with
+    the start point --init / --encoder will choose, found without loading anything."""
+    from ..checkpoints import find_encoder
+    from ..completion import with_budget
+    path = args.encoder or find_encoder(args.checkpoint_dir)
+    start = args.init or ("encoder" if path else "random")
+    budget = with_budget(settings, start)
+    return budget["n_iter"] + (budget["refine"] or 0)
+
+
 def network_precision(args) -> str:
     from ..config import AUTO_PRECISION
     return args.precision or AUTO_PRECISION

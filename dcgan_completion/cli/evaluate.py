@@ -56,7 +56,8 @@ from .common import (EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK, EXIT_PARTIAL, HelpF
                      setup_logging, sigterm_as_interrupt)
 from .completion_flags import (add_completion_flags, add_mask_parameter_flags,
                                add_precision_flag, add_start_flags, completion_settings,
-                               load_dcgan, mask_spec, network_precision)
+                               load_dcgan, mask_spec, network_precision,
+                               projection_steps)
 
 log = logging.getLogger("dcgan-evaluate")
 
@@ -216,7 +217,7 @@ def main(argv=None) -> int:
         encoder = None
         if "dcgan" in chosen:
             config, G, D, _ = load_dcgan(args, args.batch_size or BATCH_SIZE, job_size(args),
-                                         settings["n_iter"] + settings["refine"])
+                                         projection_steps(args, settings))
             encoder, path = checkpoints.start_encoder(args.checkpoint_dir, config, args.init,
                                                       args.encoder)
             if path:

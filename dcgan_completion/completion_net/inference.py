@@ -105,7 +105,7 @@ def load_network_completer(path_or_dir: str | None = None, precision: str = AUTO
     ``images`` images (None: unknown): remembered, timed when the job is worth it, else
     float32; ``measure`` times now (precision.py)."""
     from .. import precision as precisions
-    from .weights import load_completion_net
+    from .weights import in_precision, load_completion_net
     if precision not in (AUTO_PRECISION, MEASURE_PRECISION):
         config, net = load_completion_net(path_or_dir, precision)
         return config, NetworkCompleter(net), precision
@@ -117,11 +117,9 @@ def load_network_completer(path_or_dir: str | None = None, precision: str = AUTO
         precision == MEASURE_PRECISION)
     if choice is not None:
         log.info("completion network precision: %s (%s)", choice, why)
-        config, net = first if choice == AUTO_PRECISIONS[0] else \
-            load_completion_net(path_or_dir, choice)
+        config, net = first if choice == AUTO_PRECISIONS[0] else in_precision(*first, choice)
         return config, NetworkCompleter(net), choice
-    loaded = {AUTO_PRECISIONS[0]: first,
-              **{p: load_completion_net(path_or_dir, p) for p in AUTO_PRECISIONS[1:]}}
+    loaded = {AUTO_PRECISIONS[0]: first, **{p: in_precision(*first, p) for p in AUTO_PRECISIONS[1:]}}
     completers = {p: NetworkCompleter(net) for p, (_, net) in loaded.items()}
     best, seconds = fastest(completers, batch)
     precisions.remember(key, best, seconds)

@@ -65,6 +65,15 @@ def _load_checkpoint_dir(directory: str, dtype_policy: str) -> tuple[CompletionC
     return config, net
 
 
+def in_precision(config: CompletionConfig, net: keras.Model, dtype_policy: str
+                 ) -> tuple[CompletionConfig, keras.Model]:
+    """(config, net) rebuilt to compute in ``dtype_policy`` with the same weights: another
+    precision without reading the files again."""
+    other = build_completion_net(config, dtype_policy=dtype_policy)
+    other.set_weights(net.get_weights())
+    return config, other
+
+
 def load_completion_net(path_or_dir: str | None = None, dtype_policy: str = "float32"
                         ) -> tuple[CompletionConfig, keras.Model]:
     """(config, net) from a checkpoint folder (dcgan-train-completion's), a weights .npz,
