@@ -30,7 +30,10 @@ def setup_logging(verbose: bool = False) -> None:
                         format="%(levelname)s: %(message)s")
     for noisy in ("tensorflow", "absl"):   # TensorFlow's own INFO lines are not for users
         logging.getLogger(noisy).setLevel(logging.WARNING)
-    start_tensorflow(verbose)
+    tf = start_tensorflow(verbose)
+    # TensorFlow's logger has a handler of its own and also reaches ours: every warning of
+    # it showed twice ("WARNING:tensorflow:..." then "WARNING: ..."). Ours alone prints.
+    tf.get_logger().handlers.clear()
 
 
 def error_message(error: Exception, flags: dict[str, str]) -> str:
