@@ -36,8 +36,10 @@ CACHE_APP = "dcgan-completion"
 CACHE_FILE = "precision.json"
 CACHE_VERSION = 1
 # What one trace costs, in image-steps of the same work (a trace's seconds over one image's
-# share of a call), measured on the 2-core CPU (bench/bench_startup.py): a job of fewer
-# image-steps than the timing's two traces and six calls is not worth timing.
+# share of a call): estimates from a profile on the 2-core CPU (a projection trace about
+# 0.6-0.9 s against 2-5 ms an image-step; the network's about 1.2 s against 2.5 ms an
+# image). A job of fewer image-steps than the timing's two traces and six calls is not
+# worth timing.
 TRACE_IMAGE_STEPS = {"dcgan": 300, "network": 500}
 
 AUTO_REPEATS = 2          # timed calls per candidate, best kept
