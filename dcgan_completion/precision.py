@@ -41,6 +41,7 @@ CACHE_VERSION = 1
 # image). A job of fewer image-steps than the timing's two traces and six calls is not
 # worth timing.
 TRACE_IMAGE_STEPS = {"dcgan": 300, "network": 500}
+METHOD_NAMES = {"dcgan": "DCGAN", "network": "completion network"}
 
 AUTO_REPEATS = 2          # timed calls per candidate, best kept
 # Another candidate replaces the first (float32) only when it is at least this much faster:
@@ -152,19 +153,30 @@ def worth_timing(method: str, images: int | None, calls_per_batch: int, batch_si
     return job >= timing
 
 
-def choice_without_timing(method: str, key: str, job_worth_timing: bool,
-                          measure: bool) -> tuple[str | None, str]:
-    """(the precision to use without timing, why), or (None, "") when it must be timed."""
-    if measure:
-        return None, ""
-    choice = remembered(key)
+def choose(method: str, first: tuple, rebuild: Callable, time_them: Callable, *,
+           batch: int, images: int | None, calls_per_batch: int, measure: bool):
+    """(precision, the loaded model in it) for ``--precision auto`` / ``measure``: the one
+    mechanism of both methods. ``first``: the model loaded in AUTO_PRECISIONS[0], a tuple
+    whose first item is its config; ``rebuild(*first, precision)``: the same model in
+    another precision (no second read of its files); ``time_them({precision: model})`` ->
+    (best, {precision: seconds}). The choice is the remembered one, else float32 for a job
+    not worth timing (``images`` images at ``batch``, ``calls_per_batch`` calls a batch),
+    else timed now and remembered."""
+    key = setting_key(method, first[0], batch)
+    choice, why = None, ""
+    if not measure:
+        choice = remembered(key)
+        why = f"timed before on this machine, kept in {cache_path()}"
+        if choice is None and not worth_timing(method, images, calls_per_batch, batch):
+            choice, why = AUTO_PRECISIONS[0], "a job this small is not worth timing the precisions"
     if choice is not None:
-        return choice, f"timed before on this machine, kept in {cache_path()}; " \
-                       f"--precision {MEASURE_PRECISION} times it again"
-    if not job_worth_timing:
-        return AUTO_PRECISIONS[0], "a job this small is not worth timing the precisions " \
-                                   f"for; --precision {MEASURE_PRECISION} times them"
-    return None, ""
+        log.info("%s precision: %s (%s; --precision %s times them now)", METHOD_NAMES[method],
+                 choice, why, MEASURE_PRECISION)
+        return choice, first if choice == AUTO_PRECISIONS[0] else rebuild(*first, choice)
+    loaded = {AUTO_PRECISIONS[0]: first, **{p: rebuild(*first, p) for p in AUTO_PRECISIONS[1:]}}
+    best, seconds = time_them(loaded)
+    remember(key, best, seconds)
+    return best, loaded[best]
 
 
 def load_fastest_dcgan(source: str | None = None, batch_size: int = BATCH_SIZE, *,
@@ -176,16 +188,14 @@ def load_fastest_dcgan(source: str | None = None, batch_size: int = BATCH_SIZE, 
     from .checkpoints import in_precision, load_model
     from .completion import projection_step
     batch = min(batch_size, images) if images else batch_size
-    first = load_model(source, AUTO_PRECISIONS[0])          # read once; other precisions copy it
-    key = setting_key("dcgan", first[0], batch)
-    choice, why = choice_without_timing(
-        "dcgan", key, worth_timing("dcgan", images, steps, batch), measure)
-    if choice is not None:
-        log.info("DCGAN precision: %s (%s)", choice, why)
-        return (*(first if choice == AUTO_PRECISIONS[0] else in_precision(*first, choice)), choice)
-    loaded = {AUTO_PRECISIONS[0]: first, **{p: in_precision(*first, p) for p in AUTO_PRECISIONS[1:]}}
-    best, seconds = fastest({p: projection_step(G, D, batch) for p, (_, G, D) in loaded.items()})
-    remember(key, best, seconds)
-    log.info("DCGAN precision: %s (projection step at batch %d: %s; kept for next time)", best,
-             batch, ", ".join(f"{p} {s * 1000:.0f} ms" for p, s in seconds.items()))
-    return (*loaded[best], best)
+
+    def time_them(loaded):
+        best, seconds = fastest({p: projection_step(G, D, batch) for p, (_, G, D) in loaded.items()})
+        log.info("DCGAN precision: %s (projection step at batch %d: %s; kept for next time)",
+                 best, batch, ", ".join(f"{p} {s * 1000:.0f} ms" for p, s in seconds.items()))
+        return best, seconds
+    # Read once, in float32; other precisions copy its weights.
+    best, model = choose("dcgan", load_model(source, AUTO_PRECISIONS[0]), in_precision,
+                         time_them, batch=batch, images=images, calls_per_batch=steps,
+                         measure=measure)
+    return (*model, best)

@@ -15,6 +15,15 @@ from dcgan_completion.model import build_models
 from conftest import write_toy_faces
 
 
+def tiny_checkpoint(tmp_path, size=16):
+    cfg = ModelConfig(image_size=size, z_dim=8, gf_dim=4, df_dim=4)
+    G, D = build_models(cfg)
+    ckpt = tmp_path / "ckpt"
+    tf.train.Checkpoint(generator=G, discriminator=D).save(str(ckpt / "ckpt"))
+    save_config(cfg, str(ckpt))
+    return str(ckpt)
+
+
 def test_hole_metrics_golden_values():
     original = np.full((8, 8, 3), 100, np.uint8)
     completed = original.copy()
@@ -44,11 +53,7 @@ def test_opencv_baselines_fill_only_the_hole(name):
 
 
 def test_cli_writes_table_json_and_grids(tmp_path, capsys, caplog):
-    cfg = ModelConfig(image_size=16, z_dim=8, gf_dim=4, df_dim=4)
-    G, D = build_models(cfg)
-    ckpt = tmp_path / "ckpt"
-    tf.train.Checkpoint(generator=G, discriminator=D).save(str(ckpt / "ckpt"))
-    save_config(cfg, str(ckpt))
+    ckpt = tiny_checkpoint(tmp_path)
     write_toy_faces(str(tmp_path / "faces"), 5, size=(16, 16))
     out = tmp_path / "eval"
     rc = evaluate_cli.main([str(tmp_path / "faces"), "--checkpointDir", str(ckpt), "--nIter", "5",
@@ -85,14 +90,6 @@ def test_ssim_and_psnr_by_hand_on_a_constant_pair():
     assert m["psnr"] == pytest.approx(20 * np.log10(255 / 10)) == m["hole_psnr"]
     assert m["hole_l1"] == pytest.approx(10 / 255)
 
-
-def tiny_checkpoint(tmp_path, size=16):
-    cfg = ModelConfig(image_size=size, z_dim=8, gf_dim=4, df_dim=4)
-    G, D = build_models(cfg)
-    ckpt = tmp_path / "ckpt"
-    tf.train.Checkpoint(generator=G, discriminator=D).save(str(ckpt / "ckpt"))
-    save_config(cfg, str(ckpt))
-    return str(ckpt)
 
 
 def test_photo_evaluation_of_the_packaged_photos(tmp_path, caplog):

@@ -208,10 +208,11 @@ def main(argv=None) -> int:
     try:
         settings = completion_settings(args)
         check_data(args)
+        job = job_size(args)              # images each method completes: worth timing?
         # OpenCV alone still takes its image size from the model (--checkpointDir or bundled).
         encoder = None
         if "dcgan" in chosen:
-            config, G, D, _ = load_dcgan(args, args.batch_size or BATCH_SIZE, job_size(args),
+            config, G, D, _ = load_dcgan(args, args.batch_size or BATCH_SIZE, job,
                                          projection_steps(args, settings))
             encoder, path = checkpoints.start_encoder(args.checkpoint_dir, config, args.init,
                                                       args.encoder)
@@ -228,7 +229,7 @@ def main(argv=None) -> int:
             # One compiled forward pass for every mask; None: the bundled network.
             net_config, completer, _ = load_network_completer(
                 args.network_dir, network_precision(args), args.batch_size or BATCH_SIZE,
-                images=job_size(args))
+                images=job)
             if config is not None and net_config.image_size != config.image_size:
                 raise ValueError(f"the DCGAN makes {config.image_size}x{config.image_size} images, "
                                  f"the network {net_config.image_size}x{net_config.image_size}")

@@ -104,23 +104,18 @@ def load_network_completer(path_or_dir: str | None = None, precision: str = AUTO
     with ``auto`` in the faster of AUTO_PRECISIONS at ``batch_size`` for a job of
     ``images`` images (None: unknown): remembered, timed when the job is worth it, else
     float32; ``measure`` times now (precision.py)."""
-    from .. import precision as precisions
+    from ..precision import choose
     from .weights import in_precision, load_completion_net
     if precision not in (AUTO_PRECISION, MEASURE_PRECISION):
         config, net = load_completion_net(path_or_dir, precision)
         return config, NetworkCompleter(net), precision
     batch = min(batch_size, images) if images else batch_size
-    first = load_completion_net(path_or_dir, AUTO_PRECISIONS[0])
-    key = precisions.setting_key("network", first[0], batch)
-    choice, why = precisions.choice_without_timing(
-        "network", key, precisions.worth_timing("network", images, 1, batch),
-        precision == MEASURE_PRECISION)
-    if choice is not None:
-        log.info("completion network precision: %s (%s)", choice, why)
-        config, net = first if choice == AUTO_PRECISIONS[0] else in_precision(*first, choice)
-        return config, NetworkCompleter(net), choice
-    loaded = {AUTO_PRECISIONS[0]: first, **{p: in_precision(*first, p) for p in AUTO_PRECISIONS[1:]}}
-    completers = {p: NetworkCompleter(net) for p, (_, net) in loaded.items()}
-    best, seconds = fastest(completers, batch)
-    precisions.remember(key, best, seconds)
-    return loaded[best][0], completers[best], best
+    config, net = load_completion_net(path_or_dir, AUTO_PRECISIONS[0])
+
+    def rebuild(config, completer, dtype_policy):        # the same weights, no second read
+        return config, NetworkCompleter(in_precision(config, completer.net, dtype_policy)[1])
+    best, (config, completer) = choose(
+        "network", (config, NetworkCompleter(net)), rebuild,
+        lambda loaded: fastest({p: c for p, (_, c) in loaded.items()}, batch),
+        batch=batch, images=images, calls_per_batch=1, measure=precision == MEASURE_PRECISION)
+    return config, completer, best
