@@ -96,6 +96,11 @@ class AlignedFace:
         """(2, 3) aligned -> photo."""
         return cv2.invertAffineTransform(self.affine)
 
+    @property
+    def scale(self) -> float:
+        """How much the alignment enlarges the face (affine_scale): above 1, upsampled."""
+        return affine_scale(self.affine)
+
 
 class FaceAligner:
     """dlib's detector and landmark predictor, loaded once (not picklable: one per process)."""
@@ -162,6 +167,17 @@ def landmark_affine(points: np.ndarray, size: int, landmarks: str = DEFAULT_LAND
         raise ValueError(f"unknown landmarks {landmarks!r}; choose from {', '.join(LANDMARK_SETS)}")
     idx = list(LANDMARK_SETS[landmarks])
     return cv2.getAffineTransform(np.float32(points[idx]), np.float32(size * MINMAX_TEMPLATE[idx]))
+
+
+def affine_scale(affine: np.ndarray) -> float:
+    """The linear scale of a photo -> aligned affine: sqrt(|det|) of its 2x2 part.
+
+    Why this measure: the three-point affine may stretch one axis more than the other;
+    the square root of the area ratio is their geometric mean, so a scale above 1 means
+    the aligned face has more pixels than the photo had for it (upsampled: its detail is
+    interpolated, not seen).
+    """
+    return float(np.sqrt(abs(np.linalg.det(np.float64(affine)[:, :2]))))
 
 
 # --- pasting a completed face back ------------------------------------------------------
@@ -232,13 +248,15 @@ class AlignSummary:
     existing: list = dataclasses.field(default_factory=list)
     no_face: list = dataclasses.field(default_factory=list)
     multiple: list = dataclasses.field(default_factory=list)
+    upsampled: dict = dataclasses.field(default_factory=dict)  # path -> scale, over max_scale
     failed: dict = dataclasses.field(default_factory=dict)     # path -> reason
     not_started: int = 0          # photos left undone by an interrupt (Ctrl-C, SIGTERM)
 
     def counts(self) -> dict:
         return {"aligned": len(self.aligned), "already done": len(self.existing),
                 "skipped, no face": len(self.no_face),
-                "skipped, several faces": len(self.multiple), "failed": len(self.failed)}
+                "skipped, several faces": len(self.multiple),
+                "refused, upsampled": len(self.upsampled), "failed": len(self.failed)}
 
     @property
     def interrupted(self) -> bool:
@@ -246,8 +264,9 @@ class AlignSummary:
 
     @property
     def skipped(self) -> int:
-        """Photos that gave no face this run: no face, several faces, or unreadable."""
-        return len(self.no_face) + len(self.multiple) + len(self.failed)
+        """Photos that gave no face this run: no face, several faces, a face that would
+        be upsampled past max_scale, or unreadable."""
+        return len(self.no_face) + len(self.multiple) + len(self.upsampled) + len(self.failed)
 
     @property
     def done(self) -> int:
@@ -336,8 +355,9 @@ def _save_atomically(path: str, pixels: np.ndarray) -> None:
 
 
 def _align_one(aligner: FaceAligner, job):
-    """One photo with ``aligner``: (status, source, output, manifest row or reason)."""
-    src, dst, size, landmarks, skip_multi = job
+    """One photo with ``aligner``: (status, source, output, manifest row or reason; the
+    scale for a face refused as upsampled)."""
+    src, dst, size, landmarks, skip_multi, max_scale = job
     try:
         rgb = images.load_image(src, channels=3)
     except images.ImageReadError as e:
@@ -350,6 +370,8 @@ def _align_one(aligner: FaceAligner, job):
         if skip_multi and len(faces) > 1:
             return "multiple", src, dst, None
         face = aligner.align_detected(rgb, faces, size, landmarks)
+        if max_scale is not None and face.scale > max_scale:
+            return "upsampled", src, dst, face.scale       # nothing written
         _save_atomically(dst, face.image)
     # One bad photo (dlib refusing it, a full disk) must not stop the other thousands;
     # the reason is kept and reported with the file's name.
@@ -357,7 +379,7 @@ def _align_one(aligner: FaceAligner, job):
         return "failed", src, dst, f"{src}: {type(e).__name__}: {e}"
     row = {"source": src, "output": dst, "box": list(face.box), "score": round(face.score, 4),
            "faces_found": face.faces_found, "landmarks": face.landmarks.round(2).tolist(),
-           "affine": face.affine.round(6).tolist()}
+           "affine": face.affine.round(6).tolist(), "scale": round(face.scale, 4)}
     return "aligned", src, dst, row
 
 
@@ -397,12 +419,16 @@ def _run_jobs(jobs: list, workers: int, aligner: FaceAligner, predictor_path):
 def align_directory(input_dir: str, output_dir: str, *, size: int = 64,
                     landmarks: str = DEFAULT_LANDMARKS, skip_multi: bool = False,
                     flat: bool = False, predictor_path: str | None = None,
-                    workers: int | None = None, progress: bool = True) -> AlignSummary:
+                    workers: int | None = None, progress: bool = True,
+                    max_scale: float | None = None) -> AlignSummary:
     """Align every image under ``input_dir`` into ``output_dir`` (see the module docstring).
 
     Existing outputs are skipped, so a stopped run resumes. ``manifest.jsonl`` gains one
-    line per aligned face (source, output, box, score, landmarks, affine) and
-    ``align-log.txt`` names the skipped and failed inputs. ``workers`` processes (default:
+    line per aligned face (source, output, box, score, landmarks, affine, scale) and
+    ``align-log.txt`` names the skipped and failed inputs. ``max_scale`` (e.g. 1.0: never
+    upsample) refuses a face whose affine_scale exceeds it: no output is written, and the
+    photo is counted and named with its scale (a training set of sharp faces must not
+    hold interpolated ones). ``workers`` processes (default:
     one per core; 1 = in this process) share the work. On KeyboardInterrupt the summary
     of what was finished is returned, with ``not_started`` photos left for a rerun.
 
@@ -414,6 +440,8 @@ def align_directory(input_dir: str, output_dir: str, *, size: int = 64,
         raise ValueError(f"unknown landmarks {landmarks!r}; choose from {', '.join(LANDMARK_SETS)}")
     if workers is not None and workers < 1:
         raise ValueError(f"workers must be at least 1, got {workers}")
+    if max_scale is not None and not max_scale > 0:
+        raise ValueError(f"max_scale must be above 0, got {max_scale}")
     if not os.path.isdir(input_dir):
         raise AlignError(f"input folder {input_dir!r} does not exist" if not
                          os.path.exists(input_dir) else f"{input_dir!r} is a file, not a folder")
@@ -431,7 +459,7 @@ def align_directory(input_dir: str, output_dir: str, *, size: int = 64,
         if os.path.exists(dst):
             summary.existing.append(src)
         else:
-            jobs.append((src, dst, size, landmarks, skip_multi))
+            jobs.append((src, dst, size, landmarks, skip_multi, max_scale))
     if workers is None:
         # A worker process starts by importing the package (TensorFlow with it): seconds,
         # the time of a few dozen photos, so small folders get fewer processes.
@@ -453,8 +481,8 @@ def align_directory(input_dir: str, output_dir: str, *, size: int = 64,
                     summary.aligned.append(src)
                     manifest.write(json.dumps(info) + "\n")
                     manifest.flush()
-                elif status == "failed":
-                    summary.failed[src] = info
+                elif status in ("failed", "upsampled"):
+                    getattr(summary, status)[src] = info
                 else:
                     getattr(summary, status).append(src)
         except KeyboardInterrupt:
@@ -482,6 +510,8 @@ def _write_log(output_dir: str, summary: AlignSummary) -> None:
             f.write(f"no face: {path}\n")
         for path in summary.multiple:
             f.write(f"several faces: {path}\n")
+        for path, scale in summary.upsampled.items():
+            f.write(f"refused, upsampled (scale {scale:.3f}): {path}\n")
         for path, reason in summary.failed.items():
             f.write(f"failed: {reason}\n")
         if summary.interrupted:

