@@ -1,0 +1,19 @@
+# Shared settings of the dev/data-128 scripts (sourced, not run).
+# DATA: where the photos, the aligned faces and the finished set go (never the repository).
+# MIRRORS: where fetch put the repository snapshots (<owner>+<name>/repo[/.git]).
+DATA=${DATA:-/work/data-128}
+MIRRORS=${MIRRORS:-/work/.mirror}
+HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+REPO=$(cd "$HERE/../.." && pwd)
+PYTHON=${PYTHON:-$(command -v python3)}
+
+# The sources, one "name repo commit folder" line each (comments and licences dropped).
+sources() {
+  grep -v '^#' "$HERE/sources.tsv" | cut -f1-4 | grep .
+}
+
+# The git directory of a fetched snapshot of owner/name.
+git_dir() {
+  local base="$MIRRORS/${1/\//+}/repo"
+  if [[ -d "$base/.git" ]]; then echo "$base/.git"; else echo "$base"; fi
+}
