@@ -7,9 +7,18 @@ Pure model definitions: no I/O, no training logic. For the default 64x64x3 model
     D: x (B, 64, 64, 3) -> conv (B, 32, 32, 64) -> (B, 16, 16, 128) -> (B, 8, 8, 256)
        -> (B, 4, 4, 512) -> linear (B, 1) logit
 
-Both work at any power-of-two size >= 8: the generator always starts at 4x4 with
-8*gf_dim channels and halves the channels (down to gf_dim) at each doubling; the
-discriminator mirrors it.
+Both work at any power-of-two size >= 8. A layer's width depends on the resolution it
+works at, not on its depth, so that a model of one size grows into the next by one block
+(progressive growing, Karras et al. 2018; ``fading_models``) and keeps every layer: the
+generator starts at 4x4 with 8*gf_dim channels and halves them at each doubling, to
+gf_dim at 32x32 (the 64x64 model's last hidden map) and on, to gf_dim/2 at 64x64 in a
+128x128 model; the discriminator mirrors it, df_dim at 32x32. Below 64x64 the
+discriminator keeps DCGAN-tensorflow's layout (df_dim at its first layer), so that the
+small models of earlier versions still load. The 128x128 model:
+
+    G: z -> (B, 4, 4, 512) -> (B, 8, 8, 256) -> ... -> (B, 32, 32, 64) -> (B, 64, 64, 32)
+       -> deconv + tanh (B, 128, 128, 3)
+    D: x (B, 128, 128, 3) -> (B, 64, 64, 32) -> (B, 32, 32, 64) -> ... -> (B, 4, 4, 512) -> (B, 1)
 """
 
 from __future__ import annotations
@@ -30,16 +39,25 @@ def num_resolutions(image_size: int) -> int:
     return image_size.bit_length() - 1 - 2
 
 
+# gf_dim and df_dim are the widths at this model size's 32x32 maps (the layer next to the
+# image); larger models halve them at each further doubling.
+REFERENCE_SIZE = 64
+
+
 def generator_widths(config: ModelConfig) -> list[int]:
-    """Channels of the generator's hidden maps, from 4x4 up (64x64 default: 512, 256, 128, 64)."""
+    """Channels of the generator's hidden maps, from 4x4 up: 8 gf_dim at 4x4, halved at each
+    doubling, at least 1 (64x64 default: 512, 256, 128, 64; 128x128: ..., 64, 32)."""
     n = num_resolutions(config.image_size)
-    return [config.gf_dim * max(1, MAX_MULT >> i) for i in range(n)]
+    return [max(1, (config.gf_dim * MAX_MULT) >> i) for i in range(n)]
 
 
 def discriminator_widths(config: ModelConfig) -> list[int]:
-    """Channels of the discriminator's conv maps, from the first (64x64 default: 64, 128, 256, 512)."""
+    """Channels of the discriminator's conv maps, from the first: doubled at each halving of
+    the map, up to 8 df_dim, with df_dim at 32x32 (64x64 default: 64, 128, 256, 512;
+    128x128: 32, 64, ..., 512); below 64x64, df_dim at the first layer."""
     n = num_resolutions(config.image_size)
-    return [config.df_dim * min(MAX_MULT, 1 << i) for i in range(n)]
+    over = max(1, config.image_size // REFERENCE_SIZE)    # 128x128: the first layer has half
+    return [max(1, min(config.df_dim * MAX_MULT, (config.df_dim << i) // over)) for i in range(n)]
 
 
 def build_generator(config: ModelConfig) -> keras.Model:
@@ -98,6 +116,112 @@ def build_discriminator(config: ModelConfig) -> keras.Model:
 
 def build_models(config: ModelConfig) -> tuple[keras.Model, keras.Model]:
     return build_generator(config), build_discriminator(config)
+
+
+# --- growing a model to twice its size (progressive growing, Karras et al. 2018) ----------
+#
+# A model of size S grows from one of size S/2 by a new block at each end: in G a deconv to
+# (S/2, S/2) features and the output deconv to (S, S, C); in D a conv from the image to
+# (S/2, S/2) features and one to (S/4, S/4). Every other layer works at the same resolution
+# with the same widths in both sizes (generator_widths, discriminator_widths), so it keeps
+# its weights (grow_weights). While the new blocks are young, each network blends them with
+# the smaller model's path at the image's own size, alpha going from 0 to 1 in training:
+#
+#   G(z) = (1 - alpha) * up2(tanh(rgb(h))) + alpha * G_S(z)     h: G's (S/4, S/4) map
+#   D(x) = D_rest((1 - alpha) * lrelu(conv(avgpool2(x))) + alpha * D_S's (S/4, S/4) map)
+#
+# where rgb and conv are the smaller model's output and input layers. At alpha 0 this is
+# exactly the smaller G, upsampled, and the smaller D on the downsampled image.
+
+class Fade(layers.Layer):
+    """(1 - alpha) * old + alpha * new: alpha 0 gives old exactly, alpha 1 new exactly.
+    alpha is a non-trainable weight (saved in checkpoints) that training sets."""
+
+    def build(self, input_shape):
+        self.alpha = self.add_weight(shape=(), initializer="zeros", trainable=False,
+                                     name="alpha")
+
+    def call(self, inputs):
+        old, new = inputs
+        alpha = keras.ops.cast(self.alpha, old.dtype)
+        return (1.0 - alpha) * old + alpha * new
+
+
+def fading_models(generator: keras.Model, discriminator: keras.Model
+                  ) -> tuple[keras.Model, keras.Model, list[Fade]]:
+    """(G', D', their two Fade layers): ``generator`` and ``discriminator`` (of size S, from
+    build_generator / build_discriminator) with the paths of a model of size S/2 faded in
+    (see above). G' and D' share every layer of G and D; the smaller model's output and
+    input layers are new, named g_grow_rgb and d_grow_conv (grow_weights fills them)."""
+    policy = generator.get_layer("g_h0_lin").dtype_policy
+    channels = generator.output_shape[-1]
+    h = generator.get_layer(generator_blocks(generator)[-2]).output       # (B, S/4, S/4, w)
+    old = ops.deconv2d(channels, "g_grow_rgb", dtype=policy)(h)           # (B, S/2, S/2, C)
+    old = layers.Activation("tanh", dtype="float32", name="g_grow_out")(old)
+    old = layers.UpSampling2D(2, interpolation="nearest", dtype="float32", name="g_grow_up")(old)
+    g_fade = Fade(name="g_fade", dtype="float32")
+    faded_g = keras.Model(generator.input, g_fade([old, generator.output]),   # (B, S, S, C)
+                          name="generator_fading")
+
+    policy = discriminator.get_layer("d_h0_conv").dtype_policy
+    names = [layer.name for layer in discriminator.layers]
+    new = discriminator.get_layer("d_h1_lrelu").output                    # (B, S/4, S/4, w1)
+    x = discriminator.input                                               # (B, S, S, C)
+    old = layers.AveragePooling2D(2, name="d_grow_pool", dtype=policy)(x)  # (B, S/2, S/2, C)
+    old = ops.conv2d(new.shape[-1], "d_grow_conv", dtype=policy)(old)     # (B, S/4, S/4, w1)
+    old = ops.lrelu("d_grow_lrelu", dtype=policy)(old)
+    d_fade = Fade(name="d_fade", dtype=policy)
+    h = d_fade([old, new])
+    for layer in discriminator.layers[names.index("d_h1_lrelu") + 1:]:   # D's rest, a chain
+        h = layer(h)
+    faded_d = keras.Model(x, h, name="discriminator_fading")             # (B, 1)
+    return faded_g, faded_d, [g_fade, d_fade]
+
+
+def grow_weights(small_generator: keras.Model, small_discriminator: keras.Model,
+                 faded_generator: keras.Model, faded_discriminator: keras.Model) -> None:
+    """Copy a model of size S/2 into the fading models of size S (fading_models): G's
+    layers by name (its output deconv g_h<n> into g_grow_rgb), D's layer i into layer
+    i + 1 (its first conv into d_grow_conv). ValueError, with nothing changed, when the
+    smaller model is not one the larger grows from (other widths, z_dim, channels)."""
+    pairs = []
+    last_g = f"g_h{_last_deconv(small_generator)}"
+    for layer in small_generator.layers:
+        if layer.weights:
+            pairs.append((layer, faded_generator.get_layer(
+                "g_grow_rgb" if layer.name == last_g else layer.name)))
+    for layer in small_discriminator.layers:
+        if layer.weights:
+            pairs.append((layer, faded_discriminator.get_layer(_next_d_layer(layer.name))))
+    for source, target in pairs:
+        shapes = [tuple(w.shape) for w in source.weights]
+        if shapes != [tuple(w.shape) for w in target.weights]:
+            raise ValueError(f"the {source.name} of the smaller model ({shapes}) does not fit "
+                             f"{target.name} ({[tuple(w.shape) for w in target.weights]})")
+    for source, target in pairs:
+        target.set_weights(source.get_weights())
+
+
+def _last_deconv(generator: keras.Model) -> int:
+    """n in G's output layer g_h<n>."""
+    return len(generator_blocks(generator))
+
+
+def _next_d_layer(name: str) -> str:
+    """The name that D's layer ``name`` has in a discriminator twice the size: one further
+    from the image (d_h2_conv -> d_h3_conv, d_bn1 -> d_bn2, d_h4_lin -> d_h5_lin); the first
+    conv becomes the fading path's d_grow_conv."""
+    if name == "d_h0_conv":
+        return "d_grow_conv"
+    prefix, rest = ("d_bn", name[4:]) if name.startswith("d_bn") else ("d_h", name[3:])
+    index, _, suffix = rest.partition("_")
+    return f"{prefix}{int(index) + 1}{'_' + suffix if suffix else ''}"
+
+
+def set_fade(fades: list[Fade], alpha) -> None:
+    """Set every Fade's alpha (a float or a scalar tensor, clipped to [0, 1])."""
+    for fade in fades:
+        fade.alpha.assign(tf.clip_by_value(tf.cast(alpha, tf.float32), 0.0, 1.0))
 
 
 def sample_z(batch_size: int, z_dim: int, seed) -> tf.Tensor:

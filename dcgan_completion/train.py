@@ -24,6 +24,11 @@ Options for small face sets (issue 12), off by default until measured:
   init_from  a new run's G and D (and G's moving average) start from a weights file's,
            e.g. the bundled model's, instead of random weights: fine-tuning on new faces.
            The optimizers start fresh; a resumed run ignores it (its checkpoint has all).
+  grow_from  a new run of size S starts from a weights file of size S/2 grown by one block
+           at each end (progressive growing, Karras et al. 2018; model.fading_models): G and
+           D train through their fading versions, the new blocks blended in with alpha
+           going from 0 to 1 over ``fade_steps`` steps, then on as a plain model. Samples,
+           exports and completion use the grown model's own path (alpha 1) throughout.
 
 Everything that makes a run reproducible is stateless or checkpointed: z, the
 gradient-penalty mixing and the augmentations are drawn from (seed, step, replica), the
@@ -44,7 +49,8 @@ from .checkpoints import BUNDLED_WEIGHTS, CheckpointError, load_weights_file
 from .config import ConfigError, ModelConfig, load_config, save_config
 from .engine import (TrainingRun, TrainSettings, check_settings, load_run_config,
                      make_optimizers, replica_strategy, synchronized_bn)
-from .model import build_discriminator, build_generator, sample_z, standing_statistics
+from .model import (build_discriminator, build_generator, fading_models, grow_weights,
+                    sample_z, set_fade, standing_statistics)
 
 # Published defaults of each objective, used for any setting the user leaves unset.
 #   dcgan:   Radford et al. 2015 (Adam 2e-4, beta1 0.5); 2 G updates per D update as in
@@ -81,11 +87,19 @@ class TrainConfig(TrainSettings):
     ema: float = 0.0                   # decay of G's moving average, in [0, 1); 0 = none
     r1: float = 0.0                    # R1 penalty weight gamma (D's loss + gamma/2 R1); 0 = none
     init_from: str = ""                # weights file (.npz) a new run starts from, or "bundled"; "" = random
+    grow_from: str = ""                # weights file of a model half the size to grow, or "bundled"
+    fade_steps: int = 2000             # steps over which a grown model's new blocks fade in
 
     def __post_init__(self):
         super().__post_init__()
-        if not isinstance(self.init_from, str):
-            raise ValueError(f"init_from must be a weights file's path, got {self.init_from!r}")
+        for name in ("init_from", "grow_from"):
+            if not isinstance(getattr(self, name), str):
+                raise ValueError(f"{name} must be a weights file's path, got "
+                                 f"{getattr(self, name)!r}")
+        if self.init_from and self.grow_from:
+            raise ValueError("a run starts from one weights file: give init_from (the same "
+                             "size) or grow_from (half the size), not both")
+        check_settings(self, counts=("fade_steps",))
         if not isinstance(self.augment, str):
             raise ValueError(f"augment must be a comma-separated text, got {self.augment!r}")
         augment.check_policy(self.augment_policy)
@@ -151,13 +165,19 @@ class GANTrainer:
         with self.strategy.scope():
             self.generator = build_generator(self.model_config)
             self.discriminator = build_discriminator(self.model_config)
+            # What the steps train: G and D, or, growing, their fading versions.
+            self.stepped, self.fades = (self.generator, self.discriminator), []
+            if cfg.grow_from:
+                *self.stepped, self.fades = fading_models(self.generator, self.discriminator)
             self.g_optimizer, self.d_optimizer = make_optimizers(
-                cfg, self.generator, self.discriminator,
-                loss_scale=self.model_config.dtype_policy == "mixed_float16")
+                cfg, *self.stepped, loss_scale=self.model_config.dtype_policy == "mixed_float16")
             # Built last, so that G's and D's initial weights do not depend on it.
             self.generator_ema = build_generator(self.model_config) if cfg.ema else None
         self.checkpointed = dict(generator=self.generator, discriminator=self.discriminator,
                                  g_optimizer=self.g_optimizer, d_optimizer=self.d_optimizer)
+        if self.fades:      # the smaller model's layers and alpha, shared layers saved once
+            self.checkpointed.update(generator_fading=self.stepped[0],
+                                     discriminator_fading=self.stepped[1])
         if self.generator_ema is not None:
             self.generator_ema.set_weights(self.generator.get_weights())
             self.checkpointed["generator_ema"] = self.generator_ema
@@ -171,22 +191,38 @@ class GANTrainer:
 
     def start_new_run(self) -> None:
         """Before a new run's first step: with ``init_from``, G, D and G's moving average
-        take the weights file's weights (its batch-norm statistics included). The file's
-        model must be the run's: the same shapes, and batch norm in D or not alike.
-        CheckpointError (a ValueError naming the file) otherwise; nothing is changed then."""
-        path = self.train_config.init_from
+        take the weights file's weights (its batch-norm statistics included); with
+        ``grow_from``, those of a model half the size, grown (model.grow_weights). The
+        file's model must be the run's (half its size for grow_from): the same widths,
+        z_dim and channels, and batch norm in D or not alike. CheckpointError (a
+        ValueError naming the file) otherwise; nothing is changed then."""
+        cfg = self.train_config
+        setting = "grow_from" if cfg.grow_from else "init_from"
+        path = cfg.grow_from or cfg.init_from
         if not path:
             return
         path = BUNDLED_WEIGHTS if path == "bundled" else path
         config, generator, discriminator = load_weights_file(path)
-        differ = self.model_config.differences(config)
+        wanted = self.model_config
+        if cfg.grow_from:
+            wanted = wanted.replace(image_size=max(8, wanted.image_size // 2))
+        differ = wanted.differences(config)
         if differ:
-            raise CheckpointError(f"{path} holds another model than this run trains: "
-                                  f"{'; '.join(differ)}", setting="init_from")
-        self.generator.set_weights(generator.get_weights())
-        self.discriminator.set_weights(discriminator.get_weights())
+            what = (f"the {wanted.image_size}x{wanted.image_size} model that this "
+                    f"{self.model_config.image_size}x{self.model_config.image_size} run grows"
+                    if cfg.grow_from else "this run trains")
+            raise CheckpointError(f"{path} holds another model than {what}: "
+                                  f"{'; '.join(differ)}", setting=setting)
+        if cfg.grow_from:
+            try:
+                grow_weights(generator, discriminator, *self.stepped)
+            except ValueError as e:
+                raise CheckpointError(f"{path} cannot be grown: {e}", setting=setting) from e
+        else:
+            self.generator.set_weights(generator.get_weights())
+            self.discriminator.set_weights(discriminator.get_weights())
         if self.generator_ema is not None:
-            self.generator_ema.set_weights(generator.get_weights())
+            self.generator_ema.set_weights(self.generator.get_weights())
 
     def write_config(self, directory: str) -> None:
         save_config(self.model_config, directory, {"train": dataclasses.asdict(self.train_config)})
@@ -200,7 +236,7 @@ class GANTrainer:
     def replica_step(self, real, step):
         """real: (d_steps * b, H, W, C), this replica's share; returns per-replica sums / B."""
         cfg = self.train_config
-        G, D = self.generator, self.discriminator
+        G, D = self.stepped
         global_batch = cfg.batch_size
         ctx = tf.distribute.get_replica_context()
         replica = tf.cast(ctx.replica_id_in_sync_group, tf.int64)
@@ -267,7 +303,10 @@ class GANTrainer:
 
         (the warm-up of tf.train.ExponentialMovingAverage's num_updates, so that the first
         steps do not keep the random initial weights), over the trainable weights; the
-        batch-norm statistics are the business of refresh_statistics."""
+        batch-norm statistics are the business of refresh_statistics. A growing run sets
+        alpha to min(1, (step + 1) / fade_steps) for the next step."""
+        if self.fades:
+            set_fade(self.fades, tf.cast(step + 1, tf.float32) / self.train_config.fade_steps)
         if self.generator_ema is None:
             return
         step = tf.cast(step, tf.float32)

@@ -23,7 +23,8 @@ log = logging.getLogger("dcgan-train")
 MODEL_FLAGS = ("image_size", "channels", "z_dim", "gf_dim", "df_dim")
 TRAIN_FLAGS = ("loss", "epochs", "batch_size", "learning_rate", "d_learning_rate", "beta1",
                "beta2", "d_steps", "g_steps", "clip_value", "gp_weight", "train_size", "seed",
-               "flip", "crop", "checkpoint_every", "augment", "ema", "r1", "init_from")
+               "flip", "crop", "checkpoint_every", "augment", "ema", "r1", "init_from",
+               "grow_from", "fade_steps")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -58,6 +59,13 @@ def build_parser() -> argparse.ArgumentParser:
                    help="start G and D from this weights file (.npz), or from the bundled model "
                    "(bundled), instead of random weights: fine-tuning on your faces; the model "
                    "flags must match it (default: random weights)")
+    g.add_argument("--grow_from", type=training.weights_to_start_from, metavar="WEIGHTS",
+                   help="start from this weights file's model of half the --image_size (or the "
+                   "bundled 64x64 model: bundled), grown by a new block at each end that fades in "
+                   "over --fade_steps (progressive growing); e.g. --image_size 128 --grow_from "
+                   "bundled (default: none)")
+    g.add_argument("--fade_steps", type=positive_int, metavar="N",
+                   help=f"steps over which --grow_from's new blocks fade in (default: {T.fade_steps})")
     g.add_argument("--precision", choices=DTYPE_POLICIES,
                    default="float32", help="compute precision; mixed_bfloat16 is 1.5-1.8x faster on "
                    "CPUs with AVX-512 BF16, mixed_float16 suits GPUs (default: float32)")

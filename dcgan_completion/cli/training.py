@@ -200,7 +200,9 @@ def start(args, command: Command) -> Ready:
 
 # The flag that fixes an error of making the trainer, by the setting the error names.
 TRAINER_FIXES = {"batch_size": "--batch_size", "source": "--model PATH",
-                 "init_from": "--init_from WEIGHTS, or a model flag that matches it"}
+                 "init_from": "--init_from WEIGHTS, or a model flag that matches it",
+                 "grow_from": "--grow_from WEIGHTS of half the --image_size, or model flags "
+                              "that match it"}
 
 # Flags naming output folders (or, export_weights, a file in one): made by the checks.
 OUTPUT_FOLDERS = ("checkpoint_dir", "sample_dir", "log_dir", "export")
