@@ -29,7 +29,8 @@ Defaults (keyword arguments of ``complete``, the one place they live):
   n_iter (START_BUDGETS): from a random z 1000, the default of Amos' complete.py
       (--nIter 1000); from an encoder's z (z_init) 20, then 20 refining (below). Each
       iteration costs ~1.3 GFLOP per 64x64 image (bench/bench_completion.py).
-  out_interval 50, restarts 1, blend 'poisson'.
+  out_interval 50, restarts 1, blend 'poisson'; samples 1, sample_spread SAMPLE_SPREAD,
+      sample_distance SAMPLE_DISTANCE (below).
 
 Refinement beyond z (``refine`` > 0, by default from an encoder's z only; generator
 surgery / ILO, Daras et al. 2021): once z is found, G is split after block ``refine_layer`` into head and tail
@@ -49,6 +50,27 @@ encoder's budget refines.
 The completion is the known pixels of x and the hole of G(z), Poisson-blended with
 blend='poisson' (the paper's post-processing) wherever the mask has a hole and a known
 pixel: blend.py.
+
+Several fills per hole (``samples`` = K > 1; pluralistic completion, Zheng et al. 2019): a
+hole has many plausible fills, and different start points land on different faces that
+agree with the known pixels. Samples and restarts share one mechanism: every image gets
+K x ``restarts`` start points, optimised together in one batch (row (k * restarts + r) * B
++ i is restart r of sample k of image i), and each sample keeps its best restart, as a
+run without samples does. Sample 0 starts where a run without samples starts (z_init
+itself, or its random z); sample k > 0 draws its start points from a seed of its own
+(sample_key): z_init moved by Gaussian noise of ``sample_spread`` (SAMPLE_SPREAD, five
+times a restart's RESTART_SPREAD: far enough to reach another face, near enough to stay
+plausible) with its restarts around that as a run's restarts lie around z_init, or
+without z_init random z of its own. So
+``restarts`` keeps its meaning (the best of R tries) and ``samples`` asks for K different
+answers. The samples are then ranked by their final total loss, and a diversity rule
+measured on the hole keeps them apart: going down the ranking, a sample whose completion
+differs from a better-ranked kept one by less than ``sample_distance`` (mean absolute
+difference over the hole's pixels and channels, pixel values in [0, 1]) is marked not
+distinct and moved after the distinct ones. Nothing is re-drawn to replace it: an image
+gets between 1 and K distinct fills (a mask with no hole gets one). result.samples holds
+all K, by rank; the result's other fields are rank 1's, the lowest loss. samples=1 is
+exactly a run without samples.
 """
 
 from __future__ import annotations
@@ -91,6 +113,7 @@ class CompletionResult:
                 (generated_trajectory[-1] == generated): blend_frames of them with another
                 method gives the trajectory that method would have given.
     trajectory_losses: (T, B, 3) float32 (contextual, perceptual, total) at those iterations.
+    samples:    all the samples of each image, by rank (Samples); everything above is rank 1's.
     """
     completed: np.ndarray
     generated: np.ndarray
@@ -103,34 +126,107 @@ class CompletionResult:
     trajectory: np.ndarray
     trajectory_losses: np.ndarray
     generated_trajectory: np.ndarray
+    samples: "Samples"
+
+
+@dataclasses.dataclass
+class Samples:
+    """The K = ``samples`` fills of each of B images (complete(samples=K)), by rank: [i, 0]
+    is image i's lowest final total loss, and the distinct fills (the diversity rule of the
+    module doc) come before the others, each group by rising loss.
+
+    completed:  (B, K, H, W, C) uint8 completions, blended as result.completed.
+    generated:  (B, K, H, W, C) uint8 G's outputs (tail(h) when refined).
+    z:          (B, K, z_dim) float32, each fill's latent.
+    losses:     (B, K, 3) float32 final (contextual, perceptual, total).
+    trajectory_losses: (T, B, K, 3) float32 those losses at the logged iterations.
+    sample:     (B, K) int, the start point of each rank (0: where a run without samples
+                starts; see start_points).
+    restart:    (B, K) int, the restart kept for each.
+    distinct:   (B, K) bool, False for a fill too close to a better one in the hole.
+    """
+    completed: np.ndarray
+    generated: np.ndarray
+    z: np.ndarray
+    losses: np.ndarray
+    trajectory_losses: np.ndarray
+    sample: np.ndarray
+    restart: np.ndarray
+    distinct: np.ndarray
+
+    def count(self) -> np.ndarray:
+        """(B,) int: how many distinct fills each image has (1 to K; they are [i, :count])."""
+        return self.distinct.sum(axis=1)
 
 
 # --- pieces used by complete() ---------------------------------------------------------
 
-def initial_z(count: int, restarts: int, z_dim: int, seed: int, first_index: int = 0) -> tf.Tensor:
-    """(restarts * count, z_dim) start points; image i's restarts come from seed pair
-    (seed, first_index + i) only, at rows k * count + i, k < restarts."""
-    per_image = [sample_z(restarts, z_dim, (seed, first_index + i)) for i in range(count)]
-    return tf.reshape(tf.transpose(tf.stack(per_image), [1, 0, 2]), (restarts * count, z_dim))
+def sample_key(seed: int, index: int, sample: int):
+    """The seed pair of ``sample`` of image ``index``: (seed, index) itself for sample 0 (a
+    run without samples starts from it), else a pair folded from it and ``sample``, so
+    that each sample's start points depend on nothing else (not on samples or restarts)."""
+    if sample == 0:
+        return seed, index
+    fold = tf.random.experimental.stateless_fold_in
+    return tf.cast(fold(fold(tf.constant([seed, index], tf.int64), 0), sample), tf.int64)
+
+
+def initial_z(count: int, restarts: int, z_dim: int, seed: int, first_index: int = 0,
+              samples: int = 1) -> tf.Tensor:
+    """(samples * restarts * count, z_dim) random start points: restart r of sample k of
+    image i at row (k * restarts + r) * count + i, drawn from sample_key(seed,
+    first_index + i, k) only (for sample 0 the seed pair (seed, first_index + i))."""
+    rows = []
+    for k in range(samples):
+        per_image = [sample_z(restarts, z_dim, sample_key(seed, first_index + i, k))
+                     for i in range(count)]
+        rows.append(tf.reshape(tf.transpose(tf.stack(per_image), [1, 0, 2]),
+                               (restarts * count, z_dim)))
+    return tf.concat(rows, axis=0)
 
 
 # Restarts around a given start point (z_init): restart k > 0 of image i starts at
 # clip(z_init_i + RESTART_SPREAD * n, -1, 1), n ~ N(0, I) drawn from (seed, index, k).
 RESTART_SPREAD = 0.1
+# Samples around it (complete(samples=K); the module doc): sample k > 0 starts at
+# clip(z_init_i + sample_spread * n, -1, 1). On 50 validation faces ("select" split,
+# centre mask, 4 samples, the bundled model's encoder and budget) spreads 0.25 / 0.5 / 1 / 2
+# gave fills differing in the hole by 0.025 / 0.042 / 0.062 / 0.074 on average (mean
+# absolute difference, pixels in [0, 1]), with the samples' mean loss 6 / 20 / 54 / 90 %
+# above rank 1's (20 + 20 iterations do not bring a far start back) and rank 1's hole
+# PSNR the same: 0.5 is far enough for another face and near enough to stay plausible.
+SAMPLE_SPREAD = 0.5
+# The diversity rule's least distance in the hole between two kept fills (mean absolute
+# difference, pixel values in [0, 1]): about 5 grey levels, a fill hardly told apart from
+# the better one (at spread 0.5, one pair in ten of those 50 faces was closer than 0.025).
+SAMPLE_DISTANCE = 0.02
 
 
-def start_points(z_init, restarts: int, seed: int, first_index: int = 0) -> tf.Tensor:
-    """(restarts * count, z_dim) start points around ``z_init`` (count, z_dim): row i is
-    z_init_i itself, row k * count + i (k > 0) z_init_i moved by noise drawn from
-    (seed, first_index + i, k) alone, clipped to [-1, 1]."""
+def start_points(z_init, restarts: int, seed: int, first_index: int = 0, samples: int = 1,
+                 spread: float = SAMPLE_SPREAD) -> tf.Tensor:
+    """(samples * restarts * count, z_dim) start points around ``z_init`` (count, z_dim).
+
+    Restart r of sample k of image i is row (k * restarts + r) * count + i, drawn from
+    key = sample_key(seed, first_index + i, k) alone: sample k's centre c is z_init_i
+    (k = 0) or clip(z_init_i + spread * n, -1, 1) with n ~ N(0, I) from key, and restart
+    r > 0 starts at clip(c + RESTART_SPREAD * n_r, -1, 1), n_r from key folded with r.
+    With one sample, row i is z_init_i itself and restart r lies near it, as it always has."""
     z_init = tf.convert_to_tensor(z_init, tf.float32)
     count, z_dim = z_init.shape
-    rows = [z_init]
-    for k in range(1, restarts):
-        noise = tf.stack([tf.random.stateless_normal(
-            (z_dim,), tf.random.experimental.stateless_fold_in(
-                tf.constant([seed, first_index + i], tf.int64), k)) for i in range(count)])
-        rows.append(tf.clip_by_value(z_init + RESTART_SPREAD * noise, -1.0, 1.0))
+    fold = tf.random.experimental.stateless_fold_in
+    rows = []
+    for k in range(samples):
+        keys = [tf.convert_to_tensor(sample_key(seed, first_index + i, k), tf.int64)
+                for i in range(count)]
+
+        def noise(r=None):                                           # (count, z_dim)
+            return tf.stack([tf.random.stateless_normal((z_dim,), key if r is None else fold(key, r))
+                             for key in keys])
+
+        centre = z_init if k == 0 else tf.clip_by_value(z_init + spread * noise(), -1.0, 1.0)
+        rows.append(centre)
+        rows += [tf.clip_by_value(centre + RESTART_SPREAD * noise(r), -1.0, 1.0)
+                 for r in range(1, restarts)]
     return tf.concat(rows, axis=0)
 
 
@@ -255,7 +351,8 @@ def check_settings(*, n_iter: int | None, out_interval: int, restarts: int, opti
                    momentum: float | None = None, lam: float | None = None,
                    tol: float | None = None, refine: int | None = 0, refine_layer: int = 0,
                    refine_weight: float | None = None, refine_lr: float | None = None,
-                   **other) -> None:
+                   samples: int = 1, sample_spread: float | None = None,
+                   sample_distance: float | None = None, **other) -> None:
     """Raise ValueError for settings ``complete`` cannot use (callers may check before loading data).
 
     A NaN or infinite number is refused: it would not fail, but make black G(z), NaN
@@ -264,7 +361,8 @@ def check_settings(*, n_iter: int | None, out_interval: int, restarts: int, opti
     numbers = dict(n_iter=n_iter, out_interval=out_interval, restarts=restarts,
                    weighted_context=weighted_context, lr=lr, momentum=momentum, lam=lam, tol=tol,
                    refine=refine, refine_layer=refine_layer, refine_weight=refine_weight,
-                   refine_lr=refine_lr)
+                   refine_lr=refine_lr, samples=samples, sample_spread=sample_spread,
+                   sample_distance=sample_distance)
     for name, value in numbers.items():
         if value is not None and not math.isfinite(value):
             raise ValueError(f"{name} must be a finite number, got {value!r}")
@@ -276,6 +374,11 @@ def check_settings(*, n_iter: int | None, out_interval: int, restarts: int, opti
             raise ValueError(f"{name} must be > 0, got {value!r}")
     if (refine is not None and refine < 0) or refine_layer < 0:
         raise ValueError(f"need refine >= 0 and refine_layer >= 0; got {refine} and {refine_layer}")
+    if samples < 1:
+        raise ValueError(f"samples must be >= 1, got {samples!r}")
+    for name, value in (("sample_spread", sample_spread), ("sample_distance", sample_distance)):
+        if value is not None and value < 0:
+            raise ValueError(f"{name} must be >= 0, got {value!r}")
     if refine_weight is not None and refine_weight < 0:
         raise ValueError(f"refine_weight must be >= 0, got {refine_weight!r}")
     if momentum is not None and not 0 <= momentum < 1:
@@ -293,6 +396,42 @@ def check_settings(*, n_iter: int | None, out_interval: int, restarts: int, opti
         raise ValueError(f"unknown blend {blend!r}; choose from {', '.join(BLENDS)}")
     if weighted_context < 0 or (weighted_context and weighted_context % 2 == 0):
         raise ValueError(f"weighted_context must be 0 (off) or an odd window size, got {weighted_context}")
+
+
+def best_rows(total: np.ndarray, count: int) -> np.ndarray:
+    """(count,) the row of the lowest ``total`` of each image i among its rows k * count + i."""
+    return np.argmin(total.reshape(-1, count), axis=0) * count + np.arange(count)
+
+
+def hole_distance(a: np.ndarray, b: np.ndarray, hole: np.ndarray) -> float:
+    """The mean absolute difference of uint8 pictures ``a`` and ``b`` (H, W, C) over the
+    pixels where ``hole`` (H, W) is True and their channels, pixel values in [0, 1]; 0 for
+    an empty hole."""
+    if not hole.any():
+        return 0.0
+    return float(np.abs(a[hole].astype(np.float32) - b[hole]).mean() / 255.0)
+
+
+def rank_samples(total: np.ndarray, completed: np.ndarray, masks: np.ndarray,
+                 min_distance: float) -> tuple[np.ndarray, np.ndarray]:
+    """The ranking of K samples of B images and the diversity rule (module doc).
+
+    total (K, B) final total losses; completed (K, B, H, W, C) uint8; masks (B, H, W, 1),
+    0 = the hole. Returns order (B, K), the samples of each image by rank, and distinct
+    (B, K): going down the ranking by loss, a sample closer than ``min_distance``
+    (hole_distance) to a distinct one is not distinct, and moves after the distinct ones.
+    """
+    K, B = total.shape
+    order, distinct = np.zeros((B, K), int), np.zeros((B, K), bool)
+    for i in range(B):
+        hole = masks[i, ..., 0] == 0
+        kept, dropped = [], []
+        for k in np.argsort(total[:, i], kind="stable"):
+            near = any(hole_distance(completed[k, i], completed[j, i], hole) < min_distance
+                       for j in kept)
+            (dropped if near else kept).append(k)
+        order[i], distinct[i, :len(kept)] = kept + dropped, True
+    return order, distinct
 
 
 def _check_inputs(images, masks, generator, lowres_factor):
@@ -332,6 +471,8 @@ def complete(images: np.ndarray, masks: np.ndarray, generator: keras.Model,
              blend: str = "poisson", tol: float = 0.0, refine: int | None = None,
              refine_layer: int = 0,
              refine_weight: float = 1000.0, refine_lr: float = 0.03,
+             samples: int = 1, sample_spread: float = SAMPLE_SPREAD,
+             sample_distance: float = SAMPLE_DISTANCE,
              z_init: np.ndarray | None = None,
              progress: Callable[..., None] | None = None) -> CompletionResult:
     """Complete uint8 ``images`` (B, H, W, C) where ``masks`` (B, H, W, 1) is 0; see the module doc.
@@ -349,7 +490,10 @@ def complete(images: np.ndarray, masks: np.ndarray, generator: keras.Model,
     n_iter + k; result.z stays the z. ``progress(iteration)`` is called at each
     logged iteration; a ``progress`` that takes two arguments is called
     ``progress(iteration, completed)`` with the completions so far, uint8 (B, H, W, C),
-    blended as the final ones (the best restart at that iteration). Writes no files.
+    blended as the final ones (the best start point at that iteration). ``samples`` = K > 1
+    gives K fills per image from K start points (sample_spread around z_init, or random),
+    ranked by loss and kept apart by the diversity rule (sample_distance): result.samples
+    (module doc). Writes no files.
     """
     budget = with_budget(dict(n_iter=n_iter, refine=refine), start_of(z_init))
     n_iter, refine = budget["n_iter"], budget["refine"]
@@ -357,9 +501,11 @@ def complete(images: np.ndarray, masks: np.ndarray, generator: keras.Model,
     check_settings(n_iter=n_iter, out_interval=out_interval, restarts=restarts,
                    optimizer=optimizer, blend=blend, weighted_context=weighted_context,
                    lr=lr, momentum=momentum, lam=lam, tol=tol, refine=refine,
-                   refine_layer=refine_layer, refine_weight=refine_weight, refine_lr=refine_lr)
+                   refine_layer=refine_layer, refine_weight=refine_weight, refine_lr=refine_lr,
+                   samples=samples, sample_spread=sample_spread, sample_distance=sample_distance)
     _check_inputs(images, masks, generator, lowres_factor)
-    B, K = len(images), restarts
+    B, S, R = len(images), samples, restarts
+    K = S * R                                                    # start points per image
     z_dim = generator.input_shape[-1]
     if z_init is not None:
         z_init = np.asarray(z_init, np.float32)
@@ -367,7 +513,8 @@ def complete(images: np.ndarray, masks: np.ndarray, generator: keras.Model,
             raise ValueError(f"z_init must be finite (B, z_dim) = {(B, z_dim)}, got "
                              f"{z_init.dtype} {z_init.shape}")
 
-    # Targets, tiled for the K restarts: row k * B + i is restart k of image i.
+    # Targets, tiled for the K start points: row k * B + i is start point k of image i,
+    # k = s * R + r restart r of sample s.
     x = tf.tile(to_float(images), [K, 1, 1, 1])                                  # (KB, H, W, C)
     w = tf.tile(context_weights(masks, weighted_context), [K, 1, 1, 1])          # (KB, H, W, 1)
     if lowres_factor:
@@ -412,9 +559,9 @@ def complete(images: np.ndarray, masks: np.ndarray, generator: keras.Model,
     # Optimise: Python only between logged iterations 0, out_interval, ..., n_iter, on the
     # rows still moving (all of them unless tol stops some): the others keep their state.
     if z_init is None:
-        z = initial_z(B, K, z_dim, seed, first_index)                            # (KB, z_dim)
+        z = initial_z(B, R, z_dim, seed, first_index, S)                         # (KB, z_dim)
     else:
-        z = start_points(np.clip(z_init, -1.0, 1.0), K, seed, first_index)
+        z = start_points(np.clip(z_init, -1.0, 1.0), R, seed, first_index, S, sample_spread)
     z = np.array(z, np.float32)
     s1, s2, t = np.zeros_like(z), np.zeros_like(z), tf.constant(0.0)
     logged = logged_iterations(n_iter, out_interval)
@@ -447,8 +594,7 @@ def complete(images: np.ndarray, masks: np.ndarray, generator: keras.Model,
             moving = r[change >= tol]
             if len(moving) < len(r):               # gathered only when some rows stopped
                 x_r, w_r = tf.gather(x, moving), tf.gather(w, moving)
-        best = np.argmin(frame_losses[-1][:, 2].reshape(K, B), axis=0) * B + np.arange(B)
-        report(it, frames[-1][best])
+        report(it, frames[-1][best_rows(frame_losses[-1][:, 2], B)])
         if not len(moving):
             break
     # Images that stopped early keep their last state in the remaining logged frames.
@@ -456,11 +602,10 @@ def complete(images: np.ndarray, masks: np.ndarray, generator: keras.Model,
     frame_losses += [frame_losses[-1]] * (len(logged) - len(frame_losses))
     frames, frame_losses = np.stack(frames), np.stack(frame_losses)   # (T, KB, H, W, C), (T, KB, 3)
 
-    # Keep, per image, the restart with the lowest final total loss.
-    final_total = frame_losses[-1, :, 2].reshape(K, B)
-    restart = np.argmin(final_total, axis=0)                                     # (B,)
-    rows = restart * B + np.arange(B)
-    frames, frame_losses = frames[:, rows], frame_losses[:, rows]
+    # Keep, per image and sample, the restart with the lowest final total loss: row s * B + i.
+    restart = np.argmin(frame_losses[-1, :, 2].reshape(S, R, B), axis=1)         # (S, B)
+    rows = ((np.arange(S)[:, None] * R + restart) * B + np.arange(B)).reshape(-1)
+    frames, frame_losses = frames[:, rows], frame_losses[:, rows]     # (T, SB, ...)
     z = z[rows]
 
     # Refine beyond z (optional): G's feature map, from where z ended, logged as n_iter + k.
@@ -469,19 +614,35 @@ def complete(images: np.ndarray, masks: np.ndarray, generator: keras.Model,
                                 image_losses, layer=refine_layer, steps=refine,
                                 weight=refine_weight, lr=refine_lr, out_interval=out_interval)
         more = []
-        for k, frame, found in stage:                    # (B, H, W, C) uint8, (B, 3)
-            report(n_iter + k, frame)
+        for k, frame, found in stage:                    # (SB, H, W, C) uint8, (SB, 3)
+            report(n_iter + k, frame[best_rows(found[:, 2], B)])
             more.append((n_iter + k, frame, found))
         logged += [it for it, _, _ in more]
         frames = np.concatenate([frames, np.stack([f for _, f, _ in more])])
         frame_losses = np.concatenate([frame_losses, np.stack([v for _, _, v in more])])
 
     # Blend: known pixels from the input, hole from G(z), at every logged iteration.
-    trajectory = blend_frames(images, masks, frames, blend)
-    final = frame_losses[-1]
+    trajectory = blend_frames(np.tile(images, (S, 1, 1, 1)), np.tile(masks, (S, 1, 1, 1)),
+                              frames, blend)                               # (T, SB, H, W, C)
+    frame_losses = frame_losses.astype(np.float32)
+
+    # Rank each image's samples by loss, the diversity rule on the hole (rank_samples);
+    # ranked[i, k] is the row of rank k of image i, and rank 1 is the result.
+    shape = (S, B) + images.shape[1:]
+    order, distinct = rank_samples(frame_losses[-1, :, 2].reshape(S, B),
+                                   trajectory[-1].reshape(shape), masks, sample_distance)
+    ranked = order * B + np.arange(B)[:, None]                                   # (B, S)
+    top = ranked[:, 0]
+    final = frame_losses[-1, top]
     return CompletionResult(
-        completed=trajectory[-1], generated=frames[-1], z=z, contextual=final[:, 0],
-        perceptual=final[:, 1], total=final[:, 2], restart=restart,
-        iterations=np.asarray(logged), trajectory=trajectory,
-        trajectory_losses=frame_losses.astype(np.float32), generated_trajectory=frames)
+        completed=trajectory[-1, top], generated=frames[-1, top], z=z[top],
+        contextual=final[:, 0], perceptual=final[:, 1], total=final[:, 2],
+        restart=restart[order[:, 0], np.arange(B)], iterations=np.asarray(logged),
+        trajectory=trajectory[:, top], trajectory_losses=frame_losses[:, top],
+        generated_trajectory=frames[:, top],
+        samples=Samples(completed=trajectory[-1][ranked], generated=frames[-1][ranked],
+                        z=z[ranked], losses=frame_losses[-1][ranked],
+                        trajectory_losses=frame_losses[:, ranked], sample=order,
+                        restart=np.take_along_axis(restart.T, order, axis=1),
+                        distinct=distinct))
 

@@ -61,10 +61,12 @@ class RunRecord:
 
     HEADER = ["name", "input", "status", "reason"]
     LOSSES_HEADER = ["image", "batch", "iteration", "contextual", "perceptual", "total"]
+    RANKS = ["rank", "sample"]       # losses.csv's last columns with several fills per image
 
     def __init__(self, out_dir: str, paths: list[str], names: list[str], failed: dict,
-                 with_losses: bool):
+                 with_losses: bool, with_ranks: bool = False):
         self.out_dir, self.paths, self.names, self.failed = out_dir, paths, names, failed
+        self.losses_header = self.LOSSES_HEADER + (self.RANKS if with_ranks else [])
         self.done = 0
         self.loss_rows = [] if with_losses else None
         self.write()
@@ -91,7 +93,7 @@ class RunRecord:
         if loss_rows is not None:
             with atomic_write(os.path.join(self.out_dir, "losses.csv"), newline="") as f:
                 rows = csv.writer(f)
-                rows.writerow(self.LOSSES_HEADER)
+                rows.writerow(self.losses_header)
                 rows.writerows(loss_rows)
 
     def stop(self, error: BaseException) -> str:
@@ -131,12 +133,13 @@ def with_progress_bar(grid: np.ndarray, fraction: float) -> np.ndarray:
     return np.concatenate([grid, bar], axis=0)
 
 
-def save_pictures(files: BatchFiles, k: int, names: list[str], pixels, known, completed,
+def save_pictures(files: BatchFiles, k: int, names: list[str], pixels, known, completed=None,
                   generated=None) -> None:
-    """completed/, input/, masked/ (and generated/) per image, and batch<k>'s input and
+    """input/, masked/ (and completed/, generated/) per image, and batch<k>'s input and
     masked grids."""
     for i, name in enumerate(names):
-        files.save(os.path.join("completed", name), completed[i])
+        if completed is not None:
+            files.save(os.path.join("completed", name), completed[i])
         files.save(os.path.join("input", name), pixels[i])
         files.save(os.path.join("masked", name), known[i])
         if generated is not None:
@@ -167,6 +170,38 @@ def save_trajectory(files: BatchFiles, k: int, names: list[str], result, last: i
             c, p, t = result.trajectory_losses[j, i]
             loss_rows.append([name, k, int(it), f"{c:.6g}", f"{p:.6g}", f"{t:.6g}"])
     return loss_rows
+
+
+def sample_name(name: str, rank: int) -> str:
+    """The file name of an image's fill of ``rank`` (1 = the lowest loss): face.png -> face_2.png.
+    A folder of fills holds no other names, so two images' fills never share one."""
+    stem, ext = os.path.splitext(name)
+    return f"{stem}_{rank}{ext}"
+
+
+def save_samples(files: BatchFiles, k: int, names: list[str], known, result, faces,
+                 blend: str) -> list[list]:
+    """The distinct fills of each image (result.samples, completion.Samples), by rank r = 1, 2, ...:
+    completed/ and generated/<stem>_<r>.png, samples/<name>.png (what is known, then the
+    fills) and with ``faces`` restored/<stem>_<r>.png and damaged/<name>.png; returns the
+    batch's losses.csv rows, every fill at every logged iteration."""
+    samples, count = result.samples, result.samples.count()
+    for i, name in enumerate(names):
+        fills = samples.completed[i, :count[i]]
+        for r in range(count[i]):
+            files.save(os.path.join("completed", sample_name(name, r + 1)), fills[r])
+            files.save(os.path.join("generated", sample_name(name, r + 1)), samples.generated[i, r])
+        files.save(os.path.join("samples", name),
+                   images.make_grid(np.concatenate([known[i:i + 1], fills]), columns=1 + count[i]))
+        if faces:
+            for r in range(count[i]):
+                restored, damaged = photo_lib.restore(faces[i], fills[r], blend)
+                files.save(os.path.join("restored", sample_name(name, r + 1)), restored)
+            files.save(os.path.join("damaged", name), damaged)
+    return [[name, k, int(it), *(f"{v:.6g}" for v in samples.trajectory_losses[j, i, r]), r + 1,
+             int(samples.sample[i, r])]
+            for j, it in enumerate(result.iterations) for i, name in enumerate(names)
+            for r in range(count[i])]
 
 
 def save_photos(files: BatchFiles, names: list[str], faces, completed, blend: str) -> None:
@@ -260,6 +295,10 @@ def batch_writer(k: int, names, x, m, mask_set, result, settings: dict, faces):
     returns its losses.csv rows."""
     def write(files):
         known = visible_input(x, m, mask_set.lowres_factor)
+        if settings.get("samples", 1) > 1:        # the fills by rank; the grids show rank 1
+            save_pictures(files, k, names, x, known)
+            save_trajectory(files, k, names, result, last_iteration(settings))
+            return save_samples(files, k, names, known, result, faces, settings["blend"])
         save_pictures(files, k, names, x, known, result.completed, result.generated)
         rows = save_trajectory(files, k, names, result, last_iteration(settings))
         if faces:

@@ -105,6 +105,41 @@ def test_projection_job_reports_progress_and_ends_with_photo_and_gif(client, ast
     assert client.get("/api/jobs/999").status_code == 404
 
 
+def finished(client, r, seconds=90):
+    """The state of the projection job that answer ``r`` started, once it has ended."""
+    assert r.status_code == 202, r.json
+    deadline = time.time() + seconds
+    while True:
+        state = client.get(f"/api/jobs/{r.json['job']}").json
+        if state["status"] != "running" or time.time() > deadline:
+            return state
+        time.sleep(0.2)
+
+
+def test_projection_gives_several_fills_each_restored(client, astronaut):
+    state = finished(client, post(client, png(astronaut), painted_mask(astronaut.shape),
+                                  method="dcgan", n_iter=4, seed=1, samples=3))
+    assert state["status"] == "done", state
+    fills = state["fills"]
+    assert 2 <= len(fills) <= 3                              # the faces differ in a wide hole
+    assert fills[0]["restored"] == state["restored"] and fills[0]["face"] == state["face"]
+    losses = [f["loss"] for f in fills]
+    assert losses == sorted(losses)                          # best first
+    restored = [decode(f["restored"]) for f in fills]
+    for photo in restored:
+        assert_only_painted_region_changed(astronaut, photo)
+    assert not np.array_equal(restored[0], restored[1])
+    assert decode(fills[1]["face"]).shape == (64, 64, 3)
+    one = post(client, png(astronaut), painted_mask(astronaut.shape), method="network", samples=1)
+    assert one.status_code == 200 and "fills" not in one.json
+    refused = post(client, png(astronaut), painted_mask(astronaut.shape), method="network",
+                   samples=2)
+    assert refused.status_code == 400 and "one fill per hole" in refused.json["error"]
+    too_many = post(client, png(astronaut), painted_mask(astronaut.shape), method="dcgan",
+                    samples=server.MAX_SAMPLES + 1)
+    assert too_many.status_code == 400 and "samples must be" in too_many.json["error"]
+
+
 def test_faces_are_listed_main_face_first_and_can_be_chosen(client, astronaut):
     r = client.post("/api/faces", data={"photo": (io.BytesIO(png(astronaut)), "a.png")})
     assert r.status_code == 200
@@ -170,3 +205,4 @@ def test_the_page_is_one_file_that_loads_nothing_from_elsewhere(client):
     info = client.get("/api/info").json
     assert "file" not in info["mask_types"] and "center" in info["mask_types"]
     assert info["max_upload_bytes"] == server.MAX_UPLOAD_MB * 1024 * 1024
+    assert info["samples"] == 1 and info["max_samples"] == server.MAX_SAMPLES

@@ -13,10 +13,18 @@ Output layout (--outDir must be new or empty: nothing already there is overwritt
   masked/<name>.png      what is known: missing pixels gray (lowres: the 8x8 block averages)
   generated/<name>.png   the raw generator output G(z) for the chosen z
   batch<kkk>/input.png, batch<kkk>/masked.png     grids of each batch (k = 000, 001, ...)
+  with --samples K > 1, the fills of each image by rank instead of one completion:
+    completed/<name>_<k>.png, generated/<name>_<k>.png (and restored/<name>_<k>.png)
+                         k = 1 (the lowest loss) to K, or fewer: a fill too close to a
+                         better one in the hole is left out
+    samples/<name>.png   what is known, then the fills by rank, side by side
+    the batch grids and completion.gif show rank 1
   batch<kkk>/completed_<iter>.png   completion grids every --outInterval iterations and at the last
   batch<kkk>/completion.gif         those grids animated (a bar at the bottom shows progress)
   losses.csv   image, batch, iteration, contextual, perceptual, total: each image at each
-               logged iteration
+               logged iteration; with --samples K > 1 each of its fills, with two more
+               columns, rank (1 = the lowest loss, as in the file names) and sample (the
+               start point: 0 the encoder's z or the first random one)
   inputs.csv   name, input, status, reason: one row per input, mapping each output <name>
                to its input file; status completed, skipped (with the reason), pending
                (while the run goes on), interrupted, or failed (the outputs could not be
@@ -48,7 +56,8 @@ from .common import (EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK, EXIT_PARTIAL, HelpF
                      add_flag, add_verbose_flag, error_message, part_of_n, positive_int,
                      setup_logging, sigterm_as_interrupt)
 from .completion_flags import (add_completion_flags, add_photo_flags, add_mask_parameter_flags,
-                               add_precision_flag, add_start_flags, completion_settings,
+                               add_precision_flag, add_sample_flags, add_start_flags,
+                               completion_settings,
                                load_dcgan, mask_spec, network_precision,
                                projection_steps)
 
@@ -100,6 +109,7 @@ def build_parser() -> argparse.ArgumentParser:
              help="mask files are white = missing (OpenCV / LaMa convention)")
 
     add_completion_flags(p)
+    add_sample_flags(p)
 
     g = p.add_argument_group("outputs")
     add_flag(g, "outDir", "out-dir", dest="out_dir",
@@ -224,6 +234,10 @@ def run(args, out_dir: str) -> int:
     try:
         settings = completion_settings(args)
         check_mask_flags(args)
+        if args.method == "network" and settings["samples"] > 1:
+            raise ValueError(f"--samples {settings['samples']}: --method network gives one fill "
+                             "per hole (it has no start point to vary); use --method dcgan for "
+                             "several fills, or leave out --samples")
         files.ensure_output_dir(out_dir, must_be_empty=True, what="output folder")
         size, channels, models, encoder = load_completer(
             args, job_size(args), projection_steps(args, settings))
@@ -257,13 +271,15 @@ def run(args, out_dir: str) -> int:
     how = "the completion network" if args.method == "network" else \
         f"{settings['optimizer']}, {settings['n_iter']} iterations from {start}" + \
         (f", then {settings['refine']} refining G's block {settings['refine_layer']}"
-         if settings["refine"] else "")
+         if settings["refine"] else "") + \
+        (f", {settings['samples']} fills per image" if settings["samples"] > 1 else "")
     log.info("completing %d image(s) in batches of up to %d: %s masks, %s; outputs in %s",
              len(good), batch_size, spec.kind, how, out_dir)
     from .. import inputs, outputs
     names = inputs.unique_names(good)
     try:
-        record = outputs.RunRecord(out_dir, good, names, failed, with_losses=args.method != "network")
+        record = outputs.RunRecord(out_dir, good, names, failed, with_losses=args.method != "network",
+                                   with_ranks=settings["samples"] > 1)
     except OSError as e:
         log.error("cannot write in %s: %s", out_dir, e)
         return EXIT_FAILED

@@ -14,7 +14,7 @@ from .common import (add_flag, fraction, fraction_below_one, nonnegative_float, 
 
 COMPLETE_FLAGS = ("n_iter", "lr", "momentum", "optimizer", "lam", "weighted_context",
                   "restarts", "out_interval", "seed", "blend", "tol", "refine", "refine_layer",
-                  "refine_weight", "refine_lr")
+                  "refine_weight", "refine_lr", "samples", "sample_spread", "sample_distance")
 
 
 def add_completion_flags(p: argparse.ArgumentParser) -> None:
@@ -67,6 +67,27 @@ def add_refine_flags(g, S: dict, B: dict) -> None:
              f"(default: {S['refine_weight']})")
     add_flag(g, "refineLr", "refine-lr", dest="refine_lr", type=positive_float,
              help=f"Adam step size of the refinement (default: {S['refine_lr']})")
+
+
+def add_sample_flags(p: argparse.ArgumentParser) -> None:
+    """--samples and its settings: several fills per hole (completion module doc)."""
+    from ..completion import default_settings
+    S = default_settings()
+    g = p.add_argument_group("several fills per hole (projection only)")
+    g.add_argument("--samples", type=positive_int, metavar="K",
+                   help="K fills per image from K start points (the encoder's z and K-1 points "
+                   "around it, or K random ones with --init random), each optimised as one "
+                   "completion, ranked by loss: completed/<name>_<k>.png, k = 1 the lowest, "
+                   "and samples/<name>.png side by side; a fill too close to a better one in "
+                   "the hole is left out, so an image may get fewer than K "
+                   f"(default: {S['samples']}; --method network has one fill and refuses more)")
+    add_flag(g, "sampleSpread", "sample-spread", dest="sample_spread", type=nonnegative_float,
+             help="standard deviation of the noise that moves each further sample's start "
+             f"away from the encoder's z (default: {S['sample_spread']}; restarts: 0.1)")
+    add_flag(g, "sampleDistance", "sample-distance", dest="sample_distance",
+             type=nonnegative_float, help="the least mean absolute difference in the hole "
+             "(pixel values 0 to 1) between two fills kept; 0 keeps all K "
+             f"(default: {S['sample_distance']})")
 
 
 INITS = ("encoder", "random")

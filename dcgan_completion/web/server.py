@@ -13,13 +13,16 @@ the server keeps serving):
   POST /api/complete     photo, mask (a PNG the photo's size, white = known, black =
                          missing, as --photoMask) or mask_type (a preset in the aligned
                          face, as --maskType), face, method (dcgan | network), n_iter, lam,
-                         seed. network: the result at once; dcgan: {"job": id}, 202
+                         seed, samples (dcgan only: fills per hole, as --samples).
+                         network: the result at once; dcgan: {"job": id}, 202
   GET  /api/jobs/<id>    a projection's progress (iteration, the completed face so far as
                          PNG data) and, once done, its result
 
 A result holds the restored photo at full resolution, the photo as the completion saw it
 (damaged), the completed aligned face and, for the projection, the completion GIF, each
-as a data: URL. The path is the one of ``./complete.py --photo``: photos.photo_face (or
+as a data: URL; with samples > 1, "fills" lists the distinct fills by rank, each with its
+face, its restored photo and its loss (the first is the result's own), for the page to
+offer as thumbnails. The path is the one of ``./complete.py --photo``: photos.photo_face (or
 photos.aligned_face for an image of the model's size), completion.complete or
 NetworkCompleter.complete, photos.restore. One completion runs at a time; another
 request meanwhile gets 409 and a message.
@@ -51,6 +54,7 @@ PAGE = os.path.join(os.path.dirname(os.path.abspath(__file__)), "page.html")
 METHODS = ("dcgan", "network")
 PAINTED = "painted"           # mask_type of a mask painted on the page
 MAX_ITERATIONS = 10000
+MAX_SAMPLES = 8               # fills per hole the page may ask for
 GIF_FRAMES = 20               # the projection logs about this many iterations
 JOBS_KEPT = 8
 
@@ -227,6 +231,10 @@ def read_request(defaults: dict) -> Request:
     settings["n_iter"] = number(form, "n_iter", int, settings["n_iter"], 1, MAX_ITERATIONS)
     settings["lam"] = number(form, "lam", float, settings["lam"], 0.0, 1e6)
     settings["seed"] = number(form, "seed", int, settings["seed"], 0, SEED_MAX)
+    settings["samples"] = number(form, "samples", int, settings["samples"], 1, MAX_SAMPLES)
+    if method == "network" and settings["samples"] > 1:
+        raise WebError("samples: the network gives one fill per hole; choose the projection "
+                       "for several")
     settings["out_interval"] = max(1, settings["n_iter"] // GIF_FRAMES)
     check_settings(**settings)
     face = number(form, "face", int, 0, 0, 1000)
@@ -269,8 +277,10 @@ def prepare(req: Request, models: Models) -> tuple[photos.PhotoFace, masks.MaskS
 
 
 def result_of(face: photos.PhotoFace, completed: np.ndarray, blend: str, seconds: float,
-              gif: bytes | None = None) -> dict:
-    """What the page shows: the restored photo, the damaged one and the completed face."""
+              gif: bytes | None = None, samples=None) -> dict:
+    """What the page shows: the restored photo, the damaged one and the completed face;
+    with ``samples`` (completion.Samples of this one face, more than one fill) the
+    distinct fills by rank, each restored (rank 1 is ``completed``)."""
     restored, damaged = photos.restore(face, completed, blend)
     out = {"status": "done", "restored": png_url(restored), "damaged": png_url(damaged),
            "face": png_url(completed), "width": int(restored.shape[1]),
@@ -278,6 +288,14 @@ def result_of(face: photos.PhotoFace, completed: np.ndarray, blend: str, seconds
            "box": [int(v) for v in face.face.box]}
     if gif is not None:
         out["gif"] = data_url(gif, "image/gif")
+    if samples is not None and samples.completed.shape[1] > 1:
+        out["fills"] = [{"face": out["face"], "restored": out["restored"],
+                         "loss": float(samples.losses[0, 0, 2])}]
+        for r in range(1, int(samples.count()[0])):
+            fill = samples.completed[0, r]
+            out["fills"].append({"face": png_url(fill),
+                                 "restored": png_url(photos.restore(face, fill, blend)[0]),
+                                 "loss": float(samples.losses[0, r, 2])})
     return out
 
 
@@ -308,7 +326,7 @@ def project(job: Job, req: Request, face: photos.PhotoFace, spec: masks.MaskSpec
                       progress=progress, **req.settings)
     gif = images.encode_gif(trajectory_frames(result))
     job.result = result_of(face, result.completed[0], req.settings["blend"],
-                           time.perf_counter() - start, gif)
+                           time.perf_counter() - start, gif, result.samples)
     job.status = "done"
 
 
@@ -353,6 +371,7 @@ def create_app(checkpoint_dir: str | None = None, network_dir: str | None = None
         S = models.projection_defaults()
         return jsonify(mask_types=list(preset_masks()), painted=PAINTED, methods=list(METHODS),
                        n_iter=S["n_iter"], lam=S["lam"], seed=S["seed"], max_iterations=MAX_ITERATIONS,
+                       samples=S["samples"], max_samples=MAX_SAMPLES,
                        max_upload_bytes=app.config["MAX_CONTENT_LENGTH"], busy=busy.locked())
 
     @app.post("/api/faces")
