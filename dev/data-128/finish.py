@@ -7,7 +7,7 @@ align-log.txt) and writes:
 
   DATA/faces-128/<source>/<face>.png     the kept faces (hard links to the aligned ones)
   DATA/faces-128-validation.txt          the fixed validation split, paths relative to DATA
-  DATA/counts.tsv                        per source: photos, faces, refusals, drops, kept
+  DATA/counts.tsv, DATA/counts.md        per source: photos, faces, refusals, drops, kept
   DATA/dropped-black-corners.txt         faces dropped for black corners, with the fraction
   DATA/duplicates.tsv                    near-duplicates dropped: face, the face kept, distance
 
@@ -213,10 +213,12 @@ def main(argv=None) -> int:
         log = read_log(folder)
         done = os.path.join(args.data, "raw", source, ".done")
         photos = int(open(done).read()) if os.path.exists(done) else None
+        absent_list = os.path.join(args.data, "raw", source, ".absent")
+        absent = sum(1 for _ in open(absent_list)) if os.path.exists(absent_list) else 0
         measured = features(source, folder, sorted(rows),
                             os.path.join(args.data, "work", f"{source}-features.tsv"))
         scales = [rows[n]["scale"] for n in rows]
-        counts[source] = {"photos": photos, "faces aligned": len(rows),
+        counts[source] = {"absent from snapshot": absent, "photos": photos, "faces aligned": len(rows),
                           "no face": log["no face"], "refused, upsampled": log["refused, upsampled"],
                           "failed": log["failed"],
                           "max scale": round(max(scales), 4) if scales else None,
@@ -265,7 +267,7 @@ def main(argv=None) -> int:
     with open(os.path.join(args.data, "faces-128-validation.txt"), "w") as f:
         f.write("".join(v + "\n" for v in validation))
 
-    columns = ["photos", "faces aligned", "no face", "refused, upsampled", "failed", "black corners",
+    columns = ["absent from snapshot", "photos", "faces aligned", "no face", "refused, upsampled", "failed", "black corners",
                "duplicates", "cross-source duplicates", "kept", "validation", "training",
                "median scale", "max scale"]
     total = {c: sum(v[c] or 0 for v in counts.values()) for c in columns[:-2]}
@@ -273,8 +275,19 @@ def main(argv=None) -> int:
         f.write("source\t" + "\t".join(columns) + "\n")
         for source, c in list(counts.items()) + [("total", total)]:
             f.write(source + "\t" + "\t".join(str(c.get(k, "")) for k in columns) + "\n")
+    with open(os.path.join(args.data, "counts.md"), "w") as f:      # for docs/data-128.md
+        f.write("| source | " + " | ".join(columns) + " |\n|---|" + "---:|" * len(columns) + "\n")
+        for source, c in list(counts.items()) + [("**total**", total)]:
+            f.write(f"| {source} | " + " | ".join(_number(c.get(k)) for k in columns) + " |\n")
     print(open(os.path.join(args.data, "counts.tsv")).read(), end="")
     return 0
+
+
+def _number(value) -> str:
+    """A count with thousands separators, a scale as it is, a blank for none."""
+    if value is None:
+        return ""
+    return f"{value:,}" if isinstance(value, int) else str(value)
 
 
 if __name__ == "__main__":
