@@ -303,3 +303,58 @@ def test_photo_mask_warps_into_aligned_space(aligner):
     m = align.warp_mask_to_aligned(photo_mask, face.affine, 64)
     assert m.shape == (64, 64, 1) and 0 < (m == 0).mean() < 0.6
     assert m[:20].all() and not m[50:55, 25:40].any()             # eyes known, mouth missing
+
+
+def _data_128_script(name):
+    """A dev/data-128 script's module (they are scripts, not part of the package)."""
+    import importlib.util
+    path = os.path.join(os.path.dirname(__file__), "..", "dev", "data-128", name)
+    spec = importlib.util.spec_from_file_location(name.replace(".py", "").replace("-", "_"), path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_data_128_scripts_refuse_a_face_that_would_be_upsampled(tmp_path):
+    """Issue 24: align.sh aligns with --maxScale 1, and finish.py stops on any face whose
+    recorded scale is above 1 (or missing) instead of putting it in the set."""
+    script = open(os.path.join(os.path.dirname(__file__), "..", "dev", "data-128", "align.sh")).read()
+    assert "--size 128" in script and "--maxScale 1" in script
+    finish = _data_128_script("finish.py")
+    data, sources = tmp_path / "data", tmp_path / "sources.tsv"
+    sources.write_text("# comment\nsrc\towner/repo\t" + "0" * 40 + "\tfolder\tlicence\n")
+    folder = data / "aligned" / "src"
+    hopper = np.asarray(Image.fromarray(grace_hopper()).resize((128, 128)))
+
+    def write(scale):
+        folder.mkdir(parents=True, exist_ok=True)
+        images.save_image(str(folder / "a.png"), hopper)
+        row = {"source": "raw/a.jpg", "output": str(folder / "a.png"), "affine": [[1, 0, 0], [0, 1, 0]]}
+        if scale is not None:
+            row["scale"] = scale
+        (folder / "manifest.jsonl").write_text(json.dumps(row) + "\n")
+    for bad in (1.2, None):
+        write(bad)
+        with pytest.raises(SystemExit, match="--maxScale 1"):
+            finish.main(["--data", str(data), "--sources", str(sources)])
+        assert not (data / "faces-128").exists()
+    write(0.8)
+    assert finish.main(["--data", str(data), "--sources", str(sources)]) == 0
+    assert os.listdir(data / "faces-128" / "src") == ["a.png"]
+    assert open(data / "faces-128-validation.txt").read() == "faces-128/src/a.png\n"
+
+
+def test_data_128_near_duplicates_are_copies_not_look_alikes(tmp_path):
+    finish = _data_128_script("finish.py")
+    face = np.asarray(Image.fromarray(grace_hopper()).resize((128, 128)))
+    other = np.asarray(Image.fromarray(skdata.astronaut()).resize((128, 128)))
+    Image.fromarray(face).save(tmp_path / "copy.jpg", quality=40)      # a re-encoded copy
+    copy = np.asarray(Image.open(tmp_path / "copy.jpg"))
+    hashes = np.array([finish.phash(x) for x in (face, copy, other)], dtype=np.uint64)
+    pairs = finish.near_duplicates(hashes, finish.DUP_BITS)
+    paths = []
+    for name, pixels in zip("abc", (face, copy, other)):
+        images.save_image(str(tmp_path / f"{name}.png"), pixels)
+        paths.append(str(tmp_path / f"{name}.png"))
+    assert [(i, j) for i, j, _, _ in finish.confirmed(pairs, paths)] == [(0, 1)]
+    assert finish.black_fraction(np.zeros((4, 4, 3), np.uint8)) == 1.0
