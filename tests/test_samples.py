@@ -229,3 +229,20 @@ def test_cli_network_refuses_several_samples(tmp_path, caplog):
     assert (args.samples, args.sample_spread, args.sample_distance) == (None, 0.3, 0.1)
     with pytest.raises(SystemExit):
         parser.parse_args(["--samples", "0", "x.png"])
+
+
+def test_cli_photo_mode_restores_each_fill(tmp_path, checkpoint):  # noqa: F811
+    from skimage import data as skdata
+    photo = skdata.astronaut()
+    images.save_image(str(tmp_path / "astronaut.png"), photo)
+    rc, out = run_cli(tmp_path, checkpoint, [str(tmp_path / "astronaut.png")], "--photo",
+                      "--samples", "2", "--sampleDistance", "0")
+    assert rc == 0
+    assert sorted(os.listdir(os.path.join(out, "restored"))) == ["astronaut_1.png", "astronaut_2.png"]
+    assert os.listdir(os.path.join(out, "damaged")) == ["astronaut.png"]
+    first, second = (images.load_image(os.path.join(out, "restored", f"astronaut_{k}.png"))
+                     for k in (1, 2))
+    assert first.shape == second.shape == photo.shape and not np.array_equal(first, second)
+    for restored in (first, second):                       # only the face's centre changed
+        ys, xs = np.nonzero(np.any(restored != photo, axis=-1))
+        assert 60 < ys.mean() < 200 and 150 < xs.mean() < 290
