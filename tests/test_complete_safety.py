@@ -56,6 +56,8 @@ def all_files(folder):
     ("--outInterval", "0"), ("--restarts", "0"), ("--weightedContext", "-1"),
     ("--centerScale", "0.7"), ("--fraction", "1.5"), ("--imgSize", "0"), ("--nIter", "2.5"),
     ("--seed", "-1"), ("--seed", "4294967296"), ("--seed", "99999999999999999999"),
+    ("--samples", "0"), ("--samples", "1.5"), ("--sampleSpread", "-0.1"),
+    ("--sampleSpread", "nan"), ("--sampleDistance", "inf"), ("--sampleDistance", "-1"),
 ])
 def test_bad_numbers_are_refused_at_parse_time(tmp_path, capsys, flag, value):
     with pytest.raises(SystemExit) as stop:
@@ -71,6 +73,9 @@ def test_the_library_refuses_non_finite_settings():
             completion.check_settings(**{**completion.default_settings(), name: math.nan})
     with pytest.raises(ValueError, match="momentum"):
         completion.check_settings(**{**completion.default_settings(), "momentum": 1.0})
+    for name in ("sample_spread", "sample_distance"):
+        with pytest.raises(ValueError, match=name):
+            completion.check_settings(**{**completion.default_settings(), name: math.inf})
     for seed in (-1, 2 ** 32):
         with pytest.raises(ValueError, match="seed must be a whole number from 0"):
             completion.check_settings(**{**completion.default_settings(), "seed": seed})
