@@ -7,6 +7,8 @@ align-log.txt) and writes:
 
   DATA/faces-128/<source>/<face>.png     the kept faces (hard links to the aligned ones)
   DATA/faces-128-validation.txt          the fixed validation split, paths relative to DATA
+  DATA/train-128/<source>/<face>.png     the kept faces less the validation ones (links), to
+                                         train on: --dataset DATA/train-128
   DATA/counts.tsv, DATA/counts.md        per source: photos, faces, refusals, drops, kept
   DATA/dropped-black-corners.txt         faces dropped for black corners, with the fraction
   DATA/duplicates.tsv                    near-duplicates dropped: face, the face kept, distance
@@ -256,6 +258,8 @@ def main(argv=None) -> int:
         validation += [f"faces-128/{source}/{n}" for n in sorted(val)]
         sync_links(mine, os.path.join(args.data, "aligned", source),
                    os.path.join(args.data, "faces-128", source))
+        sync_links(sorted(set(mine) - set(val)), os.path.join(args.data, "aligned", source),
+                   os.path.join(args.data, "train-128", source))
         c = counts[source]
         c["black corners"] = sum(f[0] == source for f in black)
         c["duplicates"] = sum(clean[j][0] == source for j in dropped)
