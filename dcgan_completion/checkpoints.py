@@ -319,8 +319,28 @@ def load_weights_file(path: str, dtype_policy: str = "float32"
 
 # --- one entry point for every command ---------------------------------------------------
 
+# The bundled DCGANs, one per image size: the file each ships as. BUNDLED_WEIGHTS is the
+# default one (what load_model(None) loads); the others lie beside it, and a size whose
+# file is not installed is not offered (bundled_models).
+BUNDLED_DCGAN_NAMES = {64: "dcgan-celeba-64.npz", 128: "dcgan-faces-128.npz"}
+DEFAULT_MODEL_SIZE = 64
 BUNDLED_WEIGHTS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "models",
-                               "dcgan-celeba-64.npz")
+                               BUNDLED_DCGAN_NAMES[DEFAULT_MODEL_SIZE])
+
+
+def bundled_files(default: str, names: dict[int, str], default_size: int = DEFAULT_MODEL_SIZE
+                  ) -> dict[int, str]:
+    """{image size: path} of the files of ``names`` ({size: file name}) installed beside
+    ``default`` (the file of ``default_size``), smallest size first."""
+    folder = os.path.dirname(default)
+    paths = {size: os.path.join(folder, name) for size, name in names.items()}
+    paths[default_size] = default
+    return {size: paths[size] for size in sorted(paths) if os.path.isfile(paths[size])}
+
+
+def bundled_models() -> dict[int, str]:
+    """{image size: weights file} of the bundled DCGANs installed, smallest first."""
+    return bundled_files(BUNDLED_WEIGHTS, BUNDLED_DCGAN_NAMES)
 
 
 def bundled_model_available() -> bool:

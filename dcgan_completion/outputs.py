@@ -5,8 +5,8 @@ that list them.
 complete the images batch by batch and write each batch's files as soon as it is done;
 the layout is dcgan-complete's (its module docstring lists the files).
 
-``RunRecord`` keeps ``inputs.csv`` (output name, input path, status, reason: one row per
-input) and ``losses.csv`` of a run; ``RunRecord.commit_batch`` writes one batch's files
+``RunRecord`` keeps ``inputs.csv`` (output name, input path, status, reason, the side of
+the model that completes it: one row per input) and ``losses.csv`` of a run; ``RunRecord.commit_batch`` writes one batch's files
 through a ``BatchFiles`` and lists them only once all are written, removing them again if
 anything (an interrupt, a full disk) cuts the batch short. At any moment the folder
 holds complete files only, and the records say exactly which images are done.
@@ -59,13 +59,15 @@ class RunRecord:
     completed images on disk. ``done`` images (the first ones of ``paths``) are completed.
     """
 
-    HEADER = ["name", "input", "status", "reason"]
+    HEADER = ["name", "input", "status", "reason", "model_size"]
     LOSSES_HEADER = ["image", "batch", "iteration", "contextual", "perceptual", "total"]
     RANKS = ["rank", "sample"]       # losses.csv's last columns with several fills per image
 
     def __init__(self, out_dir: str, paths: list[str], names: list[str], failed: dict,
-                 with_losses: bool, with_ranks: bool = False):
+                 with_losses: bool, with_ranks: bool = False, model_sizes=None):
         self.out_dir, self.paths, self.names, self.failed = out_dir, paths, names, failed
+        # The image side of the model that completes each of ``paths`` (None: not said).
+        self.model_sizes = list(model_sizes) if model_sizes is not None else [None] * len(paths)
         self.losses_header = self.LOSSES_HEADER + (self.RANKS if with_ranks else [])
         self.done = 0
         self.loss_rows = [] if with_losses else None
@@ -86,10 +88,11 @@ class RunRecord:
         with atomic_write(os.path.join(self.out_dir, "inputs.csv"), newline="") as f:
             rows = csv.writer(f)
             rows.writerow(self.HEADER)
-            for i, (name, path) in enumerate(zip(self.names, self.paths)):
-                rows.writerow([name, path, "completed", ""] if i < done else [name, path, *rest])
+            for i, (name, path, size) in enumerate(zip(self.names, self.paths, self.model_sizes)):
+                status = ("completed", "") if i < done else rest
+                rows.writerow([name, path, *status, "" if size is None else size])
             for item, reason in self.failed.items():
-                rows.writerow(["", item, "skipped", reason])
+                rows.writerow(["", item, "skipped", reason, ""])
         if loss_rows is not None:
             with atomic_write(os.path.join(self.out_dir, "losses.csv"), newline="") as f:
                 rows = csv.writer(f)
@@ -217,7 +220,7 @@ def save_photos(files: BatchFiles, names: list[str], faces, completed, blend: st
 
 def run_projection(record: RunRecord, names, pixels, mask_set, G, D, settings: dict,
                    batch_size: int, *, quiet: bool = False, faces=None,
-                   first_index: int = 0, encoder=None, replicas=()) -> None:
+                   first_index: int = 0, encoder=None, replicas=(), first_batch: int = 0) -> None:
     """Complete ``pixels`` (uint8 (N, S, S, C)) with completion.complete(**settings), batch
     by batch, and write each batch's files, with ``faces`` (photos.PhotoFace, one per
     image) its restored/ and damaged/ photos; ``record`` lists each batch once all its
@@ -225,10 +228,12 @@ def run_projection(record: RunRecord, names, pixels, mask_set, G, D, settings: d
     which seeds the starting z. With an ``encoder``, each image starts at its z
     (encoder.encode). ``replicas``: more (device, G, D), models placed on other devices
     (every local GPU): each completes its own batch at the same time as G and D do, and
-    the batches are still written and recorded in order."""
+    the batches are still written and recorded in order. ``first_batch``: the number of
+    the first batch (batch<kkk>/ folders), after a run's earlier batches."""
     from tqdm import tqdm
     n_batches = -(-len(pixels) // batch_size)
     workers = [(None, G, D), *replicas]
+    offset = first_batch
     bar = tqdm(total=n_batches * last_iteration(settings), unit="it", dynamic_ncols=True,
                disable=quiet, desc="complete")
 
@@ -252,8 +257,9 @@ def run_projection(record: RunRecord, names, pixels, mask_set, G, D, settings: d
                     done = list(pool.map(batch, ks, workers))
             for k, (part, result) in zip(ks, done):
                 x, m = pixels[part], mask_set.batch(part.start, part.stop)
-                record.commit_batch(len(x), batch_writer(k, names[part], x, m, mask_set,
-                                                         result, settings, faces and faces[part]))
+                record.commit_batch(len(x), batch_writer(offset + k, names[part], x, m,
+                                                         mask_set, result, settings,
+                                                         faces and faces[part]))
 
 
 def last_iteration(settings: dict) -> int:
@@ -308,11 +314,11 @@ def batch_writer(k: int, names, x, m, mask_set, result, settings: dict, faces):
 
 
 def run_network(record: RunRecord, names, pixels, mask_set, completer, batch_size: int, *,
-                faces=None, blend: str = "poisson") -> None:
+                faces=None, blend: str = "poisson", first_batch: int = 0) -> None:
     """The same with a completion network's one forward pass per batch (``completer``: a
     completion_net.inference.NetworkCompleter): no generated/, frames, GIF or losses, and
     batch<k>/completed.png."""
-    for k, lo in enumerate(range(0, len(pixels), batch_size)):
+    for k, lo in enumerate(range(0, len(pixels), batch_size), start=first_batch):
         hi = min(lo + batch_size, len(pixels))
         x, m = pixels[lo:hi], mask_set.batch(lo, hi)
         completed = completer.complete(x, m, batch_size)

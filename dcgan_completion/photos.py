@@ -13,12 +13,19 @@ gives the aligned face's mask directly, the i-th photo with a face taking mask i
 i-th aligned input would). ``photo_face`` does the same for one photo already in memory,
 with a mask already drawn on it as an array (``drawn``: what the web page sends) and the
 face to use (``which``, in align.rank_faces order; 0 = the main face).
+
+Which model size suits a face (issue 24, "sharp at photo resolution"):
+
+    side = face_side(faces[0].face)                  # the face's own size, photo pixels
+    size = choose_model_size(side, [64, 128])        # the model to complete it with
+    faces[0] = at_size(faces[0], spec_of(size), reader, index)   # re-aligned, no detection
 """
 
 from __future__ import annotations
 
 import dataclasses
 
+import cv2
 import numpy as np
 
 from . import align, images, masks
@@ -120,3 +127,35 @@ def aligned_face(path: str, image: np.ndarray, spec: masks.MaskSpec, *, index: i
     face = align.AlignedFace(image, (0, 0, S, S), 0.0, np.zeros((68, 2), np.float32),
                              np.float32([[1, 0, 0], [0, 1, 0]]), 0)
     return PhotoFace(path, image, face, face_mask(spec, reader, path, image, face, index, drawn))
+
+
+# --- which model size suits a face --------------------------------------------------------
+
+def face_side(face: align.AlignedFace) -> float:
+    """The face's own size in photo pixels: the aligned side at which the alignment neither
+    enlarges nor shrinks it (S / scale for a face aligned at S)."""
+    return face.image.shape[0] / face.scale
+
+
+def choose_model_size(side: float, sizes) -> int:
+    """The model size (of ``sizes``, the image sides of the models at hand) to complete a
+    face of ``side`` pixels with: the smallest that is at least ``side`` (never a model
+    below the face's resolution when a larger one exists), else the largest.
+    ValueError when ``sizes`` is empty."""
+    sizes = sorted(sizes)
+    if not sizes:
+        raise ValueError("no model to choose from")
+    return next((s for s in sizes if s >= side), sizes[-1])
+
+
+def at_size(face: PhotoFace, spec: masks.MaskSpec, reader, index: int,
+            drawn: np.ndarray | None = None) -> PhotoFace:
+    """``face`` aligned again at ``spec``'s size from the landmarks already found (no new
+    detection), with that spec's mask for the run's ``index``-th face (``drawn``: as in
+    photo_face). The affine is the one FaceAligner.align would give at that size."""
+    size = spec.size
+    affine = align.landmark_affine(face.face.landmarks, size)
+    image = cv2.warpAffine(face.photo, affine, (size, size), flags=cv2.INTER_LINEAR)
+    moved = dataclasses.replace(face.face, image=image, affine=affine)
+    return PhotoFace(face.path, face.photo, moved,
+                     face_mask(spec, reader, face.path, face.photo, moved, index, drawn))

@@ -25,12 +25,18 @@ Output layout (--outDir must be new or empty: nothing already there is overwritt
                logged iteration; with --samples K > 1 each of its fills, with two more
                columns, rank (1 = the lowest loss, as in the file names) and sample (the
                start point: 0 the encoder's z or the first random one)
-  inputs.csv   name, input, status, reason: one row per input, mapping each output <name>
-               to its input file; status completed, skipped (with the reason), pending
-               (while the run goes on), interrupted, or failed (the outputs could not be
-               written, e.g. a full disk)
+  inputs.csv   name, input, status, reason, model_size: one row per input, mapping each
+               output <name> to its input file; status completed, skipped (with the
+               reason), pending (while the run goes on), interrupted, or failed (the outputs
+               could not be written, e.g. a full disk); model_size, the image side of the
+               model that completes it (--modelSize)
 <name> is the input's file stem (photos/face01.jpg -> face01.png), with _2, _3... added
 when two inputs share a stem (inputs.csv says which is which).
+
+With bundled models of several sizes (--modelSize auto), each face is completed by the
+model its size picks (photos.choose_model_size): the inputs are completed size by size,
+the smaller first, so inputs.csv lists them in that order and batch<kkk> numbers go on
+from one size to the next.
 
 A batch's files are all written before losses.csv and inputs.csv list it, and the files
 of a batch cut short are removed: after an interrupt (Ctrl-C, SIGTERM), every file in
@@ -46,6 +52,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import dataclasses
 import logging
 import os
 import sys
@@ -55,11 +62,10 @@ import numpy as np
 from .common import (EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK, EXIT_PARTIAL, HelpFormatter,
                      add_flag, add_verbose_flag, error_message, part_of_n, positive_int,
                      setup_logging, sigterm_as_interrupt)
-from .completion_flags import (add_completion_flags, add_photo_flags, add_mask_parameter_flags,
-                               add_precision_flag, add_sample_flags, add_start_flags,
-                               completion_settings,
-                               load_dcgan, mask_spec, network_precision,
-                               projection_steps)
+from .completion_flags import (MODEL_SIZE_AUTO, add_completion_flags, add_model_size_flag,
+                               add_mask_parameter_flags, add_photo_flags, add_precision_flag,
+                               add_sample_flags, add_start_flags, completion_settings,
+                               load_dcgan, mask_spec, network_precision, projection_steps)
 
 log = logging.getLogger("dcgan-complete")
 
@@ -94,6 +100,7 @@ def build_parser() -> argparse.ArgumentParser:
                    help="inputs are photographs: align each one's face, complete it, and paste it "
                    "back into the full-resolution photo (restored/, damaged/)")
     add_photo_flags(g, mask_default="--maskType in the aligned face")
+    add_model_size_flag(g)
     add_precision_flag(g)
     add_start_flags(g)
 
@@ -141,11 +148,36 @@ def check_mask_flags(args) -> None:
         raise ValueError("--photoMask draws masks on photos; it needs --photo")
 
 
-def load_completer(args, images: int | None = None, steps: int = 1):
-    """(image size, channels, the model(s), the encoder or None) of --method and --init: the
-    network's completer, or G, D and their replicas on every other local GPU; raises
-    CheckpointError / ConfigError. ``images`` and ``steps`` (a batch's projection steps):
-    the job's size, which decides whether --precision auto is worth timing."""
+def model_candidates(args) -> dict[int, str | None] | None:
+    """{image side: model source} of the bundled models this run chooses from (source None:
+    the default bundled model, loaded as load_model(None) does), or None with
+    --checkpointDir (that model completes every face; its side is known once loaded).
+    ValueError for a --modelSize that no installed bundled model has."""
+    from ..checkpoints import BUNDLED_WEIGHTS, DEFAULT_MODEL_SIZE, bundled_models
+    from ..completion_net.weights import BUNDLED_NETWORK, bundled_networks
+    if args.checkpoint_dir:
+        return None
+    network = args.method == "network"
+    installed = bundled_networks() if network else bundled_models()
+    default = BUNDLED_NETWORK if network else BUNDLED_WEIGHTS
+    wanted = None if args.model_size in (None, MODEL_SIZE_AUTO) else args.model_size
+    if wanted is not None and wanted not in installed:
+        what = "completion network" if network else "face model"
+        raise ValueError(f"--modelSize {wanted}: no bundled {wanted}-px {what} is installed "
+                         f"(installed: {', '.join(map(str, installed)) or 'none'})")
+    wanted = wanted or (args.img_size if args.img_size in installed else None)
+    if wanted:
+        installed = {wanted: installed[wanted]}
+    sources = {size: None if path == default else path for size, path in installed.items()}
+    return sources or {DEFAULT_MODEL_SIZE: None}     # none installed: load_model(None) says so
+
+
+def load_completer(args, source: str | None = None, images: int | None = None, steps: int = 1):
+    """(image size, channels, the model(s), the encoder or None) of --method and --init for
+    the model ``source`` (--checkpointDir, a bundled weights file, or None: the default
+    bundled one): the network's completer, or G, D and their replicas on every other local
+    GPU; raises CheckpointError / ConfigError. ``images`` and ``steps`` (a batch's
+    projection steps): the job's size, which decides whether --precision auto is worth timing."""
     from ..checkpoints import load_replicas, start_encoder
     from ..config import BATCH_SIZE
     if args.method == "network":
@@ -154,17 +186,35 @@ def load_completer(args, images: int | None = None, steps: int = 1):
             raise ValueError("--init and --encoder choose where the optimisation of z starts; "
                              "--method network does not optimise z")
         config, completer, _ = load_network_completer(   # None: the bundled network
-            args.checkpoint_dir, network_precision(args), args.batch_size or BATCH_SIZE,
-            images=images)
+            source, network_precision(args), args.batch_size or BATCH_SIZE, images=images)
         return config.image_size, config.channels, (completer,), None
-    config, G, D, precision = load_dcgan(args, args.batch_size or BATCH_SIZE, images, steps)
-    encoder, path = start_encoder(args.checkpoint_dir, config, args.init, args.encoder)
+    config, G, D, precision = load_dcgan(args, args.batch_size or BATCH_SIZE, images, steps,
+                                         source)
+    encoder, path = start_encoder(source, config, args.init, args.encoder)
     if path:
         log.info("starting z: the encoder %s", path)
-    replicas = load_replicas(args.checkpoint_dir, precision)              # other GPUs
+    replicas = load_replicas(source, precision)                           # other GPUs
     if replicas:
         log.info("completing on %d devices at once", 1 + len(replicas))
     return config.image_size, config.channels, (G, D, replicas), encoder
+
+
+def load_checked(args, source: str | None, images: int, settings: dict):
+    """load_completer's (size, channels, models, encoder) for ``images`` images, refused
+    (ValueError) when the model does not fit --modelSize, --imgSize or --photo."""
+    loaded = load_completer(args, source, images, projection_steps(args, settings, source))
+    size, channels = loaded[:2]
+    where = args.checkpoint_dir or "the bundled weights"
+    if args.model_size not in (None, MODEL_SIZE_AUTO) and args.model_size != size:
+        raise ValueError(f"--modelSize {args.model_size}: the model in {where} makes "
+                         f"{size}x{size} images; leave out --modelSize (or give {size}) to use it")
+    if args.img_size is not None and args.img_size != size:
+        raise ValueError(f"the model in {where} makes {size}x{size}x{channels} images, but "
+                         f"--imgSize {args.img_size} asks for "
+                         f"{args.img_size}x{args.img_size}x{channels}")
+    if args.photo and channels != 3:
+        raise ValueError(f"--photo needs an RGB model; this one has {channels} channel(s)")
+    return loaded
 
 
 def job_size(args) -> int:
@@ -174,32 +224,138 @@ def job_size(args) -> int:
     return len(inputs.shard(paths, *args.shard)[0] if args.shard else paths)
 
 
-def load_inputs(args, spec, reader, channels):
-    """(paths, uint8 (N, S, S, C), the photos' faces or None, masks.Masks, {item: reason},
-    the run's index of the first) of the inputs of this shard that can be completed."""
-    from .. import images, inputs, masks
+def spec_maker(args, seed: int):
+    """spec_of(size) -> (masks.MaskSpec, its reader) of the mask flags at that image size,
+    made once per size; masks.MaskError for a setting the kind cannot use."""
+    made = {}
+
+    def spec_of(size: int):
+        if size not in made:
+            spec = mask_spec(args, args.mask_type, size, seed,
+                             file=args.photo_mask or args.mask_file, invert=args.invert_mask,
+                             in_photo=bool(args.photo_mask) or None)
+            made[size] = (spec, spec.reader())
+        return made[size]
+    return spec_of
+
+
+@dataclasses.dataclass
+class Item:
+    """An input to complete, read and masked at the side of the model that completes it."""
+    path: str
+    size: int                      # the model's image side
+    pixels: np.ndarray             # uint8 (size, size, C)
+    mask: np.ndarray               # (size, size, 1), 1 = known
+    face: object = None            # photos.PhotoFace with --photo
+    side: float | None = None      # the face's own size in the photo (or the image's side)
+
+
+def load_inputs(args, sizes: list[int], spec_of, channels: int):
+    """([Item] of the inputs of this shard that can be completed, each at the model side of
+    ``sizes`` its face picks, {item: reason} of the others, the run's index of the first)."""
+    from .. import inputs
     paths, failed = inputs.expand_inputs(args.images)
     paths, first = inputs.shard(paths, *args.shard) if args.shard else (paths, 0)
-    if args.photo:
-        from .. import align, photos
-        faces, bad = photos.find_faces(paths, spec, align.FaceAligner(args.dlib_face_predictor),
-                                       reader, first_index=first)
-        failed.update(bad)
-        good = [f.path for f in faces]
-        return (good, [f.face.image for f in faces], faces, spec.stack([f.mask for f in faces]),
-                failed, first)
-    good, pixels, file_masks = [], [], []
+    read = photo_items if args.photo else image_items
+    return read(args, paths, sizes, spec_of, channels, first, failed), failed, first
+
+
+def photo_items(args, paths, sizes, spec_of, channels, first, failed) -> list[Item]:
+    """The Items of the photos with a face: each found once at the smallest side, then
+    aligned again (from its landmarks) at the side its size picks."""
+    from .. import align, masks, photos
+    spec, reader = spec_of(sizes[0])
+    faces, bad = photos.find_faces(paths, spec, align.FaceAligner(args.dlib_face_predictor),
+                                   reader, first_index=first)
+    failed.update(bad)
+    items = []
+    for i, face in enumerate(faces):
+        side = photos.face_side(face.face)
+        size = photos.choose_model_size(side, sizes)
+        try:
+            if size != spec.size:
+                face = photos.at_size(face, *spec_of(size), first + i)
+        except masks.MaskError as e:
+            failed[face.path] = str(e)
+            continue
+        items.append(Item(face.path, size, face.face.image, face.mask, face, side))
+    return items
+
+
+def image_items(args, paths, sizes, spec_of, channels, first, failed) -> list[Item]:
+    """The Items of aligned images; with several sides to choose from, each image's side
+    picks its model."""
+    from .. import images, inputs, masks, photos
+    items = []
     for path in paths:
         try:
-            x = inputs.read_sized(path, spec.size, channels, bool(args.strict))
-            mask = spec.for_image(path, first + len(good), reader=reader)
+            side = None if len(sizes) == 1 else \
+                max(images.load_image(path, channels=channels).shape[:2])
+            size = sizes[0] if side is None else photos.choose_model_size(side, sizes)
+            spec, reader = spec_of(size)
+            x = inputs.read_sized(path, size, channels, bool(args.strict))
+            mask = spec.for_image(path, first + len(items), reader=reader)
         except (images.ImageReadError, masks.MaskError) as e:
             failed[path] = str(e)
             continue
-        good.append(path)
-        pixels.append(x)
-        file_masks.append(mask)
-    return good, pixels, None, spec.stack(file_masks), failed, first
+        items.append(Item(path, size, x, mask, None, side))
+    return items
+
+
+def by_size(items: list[Item]) -> dict[int, list[Item]]:
+    """The items grouped by model side, the smaller first, each group in input order."""
+    groups = {}
+    for item in items:
+        groups.setdefault(item.size, []).append(item)
+    return dict(sorted(groups.items()))
+
+
+def log_choice(groups: dict[int, list[Item]], photo: bool) -> None:
+    """One line per model side (which inputs it completes), and one per input at debug level."""
+    what = "face" if photo else "image"
+    for size, group in groups.items():
+        sides = [item.side for item in group if item.side is not None]
+        of = f": {what}s of {min(sides):.0f}-{max(sides):.0f} px" if sides else ""
+        log.info("%d %s at %d px%s", len(group), "photo(s)" if photo else "image(s)", size, of)
+        for item in group:
+            if item.side is not None:
+                log.debug("%s: %s of %.0f px -> the %d-px model", item.path, what, item.side, size)
+
+
+def describe(args, settings: dict, encoder) -> str:
+    """How the images are completed, in words."""
+    if args.method == "network":
+        return "the completion network"
+    start = "random starting z" if encoder is None else "the encoder's starting z"
+    return f"{settings['optimizer']}, {settings['n_iter']} iterations from {start}" + \
+        (f", then {settings['refine']} refining G's block {settings['refine_layer']}"
+         if settings["refine"] else "") + \
+        (f", {settings['samples']} fills per image" if settings["samples"] > 1 else "")
+
+
+def complete_group(args, record, names: list[str], group: list[Item], loaded, spec,
+                   settings: dict, batch_size: int, *, first: int, first_batch: int,
+                   out_dir: str) -> None:
+    """Complete the inputs of one model side with that model (``loaded``: load_checked's),
+    writing their files and recording them in ``record``; ``first``: the run's index of
+    the group's first input, ``first_batch``: the number of its first batch."""
+    from .. import outputs
+    from ..completion import start_of, with_budget
+    _, _, models, encoder = loaded
+    settings = with_budget(settings, start_of(encoder))
+    pixels = np.stack([item.pixels for item in group])                      # (N, S, S, C)
+    mask_set = spec.stack([item.mask for item in group])
+    faces = [item.face for item in group] if args.photo else None
+    log.info("completing %d image(s) in batches of up to %d: %s masks, %s; outputs in %s",
+             len(group), batch_size, spec.kind, describe(args, settings, encoder), out_dir)
+    if args.method == "network":
+        outputs.run_network(record, names, pixels, mask_set, *models, batch_size, faces=faces,
+                            blend=settings["blend"], first_batch=first_batch)
+    else:
+        G, D, replicas = models
+        outputs.run_projection(record, names, pixels, mask_set, G, D, settings, batch_size,
+                               quiet=bool(args.no_progress), faces=faces, first_index=first,
+                               encoder=encoder, replicas=replicas, first_batch=first_batch)
 
 
 # --- main --------------------------------------------------------------------------------
@@ -226,7 +382,6 @@ def run(args, out_dir: str) -> int:
     from .. import files
     from ..align import AlignError
     from ..checkpoints import CheckpointError
-    from ..completion import start_of, with_budget
     from ..config import BATCH_SIZE, ConfigError
     from ..completion_net.inference import unsupported_masks
 
@@ -239,59 +394,53 @@ def run(args, out_dir: str) -> int:
                              "per hole (it has no start point to vary); use --method dcgan for "
                              "several fills, or leave out --samples")
         files.ensure_output_dir(out_dir, must_be_empty=True, what="output folder")
-        size, channels, models, encoder = load_completer(
-            args, job_size(args), projection_steps(args, settings))
-        settings = with_budget(settings, start_of(encoder))
-        if args.img_size is not None and args.img_size != size:
-            raise ValueError(f"the model in {args.checkpoint_dir or 'the bundled weights'} makes "
-                             f"{size}x{size}x{channels} images, but --imgSize {args.img_size} asks "
-                             f"for {args.img_size}x{args.img_size}x{channels}")
-        if args.photo and channels != 3:
-            raise ValueError(f"--photo needs an RGB model; this one has {channels} channel(s)")
-        spec = mask_spec(args, args.mask_type, size, settings["seed"],
-                         file=args.photo_mask or args.mask_file, invert=args.invert_mask,
-                         in_photo=bool(args.photo_mask) or None)
+        sources, loaded = model_candidates(args), {}
+        if sources is None or len(sources) == 1:     # one model: loaded before any input
+            source = args.checkpoint_dir if sources is None else next(iter(sources.values()))
+            model = load_checked(args, source, job_size(args), settings)
+            sources, loaded = {model[0]: source}, {model[0]: model}
+        spec_of = spec_maker(args, settings["seed"])
+        spec = spec_of(min(sources))[0]
         if args.method == "network" and unsupported_masks(spec):
             raise ValueError(f"--method network: {unsupported_masks(spec)}")
-        reader = spec.reader()
-        good, pixels, faces, mask_set, failed, first = load_inputs(args, spec, reader, channels)
+        channels = next(iter(loaded.values()))[1] if loaded else 3     # bundled: RGB
+        items, failed, first = load_inputs(args, sorted(sources), spec_of, channels)
+        groups = by_size(items)
+        for size, group in groups.items():           # only the sides some face needs
+            if size not in loaded:
+                loaded[size] = load_checked(args, sources[size], len(group), settings)
     except (ValueError, CheckpointError, ConfigError, FileNotFoundError, AlignError) as e:
         # files.OutputError and masks.MaskError are ValueErrors.
         log.error("%s", error_message(e, FIXES))
         return EXIT_FAILED
     for reason in failed.values():
         log.error("skipping %s", reason)
-    if not good:
+    if not items:
         log.error("no image to complete")
         return EXIT_FAILED
-    pixels = np.stack(pixels)                                                    # (N, S, S, C)
+    if args.photo or len(sources) > 1:
+        log_choice(groups, bool(args.photo))
 
-    # Complete batch by batch, writing each batch's files as soon as it is done.
-    start = "random starting z" if encoder is None else "the encoder's starting z"
-    how = "the completion network" if args.method == "network" else \
-        f"{settings['optimizer']}, {settings['n_iter']} iterations from {start}" + \
-        (f", then {settings['refine']} refining G's block {settings['refine_layer']}"
-         if settings["refine"] else "") + \
-        (f", {settings['samples']} fills per image" if settings["samples"] > 1 else "")
-    log.info("completing %d image(s) in batches of up to %d: %s masks, %s; outputs in %s",
-             len(good), batch_size, spec.kind, how, out_dir)
+    # Complete side by side and batch by batch, writing each batch's files as soon as it is done.
     from .. import inputs, outputs
-    names = inputs.unique_names(good)
+    name_of = dict(zip(map(id, items), inputs.unique_names([item.path for item in items])))
+    order = [item for group in groups.values() for item in group]
+    names = [name_of[id(item)] for item in order]
     try:
-        record = outputs.RunRecord(out_dir, good, names, failed, with_losses=args.method != "network",
-                                   with_ranks=settings["samples"] > 1)
+        record = outputs.RunRecord(out_dir, [item.path for item in order], names, failed,
+                                   with_losses=args.method != "network",
+                                   with_ranks=settings["samples"] > 1,
+                                   model_sizes=[item.size for item in order])
     except OSError as e:
         log.error("cannot write in %s: %s", out_dir, e)
         return EXIT_FAILED
     try:
-        if args.method == "network":
-            outputs.run_network(record, names, pixels, mask_set, *models, batch_size, faces=faces,
-                                blend=settings["blend"])
-        else:
-            G, D, replicas = models
-            outputs.run_projection(record, names, pixels, mask_set, G, D, settings, batch_size,
-                                   quiet=bool(args.no_progress), faces=faces, first_index=first,
-                                   encoder=encoder, replicas=replicas)
+        done = batches = 0
+        for size, group in groups.items():
+            complete_group(args, record, names[done:done + len(group)], group, loaded[size],
+                           spec_of(size)[0], settings, batch_size, first=first + done,
+                           first_batch=batches, out_dir=out_dir)
+            done, batches = done + len(group), batches - (-len(group) // batch_size)
     except KeyboardInterrupt as e:
         log.warning("interrupted: %s", record.stop(e))
         return EXIT_INTERRUPTED
@@ -305,7 +454,7 @@ def run(args, out_dir: str) -> int:
     if failed:
         log.error("%d input(s) could not be completed (listed in %s):\n  %s", len(failed),
                   os.path.join(out_dir, "inputs.csv"), "\n  ".join(failed.values()))
-    log.info("done: %d completion(s) in %s", len(good), os.path.join(out_dir, "completed"))
+    log.info("done: %d completion(s) in %s", len(items), os.path.join(out_dir, "completed"))
     return EXIT_PARTIAL if failed else EXIT_OK
 
 

