@@ -23,9 +23,15 @@ A result holds the restored photo at full resolution, the photo as the completio
 as a data: URL; with samples > 1, "fills" lists the distinct fills by rank, each with its
 face, its restored photo and its loss (the first is the result's own), for the page to
 offer as thumbnails. The path is the one of ``./complete.py --photo``: photos.photo_face (or
-photos.aligned_face for an image of the model's size), completion.complete or
+photos.aligned_face for an image of a model's size), completion.complete or
 NetworkCompleter.complete, photos.restore. One completion runs at a time; another
 request meanwhile gets 409 and a message.
+
+The model is chosen as dcgan-complete --modelSize auto chooses it: among the bundled
+models installed (or the one given, --checkpointDir / --networkDir), the smallest at
+least as large as the face is in the photo, else the largest (photos.choose_model_size);
+each is loaded when a face first needs it. A result and a job say which: model_size
+(the model's image side) and face_size (the face's own size in the photo, pixels).
 """
 
 from __future__ import annotations
@@ -89,7 +95,8 @@ def png_url(pixels: np.ndarray) -> str:
 # --- the models, loaded once -------------------------------------------------------------
 
 class Models:
-    """The face aligner and the two completers, each loaded on first use and kept."""
+    """The face aligner and the completers (the DCGAN and the network, one per image side),
+    each loaded on first use and kept."""
 
     def __init__(self, checkpoint_dir=None, network_dir=None, predictor_path=None):
         self.checkpoint_dir, self.network_dir = checkpoint_dir, network_dir
@@ -107,36 +114,72 @@ class Models:
     def aligner(self) -> align.FaceAligner:
         return self._get("aligner", lambda: align.FaceAligner(self.predictor_path))
 
-    def dcgan(self):
-        """(image size, G, D, its encoder or None) of the DCGAN (--checkpointDir; default:
-        the bundled model): the projection starts where dcgan-complete's does."""
-        def load():
-            from ..checkpoints import start_encoder
-            from ..precision import load_fastest_dcgan
-            # One picture at a time: the precision that is faster for a batch of one.
-            config, G, D, _ = load_fastest_dcgan(self.checkpoint_dir, batch_size=1)
-            encoder, _ = start_encoder(self.checkpoint_dir, config, None)
-            return config.image_size, G, D, encoder
-        return self._get("dcgan", load)
+    def dcgan(self, size: int | None = None):
+        """(image size, G, D, its encoder or None) of the DCGAN of image side ``size``
+        (None: the smallest; --checkpointDir's, else the bundled one): the projection starts
+        where dcgan-complete's does."""
+        return self._model("dcgan", self.source("dcgan", size))
 
-    def network(self):
-        """(image size, NetworkCompleter) (--networkDir; default: the bundled network)."""
-        def load():
-            from ..completion_net.inference import load_network_completer
-            # One picture at a time: the precision that is faster for a batch of one.
-            config, completer, _ = load_network_completer(self.network_dir, batch_size=1)
-            return config.image_size, completer
-        return self._get("network", load)
+    def network(self, size: int | None = None):
+        """(image size, NetworkCompleter) of image side ``size`` (None: the smallest;
+        --networkDir's, else the bundled network)."""
+        return self._model("network", self.source("network", size))
+
+    def _model(self, method: str, source: str | None):
+        load = load_network if method == "network" else load_dcgan
+        return self._get((method, source), lambda: load(source))
+
+    def sources(self, method: str) -> dict[int, str | None]:
+        """{image side: source} of the models of ``method`` to choose from, smallest first:
+        the one given (--checkpointDir / --networkDir; loaded to learn its side), else the
+        bundled ones installed (None: the default one, whose absence loading reports)."""
+        given = self.network_dir if method == "network" else self.checkpoint_dir
+        if given:
+            return {self._model(method, given)[0]: given}
+        return bundled_sources(method)
+
+    def source(self, method: str, size: int | None = None) -> str | None:
+        sources = self.sources(method)
+        return sources[min(sources) if size is None else size]
+
+    def sizes(self, method: str) -> list[int]:
+        """The image sides of the models of ``method`` to choose from, smallest first."""
+        return sorted(self.sources(method))
 
     def projection_defaults(self) -> dict:
         """complete()'s defaults with the budget of the DCGAN's start (its encoder or random),
-        found without loading the model."""
+        found without loading the model (the smallest bundled one's, without --checkpointDir)."""
         from ..checkpoints import find_encoder
         from ..completion import default_settings, start_of
-        return default_settings(start_of(find_encoder(self.checkpoint_dir)))
+        source = self.checkpoint_dir or min(bundled_sources("dcgan").items())[1]
+        return default_settings(start_of(find_encoder(source)))
 
-    def size(self, method: str) -> int:
-        return (self.network() if method == "network" else self.dcgan())[0]
+
+def bundled_sources(method: str) -> dict[int, str | None]:
+    """{image side: weights file} of the bundled models of ``method`` installed, smallest
+    first; {the default side: None} when none is (loading it says what is missing)."""
+    from ..checkpoints import DEFAULT_MODEL_SIZE, bundled_models
+    from ..completion_net.weights import bundled_networks
+    return (bundled_networks() if method == "network" else bundled_models()) or \
+        {DEFAULT_MODEL_SIZE: None}
+
+
+def load_dcgan(source: str | None):
+    """(image size, G, D, its encoder or None) of the DCGAN ``source`` (None: the bundled one)."""
+    from ..checkpoints import start_encoder
+    from ..precision import load_fastest_dcgan
+    # One picture at a time: the precision that is faster for a batch of one.
+    config, G, D, _ = load_fastest_dcgan(source, batch_size=1)
+    encoder, _ = start_encoder(source, config, None)
+    return config.image_size, G, D, encoder
+
+
+def load_network(source: str | None):
+    """(image size, NetworkCompleter) of the network ``source`` (None: the bundled one)."""
+    from ..completion_net.inference import load_network_completer
+    # One picture at a time: the precision that is faster for a batch of one.
+    config, completer, _ = load_network_completer(source, batch_size=1)
+    return config.image_size, completer
 
 
 # --- one completion ----------------------------------------------------------------------
@@ -163,10 +206,11 @@ class Job:
     face_png: bytes | None = None     # the completed face so far
     result: dict | None = None
     error: str | None = None
+    choice: dict = dataclasses.field(default_factory=dict)    # model_choice of its face
 
     def state(self) -> dict:
         out = {"job": self.id, "status": self.status, "iteration": self.iteration,
-               "n_iter": self.n_iter}
+               "n_iter": self.n_iter, **self.choice}
         if self.face_png is not None:
             out["face"] = data_url(self.face_png, "image/png")
         if self.error:
@@ -248,23 +292,25 @@ def preset_masks() -> tuple[str, ...]:
 
 def prepare(req: Request, models: Models) -> tuple[photos.PhotoFace, masks.MaskSpec]:
     """The aligned face to complete and its mask, as ./complete.py --photo makes them:
-    an image of the model's size is taken as an aligned face, anything else as a photo."""
+    an image of a model's size is taken as an aligned face of that size, anything else as
+    a photo, whose face is aligned at the side of the model its size picks."""
     from ..completion_net.inference import unsupported_masks
-    size = models.size(req.method)
-    kind = masks.DEFAULT_KIND if req.mask_type == PAINTED else req.mask_type
-    try:
-        spec = masks.MaskSpec.create(kind, size, seed=req.settings["seed"])
-    except masks.MaskError as e:
-        raise WebError(str(e)) from e
+    sizes = models.sizes(req.method)
+    aligned = req.photo.shape[0] == req.photo.shape[1] and req.photo.shape[0] in sizes
+    spec = mask_spec(req, req.photo.shape[0] if aligned else sizes[0])
     if req.method == "network" and req.drawn is None and unsupported_masks(spec):
         raise WebError(f"the network cannot complete these masks: {unsupported_masks(spec)}")
     try:
-        if req.photo.shape[:2] == (size, size):
+        if aligned:
             face = photos.aligned_face(req.name, req.photo, spec, drawn=req.drawn)
         else:
             with models.align_lock:
                 face = photos.photo_face(req.name, req.photo, spec, models.aligner(),
                                          drawn=req.drawn, which=req.face)
+            size = photos.choose_model_size(photos.face_side(face.face), sizes)
+            if size != spec.size:             # aligned again from its landmarks
+                spec = mask_spec(req, size)
+                face = photos.at_size(face, spec, None, 0, drawn=req.drawn)
     except images.ImageReadError as e:        # no face
         raise WebError(f"{e}: choose a photo with a face in it (seen from the front, at least "
                        "about 40 pixels wide)", 422) from e
@@ -276,6 +322,22 @@ def prepare(req: Request, models: Models) -> tuple[photos.PhotoFace, masks.MaskS
     return face, spec
 
 
+def mask_spec(req: Request, size: int) -> masks.MaskSpec:
+    """The masks.MaskSpec of the request's mask type at image side ``size``."""
+    kind = masks.DEFAULT_KIND if req.mask_type == PAINTED else req.mask_type
+    try:
+        return masks.MaskSpec.create(kind, size, seed=req.settings["seed"])
+    except masks.MaskError as e:
+        raise WebError(str(e)) from e
+
+
+def model_choice(face: photos.PhotoFace) -> dict:
+    """model_size (the image side of the model that completes ``face``) and face_size (the
+    face's own size in the photo, pixels), as a result and a job report them."""
+    return {"model_size": int(face.face.image.shape[0]),
+            "face_size": int(round(photos.face_side(face.face)))}
+
+
 def result_of(face: photos.PhotoFace, completed: np.ndarray, blend: str, seconds: float,
               gif: bytes | None = None, samples=None) -> dict:
     """What the page shows: the restored photo, the damaged one and the completed face;
@@ -285,7 +347,7 @@ def result_of(face: photos.PhotoFace, completed: np.ndarray, blend: str, seconds
     out = {"status": "done", "restored": png_url(restored), "damaged": png_url(damaged),
            "face": png_url(completed), "width": int(restored.shape[1]),
            "height": int(restored.shape[0]), "seconds": round(seconds, 3),
-           "box": [int(v) for v in face.face.box]}
+           "box": [int(v) for v in face.face.box], **model_choice(face)}
     if gif is not None:
         out["gif"] = data_url(gif, "image/gif")
     if samples is not None and samples.completed.shape[1] > 1:
@@ -301,8 +363,8 @@ def result_of(face: photos.PhotoFace, completed: np.ndarray, blend: str, seconds
 
 def complete_with_network(req: Request, models: Models) -> dict:
     start = time.perf_counter()
-    face, _ = prepare(req, models)
-    _, completer = models.network()
+    face, spec = prepare(req, models)
+    _, completer = models.network(spec.size)
     completed = completer.complete(face.face.image[None], face.mask[None], 1)[0]
     return result_of(face, completed, req.settings["blend"], time.perf_counter() - start)
 
@@ -314,7 +376,7 @@ def project(job: Job, req: Request, face: photos.PhotoFace, spec: masks.MaskSpec
     from ..encoder import encode
     from ..outputs import trajectory_frames
     start = time.perf_counter()
-    _, G, D, E = models.dcgan()
+    _, G, D, E = models.dcgan(spec.size)
 
     def progress(iteration, completed):
         job.face_png = images.encode_png(completed[0])
@@ -381,9 +443,9 @@ def create_app(checkpoint_dir: str | None = None, network_dir: str | None = None
             found = models.aligner().detect(photo)
         boxes = [{"box": [r.left(), r.top(), r.right(), r.bottom()], "score": round(float(s), 3)}
                  for r, s in found]
-        side = models.size("network")
+        aligned = photo.shape[0] == photo.shape[1] and photo.shape[0] in models.sizes("network")
         return jsonify(name=name, width=int(photo.shape[1]), height=int(photo.shape[0]),
-                       faces=boxes, aligned=photo.shape[:2] == (side, side), photo=png_url(photo))
+                       faces=boxes, aligned=aligned, photo=png_url(photo))
 
     @app.post("/api/complete")
     def complete():
@@ -395,7 +457,8 @@ def create_app(checkpoint_dir: str | None = None, network_dir: str | None = None
             if req.method == "network":
                 return jsonify(complete_with_network(req, models))
             face, spec = prepare(req, models)
-            job = Job(str(next(ids)), req.settings["n_iter"] + req.settings["refine"])
+            job = Job(str(next(ids)), req.settings["n_iter"] + req.settings["refine"],
+                      choice=model_choice(face))
             for old in list(jobs)[:-JOBS_KEPT + 1]:
                 jobs.pop(old)
             jobs[job.id] = job
