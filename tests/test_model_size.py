@@ -6,9 +6,12 @@ names in a temporary folder that the registry is pointed at. Photos: Grace Hoppe
 of about 190 px) and the astronaut shrunk to 40 % (about 37 px).
 """
 
+import base64
 import csv
+import io
 import logging
 import os
+import time
 
 import matplotlib.cbook
 import numpy as np
@@ -197,3 +200,69 @@ def test_model_size_must_be_auto_or_a_power_of_two(value, capsys):
     with pytest.raises(SystemExit) as stop:
         complete_cli.build_parser().parse_args(["x.png", "--modelSize", value])
     assert stop.value.code == 2 and "--modelSize" in capsys.readouterr().err
+
+
+# --- --method network: the bundled completion networks by size ------------------------------
+
+@pytest.fixture(scope="module")
+def networks(tmp_path_factory):
+    """Tiny completion networks under the bundled names: {64: path, 128: path}."""
+    from dcgan_completion.completion_net.networks import CompletionConfig, build_completion_net
+    from dcgan_completion.completion_net.weights import (BUNDLED_NETWORK_NAMES,
+                                                         save_completion_net_weights)
+    folder = tmp_path_factory.mktemp("networks")
+    paths = {}
+    for size in (64, 128):
+        config = CompletionConfig(image_size=size, width=4, critic_width=4)
+        paths[size] = save_completion_net_weights(config, build_completion_net(config),
+                                                  str(folder / BUNDLED_NETWORK_NAMES[size]))
+    return paths
+
+
+@pytest.fixture
+def both_networks(networks, monkeypatch):
+    from dcgan_completion.completion_net import weights
+    monkeypatch.setattr(weights, "BUNDLED_NETWORK", networks[64])
+    assert weights.bundled_networks() == networks
+    return networks
+
+
+def test_the_network_is_chosen_by_the_face_too(tmp_path, both_networks, photo_dir):
+    out = tmp_path / "out"
+    assert complete_cli.main(["--outDir", str(out), "--method", "network", "--photo",
+                              "--precision", "float32", "--blend", "none", str(photo_dir)]) == 0
+    assert model_sizes(out) == {"hopper.png": "128", "astro.png": "64"}
+    assert side_of(out / "completed" / "hopper.png") == 128
+    assert side_of(out / "batch001" / "completed.png") > 0                  # a batch per side
+
+
+# --- dcgan-web: the same choice for each uploaded photo --------------------------------------
+
+def upload(client, photo, **form):
+    data = io.BytesIO()
+    Image.fromarray(photo).save(data, "PNG")
+    fields = {"photo": (io.BytesIO(data.getvalue()), "photo.png"), "mask_type": "center",
+              **{k: str(v) for k, v in form.items()}}
+    return client.post("/api/complete", data=fields)
+
+
+def test_the_web_page_picks_the_model_by_the_face(both, both_networks):
+    from dcgan_completion.web import server
+    models = server.Models()
+    client = server.create_app(models=models).test_client()
+    big = upload(client, hopper(), method="network")
+    assert big.status_code == 200, big.json
+    assert big.json["model_size"] == 128 and 150 < big.json["face_size"] < 230
+    small = upload(client, small_astronaut(), method="network")
+    assert small.status_code == 200, small.json
+    assert small.json["model_size"] == 64 and 25 < small.json["face_size"] < 55
+    started = upload(client, hopper(), method="dcgan", n_iter=2)
+    assert started.status_code == 202 and started.json["model_size"] == 128, started.json
+    for _ in range(600):
+        state = client.get(f"/api/jobs/{started.json['job']}").json
+        if state["status"] != "running":
+            break
+        time.sleep(0.1)
+    assert state["status"] == "done" and state["model_size"] == 128, state.get("error")
+    face = Image.open(io.BytesIO(base64.b64decode(state["face"].split(",", 1)[1])))
+    assert face.size == (128, 128)
