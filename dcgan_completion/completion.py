@@ -245,40 +245,93 @@ def logged_iterations(n: int, out_interval: int) -> list[int]:
     return sorted(set(range(0, n + 1, out_interval)) | {n})
 
 
-def refine_features(z, x, w, generator: keras.Model, image_losses, *, layer: int, steps: int,
-                    weight: float, lr: float, out_interval: int):
+# --- the compiled loops ------------------------------------------------------------------
+#
+# Module-level tf.functions whose models and settings are arguments: TensorFlow keeps one
+# graph per (models, settings) and batch shape (reduce_retracing: any batch size after the
+# second), so the later batches of a run, and later calls with the same models (the web
+# page, the evaluation), reuse it. Defined inside complete(), as they were, every call
+# traced both again: 1.5-2 s a batch on the 2-core CPU (issue 25).
+
+def image_losses(discriminator: keras.Model, g, x, w, *, lam: float, lowres_factor):
+    """The per-image losses of images g (losses.py): contextual, perceptual, total (B,)
+    each, against targets x (lowres_factor: x holds the block averages) and weights w."""
+    perceptual = perceptual_loss(discriminator(g, training=False))
+    if lowres_factor:
+        contextual = lowres_contextual_loss(g, x, lowres_factor)
+    else:
+        contextual = contextual_loss(g, x, w)
+    return contextual, perceptual, completion_loss(contextual, perceptual, lam)
+
+
+def _z_step(generator, discriminator, z, s1, s2, t, x, w, *, optimizer, lr, momentum, losses):
+    """One optimiser step on z from the gradient of sum_i total_i; then onto [-1, 1]."""
+    with tf.GradientTape(watch_accessed_variables=False) as tape:
+        tape.watch(z)
+        _, _, total = image_losses(discriminator, generator(z, training=False), x, w, **losses)
+        loss = tf.reduce_sum(total)
+    grad = tape.gradient(loss, z)                                                # (B, z_dim)
+    t = t + 1.0
+    if optimizer == "momentum":     # Nesterov momentum as in Amos' blog; s1 = velocity
+        v_prev, s1 = s1, momentum * s1 - lr * grad
+        z = z - momentum * v_prev + (1.0 + momentum) * s1
+    else:                           # Adam; s1, s2 = first and second moment estimates
+        z, s1, s2 = adam_update(z, grad, s1, s2, t, lr)
+    return tf.clip_by_value(z, -1.0, 1.0), s1, s2, t
+
+
+@tf.function(reduce_retracing=True)
+def run_z(generator, discriminator, z, s1, s2, t, steps, x, w, *, optimizer: str, lr: float,
+          momentum: float, lam: float, lowres_factor):
+    """``steps`` updates of z (B, z_dim) in one compiled loop, from optimiser state s1, s2
+    and step count t; returns (z, s1, s2, t, contextual, perceptual, total, G(z))."""
+    losses = dict(lam=lam, lowres_factor=lowres_factor)
+    for _ in tf.range(steps):
+        z, s1, s2, t = _z_step(generator, discriminator, z, s1, s2, t, x, w,
+                               optimizer=optimizer, lr=lr, momentum=momentum, losses=losses)
+    g = generator(z, training=False)                                             # (B, H, W, C)
+    return (z, s1, s2, t) + image_losses(discriminator, g, x, w, **losses) + (g,)
+
+
+# A penalty rather than ILO's projection onto a ball around h0: the refinement stays one
+# smooth objective that trades closeness to h0 against the known pixels per image (an
+# image that G(z) already matches moves little), and needs no radius in units of each
+# layer's feature norms; a huge weight gives back the unrefined result.
+@tf.function(reduce_retracing=True)
+def run_features(generator, discriminator, h, h0, s1, s2, t, steps, x, w, *, layer: int,
+                 weight: float, lr: float, lam: float, lowres_factor):
+    """``steps`` Adam updates of G's feature map h after block ``layer`` (B, s, s, width),
+    each projected onto h >= 0; returns (h, s1, s2, t, contextual, perceptual, total,
+    tail(h))."""
+    tail = split_generator(generator, layer)[1]           # built while tracing, only then
+    losses = dict(lam=lam, lowres_factor=lowres_factor)
+    for _ in tf.range(steps):
+        with tf.GradientTape(watch_accessed_variables=False) as tape:
+            tape.watch(h)
+            _, _, total = image_losses(discriminator, tail(h, training=False), x, w, **losses)
+            loss = tf.reduce_sum(total + feature_penalty(h, h0, weight))
+        t = t + 1.0
+        h, s1, s2 = adam_update(h, tape.gradient(loss, h), s1, s2, t, lr)
+        h = tf.nn.relu(h)                     # back onto h >= 0, where G's features live
+    g = tail(h, training=False)                                                  # (B, H, W, C)
+    return (h, s1, s2, t) + image_losses(discriminator, g, x, w, **losses) + (g,)
+
+
+def refine_features(z, x, w, generator: keras.Model, discriminator: keras.Model, *,
+                    layer: int, steps: int, weight: float, lr: float, out_interval: int,
+                    lam: float, lowres_factor):
     """Optimise G's feature map after block ``layer`` from h0 = head(z) (see the module doc).
 
-    z (B, z_dim); x, w the targets and weights of image_losses(g, x, w) -> contextual,
-    perceptual, total (B,) each. Yields (k, tail(h) as uint8 (B, H, W, C), losses (B, 3))
-    at k = out_interval, 2 out_interval, ..., steps.
+    z (B, z_dim); x, w the targets and weights of image_losses. Yields (k, tail(h) as uint8
+    (B, H, W, C), losses (B, 3)) at k = out_interval, 2 out_interval, ..., steps.
     """
-    head, tail = split_generator(generator, layer)                   # built once per call
+    head = split_generator(generator, layer)[0]
     h0 = tf.cast(head(z, training=False), tf.float32)                # (B, s, s, width)
-
-    def objective(h):
-        g = tail(h, training=False)                                  # (B, H, W, C)
-        return image_losses(g, x, w) + (g,)
-
-    # A penalty rather than ILO's projection onto a ball around h0: the refinement stays one
-    # smooth objective that trades closeness to h0 against the known pixels per image (an
-    # image that G(z) already matches moves little), and needs no radius in units of each
-    # layer's feature norms; a huge weight gives back the unrefined result.
-    @tf.function(reduce_retracing=True)
-    def run(h, s1, s2, t, n):
-        for _ in tf.range(n):
-            with tf.GradientTape(watch_accessed_variables=False) as tape:
-                tape.watch(h)
-                _, _, total, _ = objective(h)
-                loss = tf.reduce_sum(total + feature_penalty(h, h0, weight))
-            t = t + 1.0
-            h, s1, s2 = adam_update(h, tape.gradient(loss, h), s1, s2, t, lr)
-            h = tf.nn.relu(h)                 # back onto h >= 0, where G's features live
-        return (h, s1, s2, t) + objective(h)
-
     h, s1, s2, t, done = h0, tf.zeros_like(h0), tf.zeros_like(h0), tf.constant(0.0), 0
     for k in logged_iterations(steps, out_interval)[1:]:
-        h, s1, s2, t, *found = run(h, s1, s2, t, tf.constant(k - done))
+        h, s1, s2, t, *found = run_features(
+            generator, discriminator, h, h0, s1, s2, t, tf.constant(k - done), x, w,
+            layer=layer, weight=weight, lr=lr, lam=lam, lowres_factor=lowres_factor)
         done = k
         yield k, to_uint8(found[3]), np.stack([v.numpy() for v in found[:3]], axis=-1)
 
@@ -520,41 +573,10 @@ def complete(images: np.ndarray, masks: np.ndarray, generator: keras.Model,
     if lowres_factor:
         x = tf.nn.avg_pool2d(x, lowres_factor, lowres_factor, "VALID")           # (KB, H/f, W/f, C)
 
-    # Per-image losses of images g (losses.py): contextual, perceptual, total (KB,) each.
-    def image_losses(g, x, w):
-        perceptual = perceptual_loss(discriminator(g, training=False))
-        if lowres_factor:
-            contextual = lowres_contextual_loss(g, x, lowres_factor)
-        else:
-            contextual = contextual_loss(g, x, w)
-        return contextual, perceptual, completion_loss(contextual, perceptual, lam)
-
-    # The losses at z, and G(z).
-    def objective(z, x, w):
-        g = generator(z, training=False)                                         # (KB, H, W, C)
-        return image_losses(g, x, w) + (g,)
-
-    # One optimiser step on z from the gradient of sum_i total_i; then project onto [-1, 1].
-    def step(z, s1, s2, t, x, w):
-        with tf.GradientTape(watch_accessed_variables=False) as tape:
-            tape.watch(z)
-            _, _, total, _ = objective(z, x, w)
-            loss = tf.reduce_sum(total)
-        grad = tape.gradient(loss, z)                                            # (KB, z_dim)
-        t = t + 1.0
-        if optimizer == "momentum":     # Nesterov momentum as in Amos' blog; s1 = velocity
-            v_prev, s1 = s1, momentum * s1 - lr * grad
-            z = z - momentum * v_prev + (1.0 + momentum) * s1
-        else:                           # Adam; s1, s2 = first and second moment estimates
-            z, s1, s2 = adam_update(z, grad, s1, s2, t, lr)
-        return tf.clip_by_value(z, -1.0, 1.0), s1, s2, t
-
-    # `steps` updates in one compiled loop, then the losses and G(z) at the new z.
-    @tf.function(reduce_retracing=True)
-    def run(z, s1, s2, t, steps, x, w):
-        for _ in tf.range(steps):
-            z, s1, s2, t = step(z, s1, s2, t, x, w)
-        return (z, s1, s2, t) + objective(z, x, w)
+    # The compiled loops' settings (run_z, run_features): a Python literal each, part of
+    # TensorFlow's key for their graphs.
+    losses = dict(lam=float(lam), lowres_factor=int(lowres_factor) if lowres_factor else None)
+    optimise = dict(optimizer=optimizer, lr=float(lr), momentum=float(momentum), **losses)
 
     # Optimise: Python only between logged iterations 0, out_interval, ..., n_iter, on the
     # rows still moving (all of them unless tol stops some): the others keep their state.
@@ -580,8 +602,9 @@ def complete(images: np.ndarray, masks: np.ndarray, generator: keras.Model,
     x_r, w_r = x, w                                # the moving rows' targets and weights
     for it in logged:
         r = moving
-        z_r, s1_r, s2_r, t, *found = run(tf.constant(z[r]), tf.constant(s1[r]), tf.constant(s2[r]),
-                                         t, tf.constant(it - done), x_r, w_r)
+        z_r, s1_r, s2_r, t, *found = run_z(generator, discriminator, tf.constant(z[r]),
+                                           tf.constant(s1[r]), tf.constant(s2[r]), t,
+                                           tf.constant(it - done), x_r, w_r, **optimise)
         done = it
         z[r], s1[r], s2[r] = z_r.numpy(), s1_r.numpy(), s2_r.numpy()
         previous = losses_now[r, 2].copy()
@@ -611,8 +634,9 @@ def complete(images: np.ndarray, masks: np.ndarray, generator: keras.Model,
     # Refine beyond z (optional): G's feature map, from where z ended, logged as n_iter + k.
     if refine:
         stage = refine_features(z, tf.gather(x, rows), tf.gather(w, rows), generator,
-                                image_losses, layer=refine_layer, steps=refine,
-                                weight=refine_weight, lr=refine_lr, out_interval=out_interval)
+                                discriminator, layer=refine_layer, steps=refine,
+                                weight=float(refine_weight), lr=float(refine_lr),
+                                out_interval=out_interval, **losses)
         more = []
         for k, frame, found in stage:                    # (SB, H, W, C) uint8, (SB, 3)
             report(n_iter + k, frame[best_rows(found[:, 2], B)])
