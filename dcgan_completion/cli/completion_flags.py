@@ -174,8 +174,9 @@ def load_dcgan(args, batch_size: int, images: int | None = None, steps: int = 1,
 
 
 def projection_steps(args, settings: dict, source=USE_CHECKPOINT_DIR) -> int:
-    """The steps a batch of the projection will take (its iterations and refinement) with
-    the start point --init / --encoder will choose for the model ``source`` (default:
+    """The image-steps the projection will take per input: its iterations on each of the
+    input's samples x restarts start points, then the refinement of each sample, with the
+    start point --init / --encoder will choose for the model ``source`` (default:
     --checkpointDir), found without loading anything."""
     from ..checkpoints import find_encoder
     from ..completion import with_budget
@@ -183,7 +184,8 @@ def projection_steps(args, settings: dict, source=USE_CHECKPOINT_DIR) -> int:
     path = args.encoder or find_encoder(source)
     start = args.init or ("encoder" if path else "random")
     budget = with_budget(settings, start)
-    return budget["n_iter"] + (budget["refine"] or 0)
+    samples, restarts = settings.get("samples", 1), settings.get("restarts", 1)
+    return samples * (restarts * budget["n_iter"] + (budget["refine"] or 0))
 
 
 def network_precision(args) -> str:
