@@ -27,7 +27,8 @@ Options for small face sets (issue 12), off by default until measured:
   grow_from  a new run of size S starts from a weights file of size S/2 grown by one block
            at each end (progressive growing, Karras et al. 2018; model.fading_models): G and
            D train through their fading versions, the new blocks blended in with alpha
-           going from 0 to 1 over ``fade_steps`` steps, then on as a plain model. Samples,
+           going from 0 to 1 over ``fade_steps`` steps (the real images' new detail with
+           them: model.fade_reals), then on as a plain model. Samples,
            exports and completion use the grown model's own path (alpha 1) throughout.
 
 Everything that makes a run reproducible is stateless or checkpointed: z, the
@@ -49,8 +50,8 @@ from .checkpoints import BUNDLED_WEIGHTS, CheckpointError, load_weights_file
 from .config import ConfigError, ModelConfig, load_config, save_config
 from .engine import (TrainingRun, TrainSettings, check_settings, load_run_config,
                      make_optimizers, replica_strategy, synchronized_bn)
-from .model import (build_discriminator, build_generator, fading_models, grow_weights,
-                    sample_z, set_fade, standing_statistics)
+from .model import (build_discriminator, build_generator, fade_reals, fading_models,
+                    grow_weights, sample_z, set_fade, standing_statistics)
 
 # Published defaults of each objective, used for any setting the user leaves unset.
 #   dcgan:   Radford et al. 2015 (Adam 2e-4, beta1 0.5); 2 G updates per D update as in
@@ -258,6 +259,8 @@ class GANTrainer:
 
         for k in range(cfg.d_steps):           # critic updates, each on its own real batch
             x = real[k * per_replica:(k + 1) * per_replica]             # (b, H, W, C)
+            if self.fades:                     # growing: the reals' detail fades in too
+                x = fade_reals(x, self.fades[0].alpha)
             z = sample_z(per_replica, z_dim, tf.random.experimental.stateless_fold_in(seed, k))
             with tf.GradientTape() as tape:
                 fake = seen(G(z, training=True), _FAKE + k)              # (b, H, W, C)

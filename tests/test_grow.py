@@ -115,3 +115,12 @@ def test_the_command_grows_and_refuses_a_model_of_another_size(tmp_path, toy_dat
     assert not (tmp_path / "wrong").exists()
     with pytest.raises(ValueError, match="not both"):
         TrainConfig(init_from=path, grow_from=path)
+
+
+def test_real_images_fade_in_as_the_new_blocks_do():
+    x = tf.random.stateless_uniform((2, 8, 8, 3), (1, 1), -1.0, 1.0)
+    coarse = np.repeat(np.repeat(tf.nn.avg_pool2d(x, 2, 2, "VALID").numpy(), 2, 1), 2, 2)
+    np.testing.assert_array_equal(model.fade_reals(x, 0.0), coarse)      # what the small D saw
+    np.testing.assert_array_equal(model.fade_reals(x, 1.0), x)
+    np.testing.assert_allclose(model.fade_reals(x, 0.25), 0.75 * coarse + 0.25 * x.numpy(),
+                               atol=1e-6)
