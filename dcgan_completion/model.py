@@ -147,22 +147,25 @@ class Fade(layers.Layer):
         return (1.0 - alpha) * old + alpha * new
 
 
-def fading_models(generator: keras.Model, discriminator: keras.Model
-                  ) -> tuple[keras.Model, keras.Model, list[Fade]]:
-    """(G', D', their two Fade layers): ``generator`` and ``discriminator`` (of size S, from
-    build_generator / build_discriminator) with the paths of a model of size S/2 faded in
-    (see above). G' and D' share every layer of G and D; the smaller model's output and
-    input layers are new, named g_grow_rgb and d_grow_conv (grow_weights fills them)."""
+def fading_generator(generator: keras.Model) -> tuple[keras.Model, Fade]:
+    """(G', its Fade): ``generator`` (of size S, from build_generator) with the path of a
+    generator of size S/2 faded in (see above). G' shares every layer of G; the smaller
+    model's output layer is new, g_grow_rgb (grow_weights fills it)."""
     policy = generator.get_layer("g_h0_lin").dtype_policy
     channels = generator.output_shape[-1]
     h = generator.get_layer(generator_blocks(generator)[-2]).output       # (B, S/4, S/4, w)
     old = ops.deconv2d(channels, "g_grow_rgb", dtype=policy)(h)           # (B, S/2, S/2, C)
     old = layers.Activation("tanh", dtype="float32", name="g_grow_out")(old)
     old = layers.UpSampling2D(2, interpolation="nearest", dtype="float32", name="g_grow_up")(old)
-    g_fade = Fade(name="g_fade", dtype="float32")
-    faded_g = keras.Model(generator.input, g_fade([old, generator.output]),   # (B, S, S, C)
-                          name="generator_fading")
+    fade = Fade(name="g_fade", dtype="float32")
+    return keras.Model(generator.input, fade([old, generator.output]),     # (B, S, S, C)
+                       name="generator_fading"), fade
 
+
+def fading_discriminator(discriminator: keras.Model) -> tuple[keras.Model, Fade]:
+    """(D', its Fade): ``discriminator`` (of size S) with the path of a discriminator of
+    size S/2 faded in (see above). D' shares every layer of D; the smaller model's input
+    layer is new, d_grow_conv (grow_weights fills it)."""
     policy = discriminator.get_layer("d_h0_conv").dtype_policy
     names = [layer.name for layer in discriminator.layers]
     new = discriminator.get_layer("d_h1_lrelu").output                    # (B, S/4, S/4, w1)
@@ -170,11 +173,18 @@ def fading_models(generator: keras.Model, discriminator: keras.Model
     old = layers.AveragePooling2D(2, name="d_grow_pool", dtype=policy)(x)  # (B, S/2, S/2, C)
     old = ops.conv2d(new.shape[-1], "d_grow_conv", dtype=policy)(old)     # (B, S/4, S/4, w1)
     old = ops.lrelu("d_grow_lrelu", dtype=policy)(old)
-    d_fade = Fade(name="d_fade", dtype=policy)
-    h = d_fade([old, new])
+    fade = Fade(name="d_fade", dtype=policy)
+    h = fade([old, new])
     for layer in discriminator.layers[names.index("d_h1_lrelu") + 1:]:   # D's rest, a chain
         h = layer(h)
-    faded_d = keras.Model(x, h, name="discriminator_fading")             # (B, 1)
+    return keras.Model(x, h, name="discriminator_fading"), fade          # (B, 1)
+
+
+def fading_models(generator: keras.Model, discriminator: keras.Model
+                  ) -> tuple[keras.Model, keras.Model, list[Fade]]:
+    """(G', D', their two Fade layers): fading_generator and fading_discriminator."""
+    faded_g, g_fade = fading_generator(generator)
+    faded_d, d_fade = fading_discriminator(discriminator)
     return faded_g, faded_d, [g_fade, d_fade]
 
 

@@ -28,8 +28,10 @@ Options for small face sets (issue 12), off by default until measured:
            at each end (progressive growing, Karras et al. 2018; model.fading_models): G and
            D train through their fading versions, the new blocks blended in with alpha
            going from 0 to 1 over ``fade_steps`` steps (the real images' new detail with
-           them: model.fade_reals), then on as a plain model. Samples,
-           exports and completion use the grown model's own path (alpha 1) throughout.
+           them: model.fade_reals), then on as a plain model. Exports and completion use
+           the grown model's own path (alpha 1) throughout; the samples show the fading G
+           as D sees it (with ema, a moving average of the fading G, the smaller model's
+           output layer included).
 
 Everything that makes a run reproducible is stateless or checkpointed: z, the
 gradient-penalty mixing and the augmentations are drawn from (seed, step, replica), the
@@ -50,8 +52,8 @@ from .checkpoints import BUNDLED_WEIGHTS, CheckpointError, load_weights_file
 from .config import ConfigError, ModelConfig, load_config, save_config
 from .engine import (TrainingRun, TrainSettings, check_settings, load_run_config,
                      make_optimizers, replica_strategy, synchronized_bn)
-from .model import (build_discriminator, build_generator, fade_reals, fading_models,
-                    grow_weights, sample_z, set_fade, standing_statistics)
+from .model import (build_discriminator, build_generator, fade_reals, fading_generator,
+                    fading_models, grow_weights, sample_z, set_fade, standing_statistics)
 
 # Published defaults of each objective, used for any setting the user leaves unset.
 #   dcgan:   Radford et al. 2015 (Adam 2e-4, beta1 0.5); 2 G updates per D update as in
@@ -174,6 +176,11 @@ class GANTrainer:
                 cfg, *self.stepped, loss_scale=self.model_config.dtype_policy == "mixed_float16")
             # Built last, so that G's and D's initial weights do not depend on it.
             self.generator_ema = build_generator(self.model_config) if cfg.ema else None
+            # Growing with a moving average: one of the fading G too, for the samples.
+            self.ema_fading = None
+            if self.fades and self.generator_ema is not None:
+                self.ema_fading, fade = fading_generator(self.generator_ema)
+                self.fades.append(fade)
         self.checkpointed = dict(generator=self.generator, discriminator=self.discriminator,
                                  g_optimizer=self.g_optimizer, d_optimizer=self.d_optimizer)
         if self.fades:      # the smaller model's layers and alpha, shared layers saved once
@@ -182,6 +189,9 @@ class GANTrainer:
         if self.generator_ema is not None:
             self.generator_ema.set_weights(self.generator.get_weights())
             self.checkpointed["generator_ema"] = self.generator_ema
+        if self.ema_fading is not None:
+            self.ema_fading.set_weights(self.stepped[0].get_weights())
+            self.checkpointed["generator_ema_fading"] = self.ema_fading
         self.run = TrainingRun(self, checkpoint_dir)
 
     @property
@@ -222,7 +232,9 @@ class GANTrainer:
         else:
             self.generator.set_weights(generator.get_weights())
             self.discriminator.set_weights(discriminator.get_weights())
-        if self.generator_ema is not None:
+        if self.ema_fading is not None:       # the smaller model's output layer too
+            self.ema_fading.set_weights(self.stepped[0].get_weights())
+        elif self.generator_ema is not None:
             self.generator_ema.set_weights(self.generator.get_weights())
 
     def write_config(self, directory: str) -> None:
@@ -314,8 +326,10 @@ class GANTrainer:
             return
         step = tf.cast(step, tf.float32)
         d = tf.minimum(self.train_config.ema, (1.0 + step) / (10.0 + step))
-        for average, weight in zip(self.generator_ema.trainable_weights,
-                                   self.generator.trainable_weights):
+        averaged, trained = self.generator_ema, self.generator
+        if self.ema_fading is not None:          # G's weights and the smaller model's end
+            averaged, trained = self.ema_fading, self.stepped[0]
+        for average, weight in zip(averaged.trainable_weights, trained.trainable_weights):
             average.assign(d * average + (1.0 - d) * weight)
 
     def standing_z(self) -> list[tf.Tensor]:
@@ -353,8 +367,11 @@ class GANTrainer:
 
     def sample(self, z) -> tf.Tensor:
         """G(z) of the final generator in inference mode (batch norm uses its moving
-        averages; the moving average's are refreshed first)."""
+        averages; the moving average's are refreshed first); growing, of its fading
+        version, as D sees it."""
         self.refresh_statistics()
+        if self.fades:
+            return (self.ema_fading or self.stepped[0])(z, training=False)
         return self.final_generator(z, training=False)
 
 

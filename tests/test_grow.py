@@ -91,11 +91,20 @@ def test_a_growing_run_fades_in_checkpoints_and_loads_as_a_plain_128_model(
     upsampled = np.repeat(np.repeat(small_g(z, training=False).numpy(), 2, 1), 2, 2)
     np.testing.assert_array_equal(faded_g(z, training=False).numpy(), upsampled)
     trainer.run.fit(paths, [])                                # 3 steps: alpha 0.5, then 1
-    assert [float(f.alpha.numpy()) for f in trainer.fades] == [1.0, 1.0]
+    assert [float(f.alpha.numpy()) for f in trainer.fades] == [1.0, 1.0, 1.0]   # G, D, G's average
     config, G, D = checkpoints.load_models(str(tmp_path / "run"))
     assert config.image_size == 128 and G.output_shape == (None, 128, 128, 3)
     np.testing.assert_allclose(G(z, training=False), trainer.final_generator(z, training=False),
                                atol=1e-6)
+    # The samples show the fading G's moving average; a resumed run has it all back.
+    np.testing.assert_array_equal(trainer.sample(z), trainer.ema_fading(z, training=False))
+    again = GANTrainer(BIG, cfg, str(tmp_path / "run"))
+    assert again.run.restore()
+    assert [float(f.alpha.numpy()) for f in again.fades] == [1.0, 1.0, 1.0]
+    for mine, theirs in ((again.stepped[1], trainer.stepped[1]),
+                         (again.ema_fading, trainer.ema_fading)):
+        for a, b in zip(mine.get_weights(), theirs.get_weights()):
+            np.testing.assert_array_equal(a, b)
 
 
 def test_the_command_grows_and_refuses_a_model_of_another_size(tmp_path, toy_dataset,
