@@ -1,10 +1,11 @@
 # Shared settings of the dev/data-128 scripts (sourced, not run).
 # DATA: where the photos, the aligned faces and the finished set go (never the repository).
 # MIRRORS: where fetch put the repository snapshots (<owner>+<name>/repo[/.git]).
-DATA=${DATA:-/work/data-128}
-MIRRORS=${MIRRORS:-/work/.mirror}
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 REPO=$(cd "$HERE/../.." && pwd)
+# Defaults beside the repository (its parent folder), never inside it.
+DATA=${DATA:-$(dirname "$REPO")/data-128}
+MIRRORS=${MIRRORS:-$(dirname "$REPO")/.mirror}
 PYTHON=${PYTHON:-$(command -v python3)}
 
 # The sources, one "name repo commit folder" line each (comments and licences dropped).

@@ -19,6 +19,8 @@ import subprocess
 import sys
 
 HERE = os.path.dirname(os.path.abspath(__file__))
+# Defaults beside the repository (its parent folder), never inside it.
+OUTSIDE = os.path.dirname(os.path.dirname(os.path.dirname(HERE)))
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp")
 
 
@@ -75,8 +77,8 @@ def extract(git: str, rows: list, folder: str, out: str) -> list[str]:
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("names", nargs="*", help="sources to extract (default: all)")
-    p.add_argument("--data", default=os.environ.get("DATA", "/work/data-128"))
-    p.add_argument("--mirrors", default=os.environ.get("MIRRORS", "/work/.mirror"))
+    p.add_argument("--data", default=os.environ.get("DATA", os.path.join(OUTSIDE, "data-128")))
+    p.add_argument("--mirrors", default=os.environ.get("MIRRORS", os.path.join(OUTSIDE, ".mirror")))
     p.add_argument("--sources", default=os.path.join(HERE, "sources.tsv"))
     args = p.parse_args(argv)
     for name, repo, commit, folder in read_sources(args.sources):

@@ -1,6 +1,6 @@
 """Turn the aligned faces of every source into the finished 128-px set.
 
-    python dev/data-128/finish.py [--data /work/data-128]
+    python dev/data-128/finish.py [--data ../data-128]
 
 Reads what align.sh left in DATA/aligned/<source>/ (the faces, manifest.jsonl,
 align-log.txt) and writes:
@@ -48,6 +48,8 @@ import cv2
 import numpy as np
 
 HERE = os.path.dirname(os.path.abspath(__file__))
+# Defaults beside the repository (its parent folder), never inside it.
+OUTSIDE = os.path.dirname(os.path.dirname(os.path.dirname(HERE)))
 BLACK_LIMIT = 0.01        # more than 1 % pure-black pixels: dropped
 DUP_BITS = 6              # hashes this close (of 64 bits) are near-duplicate candidates
 DUP_CORR = 0.95           # ... confirmed when their thumbnails correlate this well
@@ -195,7 +197,7 @@ def sync_links(kept: list[str], folder: str, out: str) -> None:
 
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--data", default=os.environ.get("DATA", "/work/data-128"))
+    p.add_argument("--data", default=os.environ.get("DATA", os.path.join(OUTSIDE, "data-128")))
     p.add_argument("--sources", default=os.path.join(HERE, "sources.tsv"))
     p.add_argument("--only", nargs="*", help="these sources only (default: every source aligned so far)")
     args = p.parse_args(argv)
