@@ -22,12 +22,13 @@ DEFAULT_DATA = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__fi
                             os.pardir, "shared", "data")
 
 
-def chosen(data_dir: str, per_source: int, split: str = "report") -> list[str]:
+def chosen(data_dir: str, per_source: int, split: str = "report", listing: str = LIST
+           ) -> list[str]:
     """The archive names of the first (report) or last (select) ``per_source`` validation
-    faces of each source, in the list's order."""
+    faces of each source in ``listing``, in the list's order."""
     if split not in SPLITS:
         raise ValueError(f"split must be one of {', '.join(SPLITS)}, not {split!r}")
-    with open(os.path.join(data_dir, LIST)) as f:
+    with open(os.path.join(data_dir, listing)) as f:
         names = [line.strip() for line in f if line.strip()]
     if split == "select":
         return chosen_from(names[::-1], per_source)[::-1]
@@ -59,3 +60,19 @@ def validation_faces(data_dir: str, per_source: int, out_dir: str, split: str = 
                 if member.name in missing:
                     tar.extract(member, out_dir, filter="data")
     return [os.path.join(out_dir, n) for n in wanted]
+
+
+# The 128-px set (docs/data-128.md) lives outside the repository and outside shared/, by
+# default beside the repository as dev/data-128/ builds it. Its list holds 250 faces per
+# source: the first 125 of each are "report", the last 125 "select", as above.
+LIST_128 = "faces-128-validation.txt"
+DEFAULT_DATA_128 = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
+                                os.pardir, "data-128")
+
+
+def validation_faces_128(data_dir: str, per_source: int, split: str = "report") -> list[str]:
+    """Paths of the chosen 128-px validation faces (per source, as validation_faces)."""
+    if not os.path.exists(os.path.join(data_dir, LIST_128)):
+        raise FileNotFoundError(f"{os.path.join(data_dir, LIST_128)} not found: this benchmark "
+                                "needs the 128-px face set (dev/data-128/build.sh)")
+    return [os.path.join(data_dir, n) for n in chosen(data_dir, per_source, split, LIST_128)]

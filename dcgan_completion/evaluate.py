@@ -75,6 +75,34 @@ def opencv_inpaint(flag: int) -> Method:
     return method
 
 
+def at_model_size(method: Method, size: int, blend: str = "poisson") -> Method:
+    """A Method for images larger than ``method``'s model (size x size): each face and its
+    mask are brought to ``size`` and the completion pasted back as dcgan-complete --photo
+    does for a face larger than its model (align.warp_mask_to_aligned, align.paste_face);
+    the yardstick "a 64-px model upscaled" on 128-px faces."""
+    from .align import paste_face, warp_mask_to_aligned
+    from .blend import MISSING_GRAY
+
+    def run(images: np.ndarray, masks: np.ndarray) -> np.ndarray:
+        S = images.shape[1]
+        if S == size:
+            return method(images, masks)
+        f = size / S
+        down = np.float32([[f, 0, 0], [0, f, 0]])                  # image -> model pixels
+        up = np.float32([[1 / f, 0, 0], [0, 1 / f, 0]])            # and back
+        known = masks >= 0.5                                       # (B, S, S, 1)
+        # The hole's true pixels are gone before anything is resized or pasted.
+        seen = np.where(known, images, np.uint8(MISSING_GRAY))
+        small = np.stack([cv2.warpAffine(x, down, (size, size), flags=cv2.INTER_LINEAR
+                                         ).reshape(size, size, -1) for x in seen])
+        small_masks = np.stack([warp_mask_to_aligned(m, down, size) for m in masks])
+        completed = method(small, small_masks)                    # (B, size, size, C)
+        pasted = np.stack([paste_face(x, c, up, m, blend)
+                           for x, c, m in zip(seen, completed, small_masks)])
+        return np.where(known, images, pasted)
+    return run
+
+
 BASELINES = {"telea": opencv_inpaint(cv2.INPAINT_TELEA),
              "navier-stokes": opencv_inpaint(cv2.INPAINT_NS)}
 

@@ -52,6 +52,34 @@ def test_opencv_baselines_fill_only_the_hole(name):
     assert evaluate.image_metrics(images[0], out[0], masks[0])["hole_psnr"] > 20   # noise: ~8
 
 
+def test_a_smaller_model_fills_only_the_hole_and_never_sees_it():
+    """at_model_size: the method gets the face at its own size, the hole gray (the true
+    pixels gone); the known pixels come back exactly, the hole from the method's output,
+    whatever the hole's true pixels were."""
+    rng = np.random.default_rng(0)
+    faces = rng.integers(0, 256, (2, 32, 32, 3), dtype=np.uint8)
+    masks = np.ones((2, 32, 32, 1), np.float32)
+    masks[:, 8:24, 8:24] = 0
+    seen = {}
+
+    def paint(x, m):                      # a 16-px "model": fills its hole with 200
+        seen["x"], seen["m"] = x, m
+        return np.where(m >= 0.5, x, np.uint8(200))
+
+    out = evaluate.at_model_size(paint, 16, blend="paste")(faces, masks)
+    assert seen["x"].shape == (2, 16, 16, 3) and seen["m"].shape == (2, 16, 16, 1)
+    assert np.all(seen["x"][seen["m"][..., 0] < 0.5] == 128)      # the hole arrives gray
+    known = masks[..., 0] >= 0.5
+    assert np.array_equal(out[known], faces[known])
+    assert np.all(out[:, 12:20, 12:20] == 200)          # the hole's inside: the method's fill
+    other = faces.copy()
+    other[~known] = 255 - other[~known]                       # other true pixels in the hole
+    again = evaluate.at_model_size(paint, 16, blend="paste")(other, masks)
+    assert np.array_equal(again, np.where(known[..., None], other, out))   # nothing leaked
+    same = evaluate.at_model_size(paint, 32)(faces, masks)      # the model's own size
+    assert np.array_equal(same, paint(faces, masks))
+
+
 def test_cli_writes_table_json_and_grids(tmp_path, capsys, caplog):
     ckpt = tiny_checkpoint(tmp_path)
     write_toy_faces(str(tmp_path / "faces"), 5, size=(16, 16))

@@ -1,0 +1,169 @@
+#!/usr/bin/env python3
+"""128-px completion against Navier-Stokes and against the 64-px models upscaled (issue 24).
+
+    python bench/bench_128.py --model RUN_OR_NPZ [--network DIR_OR_NPZ] [--per_source 25]
+                              [--masks center left strokes] [--out report-128]
+
+On the 128-px validation faces (bench/validation.py: the first ``per_source`` of each
+source of faces-128-validation.txt, the "report" split; ``--split select`` for choices),
+each mask is filled by:
+
+  navier-stokes   OpenCV at 128 px
+  dcgan-128       the projection's defaults with the 128-px model (and its encoder)
+  network-128     the 128-px completion network (with --network)
+  dcgan-64        the bundled 64-px model and encoder on the face brought to 64 px and
+                  pasted back, as dcgan-complete --photo does for a face larger than its
+                  model (evaluate.at_model_size)
+  network-64      the bundled 64-px network, the same way
+
+and measured as dcgan-evaluate measures (hole PSNR, sharpness in the hole at 1:1, 1:2 and
+1:4, dlib identity distance, Frechet distance of the descriptors). Writes report.md,
+results.json and a grid per mask to --out; the 128-px data is not part of the repository,
+and without it the benchmark says so and skips.
+
+The 64- and 128-px validation splits of UTKFace and AAF were drawn independently, so a
+128-px UTKFace or AAF validation face may have trained the 64-px models
+(docs/data-128.md): the table is also given on SCUT-FBP5500 and MEBeauty alone.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import time
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+
+import numpy as np  # noqa: E402
+
+from dcgan_completion import completion, evaluate, faceid, images, masks  # noqa: E402
+from dcgan_completion.blend import visible_input  # noqa: E402
+from dcgan_completion.checkpoints import load_model, start_encoder  # noqa: E402
+from dcgan_completion.config import DTYPE_POLICIES  # noqa: E402
+from dcgan_completion.encoder import encode  # noqa: E402
+from validation import DEFAULT_DATA_128, SPLITS, validation_faces_128  # noqa: E402
+
+MASKS = ("center", "left", "strokes")
+UNSEEN_BY_64 = ("scut-fbp5500", "mebeauty")    # no 128-px validation face trained a 64-px model
+GRID_ROWS = 6
+
+
+def projection(source: str | None, precision: str) -> tuple[int, evaluate.Method, str | None]:
+    """(image size, the projection's defaults as a Method, the encoder's path) of a model."""
+    config, G, D = load_model(source, precision)
+    E, where = start_encoder(source, config, None)
+    settings = completion.default_settings(completion.start_of(E))
+
+    def method(x, m):
+        return completion.complete(x, m, G, D, z_init=encode(E, x, m), **settings).completed
+    return config.image_size, method, where
+
+
+def network(source: str | None, precision: str) -> tuple[int, evaluate.Method]:
+    """(image size, one pass of a completion network as a Method)."""
+    from dcgan_completion.completion_net.inference import load_network_completer
+    config, completer, _ = load_network_completer(source, precision)
+    return config.image_size, completer.complete
+
+
+def methods_of(args) -> dict:
+    """{name: Method on 128-px faces} of the methods compared."""
+    size, dcgan, where = projection(args.model, args.precision)
+    print(f"128-px model {args.model}: {size} px, encoder {where}")
+    chosen = {"navier-stokes": evaluate.BASELINES["navier-stokes"], "dcgan-128": dcgan}
+    if args.network:
+        chosen["network-128"] = network(args.network, args.precision)[1]
+    small, dcgan64, _ = projection(None, args.precision)
+    chosen["dcgan-64"] = evaluate.at_model_size(dcgan64, small)
+    small, network64 = network(None, args.precision)
+    chosen["network-64"] = evaluate.at_model_size(network64, small)
+    return chosen
+
+
+MEASURES = (("hole PSNR", "hole_psnr", ".2f"), ("sharpness 1:1", "sharpness_0", ".2f"),
+            ("sharpness 1:2", "sharpness_1", ".2f"), ("identity", "identity", ".3f"),
+            ("same person", "identity_same", ".0%"))
+
+
+def table(results: dict, names: list[str]) -> list[str]:
+    """Markdown rows, a mask and a measure each, a column per method."""
+    lines = ["| mask | measure | " + " | ".join(names) + " |", "|---|---|" + "---|" * len(names)]
+    for kind, by_method in results.items():
+        for label, key, spec in MEASURES:
+            cells = ["-" if by_method[n].get(key) is None else f"{by_method[n][key]:{spec}}"
+                     for n in names]
+            lines.append(f"| {kind} | {label} | " + " | ".join(cells) + " |")
+    return lines
+
+
+def main(argv=None) -> int:
+    p = argparse.ArgumentParser(description=__doc__,
+                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--model", required=True, help="the 128-px model: run folder or weights file")
+    p.add_argument("--network", default=None, help="the 128-px completion network, if any")
+    p.add_argument("--data", default=DEFAULT_DATA_128, help="the 128-px face set's folder")
+    p.add_argument("--split", choices=SPLITS, default="report")
+    p.add_argument("--per_source", type=int, default=25, help="faces of each source (default: 25)")
+    p.add_argument("--masks", nargs="+", choices=masks.MASK_TYPES, default=list(MASKS))
+    p.add_argument("--precision", choices=DTYPE_POLICIES, default="mixed_bfloat16")
+    p.add_argument("--out", default="report-128", help="output folder (default: report-128)")
+    args = p.parse_args(argv)
+    try:
+        paths = validation_faces_128(args.data, args.per_source, args.split)
+    except FileNotFoundError as e:
+        print(f"skipped: {e}")
+        return 0
+    faces = np.stack([images.load_image(path) for path in paths])          # (N, 128, 128, 3)
+    sources = np.array([path.split(os.sep)[-2] for path in paths])
+    chosen = methods_of(args)
+    reference = faceid.FaceReference.of(faceid.FaceDescriber(), faces)
+    os.makedirs(args.out, exist_ok=True)
+    results, unseen, per_image = {}, {}, {}
+    for kind in args.masks:
+        m = masks.MaskSpec(kind, faces.shape[1]).masks(len(faces)).values  # (N, 128, 128, 1)
+        results[kind], unseen[kind], per_image[kind], shown = {}, {}, {}, {}
+        for name, method in chosen.items():
+            t = time.perf_counter()
+            run = evaluate.run_method(method, faces, m, faces=reference)
+            results[kind][name] = run.summary(reference.descriptors)
+            keep = np.isin(sources, UNSEEN_BY_64)
+            part = evaluate.MethodResult(run.completed[keep], [s for s, k in zip(run.metrics, keep)
+                                                               if k], run.seconds)
+            unseen[kind][name] = part.summary()
+            per_image[kind][name] = run.metrics
+            shown[name] = run.completed[:GRID_ROWS]
+            print(f"{kind:<8} {name:<14} hole PSNR {results[kind][name]['hole_psnr']:6.2f}  "
+                  f"sharp 1:1 {results[kind][name]['sharpness_0']:.2f}  "
+                  f"({time.perf_counter() - t:.0f} s)", flush=True)
+        columns = [faces[:GRID_ROWS], visible_input(faces[:GRID_ROWS], m[:GRID_ROWS])]
+        tiles = np.stack(columns + list(shown.values()), axis=1).reshape((-1,) + faces.shape[1:])
+        images.save_image(os.path.join(args.out, f"grid_{kind}.png"),
+                          images.make_grid(tiles, columns=2 + len(shown)))
+    names = list(chosen)
+    report = [f"{len(faces)} 128-px validation faces ({args.split} split, {args.per_source} a "
+              f"source), model {args.model}, {args.precision}; hole PSNR in dB", ""]
+    report += table(results, names)
+    report += ["", f"On {', '.join(UNSEEN_BY_64)} alone ({int(np.isin(sources, UNSEEN_BY_64).sum())} "
+               "faces, none of which trained a 64-px model; no Frechet distance):", ""]
+    report += table(unseen, names)
+    report += ["", evaluate.format_table(results)]
+    text = "\n".join(report)
+    with open(os.path.join(args.out, "report.md"), "w") as f:
+        f.write(text + "\n")
+    with open(os.path.join(args.out, "results.json"), "w") as f:
+        json.dump({"model": args.model, "network": args.network, "split": args.split,
+                   "precision": args.precision,
+                   "faces": [os.path.relpath(path, args.data) for path in paths],
+                   "unreadable_faces": [paths[i] for i in reference.unreadable],
+                   "results": results, "unseen_by_64": unseen, "per_image": per_image}, f,
+                  indent=1)
+    print(text)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
