@@ -1,6 +1,7 @@
 """The completion network learned from measured images only: measurements, the networks,
 the training step's inputs, learning, exact resume, completion, weights files and the CLI."""
 
+import dataclasses
 import json
 import os
 import time
@@ -395,6 +396,90 @@ def test_cli_trains_writes_checkpoint_samples_logs_and_refuses_conflicts(faces, 
     assert "other settings" in caplog.text
     assert cli.main(cli_args(dataset, tmp_path / "new", "--drop_prob", "0.3")) == 2
     assert os.access(os.path.join(ROOT, "train-completion-net.py"), os.X_OK)
+
+
+def test_a_new_run_starts_its_network_from_a_smaller_networks_weights(faces, tmp_path):
+    # The 16x16 source, with batch-norm statistics of its own, written as --export_weights does.
+    source = build_completion_net(TINY)
+    rng = np.random.default_rng(3)
+    for w in source.weights:
+        w.assign(rng.uniform(0.5, 1.5, w.shape) if "moving" in w.path else w.numpy())
+    weights = save_completion_net_weights(TINY, source, str(tmp_path / "net16.npz"))
+    arrays, _ = checkpoints.read_weights_file(weights)                   # float16, as exported
+    assert CompletionConfig(width=4, critic_width=8, measurement="strokes").network_differences(
+        TINY) == []                     # the size, the critic and the measurement are not the net's
+    assert TINY.network_differences(TINY.replace(width=8, skips=False)) == [
+        "width 8 instead of 4", "skips False instead of True"]
+
+    big = TINY.replace(image_size=32, measurement="mix")
+    trainer = CompletionTrainer(big, dataclasses.replace(RUN, init_from=weights),
+                                str(tmp_path / "r"))
+    assert not trainer.run.restore()
+    assert any((w.numpy() != arrays[w.path]).any() for w in trainer.net.weights)
+    trainer.start_new_run()
+    assert sorted(w.path for w in trainer.net.weights) == sorted(arrays)
+    for w in trainer.net.weights:                                # step 0: the file's weights
+        np.testing.assert_array_equal(w.numpy(), arrays[w.path].astype(np.float32), w.path)
+    assert not trainer.g_optimizer.iterations.numpy()
+    x = np.random.default_rng(4).integers(0, 256, (3, 32, 32, 3), dtype=np.uint8)
+    masks = masks_lib.MaskSpec("patch", 32, seed=2).masks(3).values
+    out = NetworkCompleter(trainer.net).complete(x, masks)       # the 16x16 weights at 32x32
+    known = np.broadcast_to(masks == 1, x.shape)
+    assert out.shape == x.shape and (out[known] == x[known]).all()
+    assert (out[~known] != x[~known]).any()
+    with pytest.raises(ValueError, match="init_from must be a weights file's path"):
+        CompletionTrainConfig(init_from=None)
+
+
+def test_cli_init_from_logs_refuses_another_network_and_is_not_read_on_resume(
+        faces, tmp_path, caplog):
+    dataset, run = os.path.dirname(faces[0]), tmp_path / "run"
+    weights = save_completion_net_weights(TINY, build_completion_net(TINY), str(tmp_path / "n.npz"))
+    caplog.set_level("INFO")
+
+    def main(folder, *extra):
+        return cli.main(cli_args(dataset, folder, "--image_size", "32", "--train_size", "8",
+                                 "--sample_every", "100", *extra))
+
+    # Refused before training, naming the file, the flag and what differs; no folder left.
+    for source, says in [(weights, f"{weights} holds another network than this run trains: "
+                                   "width 4 instead of 8 (--init_from WEIGHTS"),
+                         ("bundled", "completion-net-celeba-64.npz holds another network than "
+                                     "this run trains: width 32 instead of 8 (--init_from"),
+                         (checkpoints.BUNDLED_WEIGHTS, f"{checkpoints.BUNDLED_WEIGHTS} holds "
+                                                       "no completion network (a DCGAN's"),
+                         (str(tmp_path / "no.npz"), "no.npz' is neither a checkpoint folder nor "
+                                                    "a weights file (--init_from"),
+                         (__file__, "is not a dcgan-completion weights file")]:
+        caplog.clear()
+        assert main(tmp_path / "wide", "--width", "8", "--init_from", source) == 2, source
+        assert says in caplog.text and "nothing was trained" in caplog.text, caplog.text
+        assert "Traceback" not in caplog.text and not (tmp_path / "wide").exists()
+
+    caplog.clear()
+    assert main(run, "--epoch", "1", "--init_from", os.path.relpath(weights)) == 0
+    assert (f"the network starts from the weights of {weights}, trained at 16x16, for this "
+            "32x32 run") in caplog.text
+    saved = json.load(open(run / "ckpt" / "config.json"))
+    assert saved["train"]["init_from"] == weights and saved["completion_net"]["image_size"] == 32
+    assert tf.train.latest_checkpoint(str(run / "ckpt")).endswith("ckpt-2")
+    # On resume the checkpoint wins: the file is not read again, even when it is gone.
+    os.remove(weights)
+    caplog.clear()
+    assert main(run, "--epoch", "2", "--init_from", weights) == 0
+    assert "resumed from" in caplog.text and "at step 2" in caplog.text
+    assert "starts from the weights" not in caplog.text
+    assert tf.train.latest_checkpoint(str(run / "ckpt")).endswith("ckpt-4")
+    assert main(run, "--epoch", "3") == 0                         # the saved setting needs no flag
+    assert main(run, "--epoch", "4", "--init_from", "bundled") == 2
+    assert "other settings: --init_from bundled" in caplog.text
+    # A run folder works too, and weights move down in size as well as up.
+    again = CompletionTrainer(TINY.replace(measurement="mix"), dataclasses.replace(
+        RUN, init_from=str(run / "ckpt")), str(tmp_path / "again"))
+    again.start_new_run()
+    _, saved_net = load_completion_net(str(run / "ckpt"))
+    for mine, theirs in zip(again.net.get_weights(), saved_net.get_weights()):
+        np.testing.assert_array_equal(mine, theirs)
 
 
 def test_complete_and_evaluate_with_the_network(tmp_path):

@@ -11,6 +11,8 @@ second, artificial hole. Run folders (created on demand, never cleared):
   --sample_dir      train_<step>.png: pairs (measured input, completion) of fixed inputs
   --log_dir         TensorBoard event files (losses, gradient penalty, images/s, samples)
 A rerun with the same --checkpoint_dir resumes exactly where the last run stopped.
+--init_from WEIGHTS|bundled starts a new run's network from another's weights, of any
+image size (e.g. the bundled 64x64 network for a 128x128 run); the critic starts fresh.
 """
 
 from __future__ import annotations
@@ -28,7 +30,7 @@ MODEL_FLAGS = ("image_size", "channels", "width", "critic_width", "skips", "pref
                "measurement", "patch_size", "fill", "drop_prob")
 TRAIN_FLAGS = ("loss", "epochs", "batch_size", "learning_rate", "d_learning_rate", "beta1",
                "beta2", "d_steps", "g_steps", "gp_weight", "rec_weight", "train_size", "seed",
-               "flip", "crop", "checkpoint_every")
+               "flip", "crop", "checkpoint_every", "init_from")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -68,6 +70,13 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("--rec_weight", type=nonnegative_float, help=f"weight of the reconstruction term: the "
                    f"mean absolute error on known pixels hidden from the network by a second, "
                    f"artificial hole; 0 = adversarial loss only (default: {T.rec_weight:g})")
+    g.add_argument("--init_from", type=training.weights_to_start_from, metavar="WEIGHTS",
+                   help="start the network from this completion network's weights file (.npz, "
+                   "as --export_weights writes it) or run folder, or from the bundled 64x64 "
+                   "network "
+                   "(bundled), instead of random weights; its image size may differ (e.g. "
+                   "--image_size 128 --init_from bundled), its other model flags must match; "
+                   "the critic starts fresh (default: random weights)")
     g.add_argument("--precision", choices=UNSCALED_POLICIES, default="float32",
                    help="compute precision of the network's hidden layers; mixed_bfloat16 took "
                    "1.7 s a step against 2.3 s in float32 (batch 64, --d_steps 1) on a 2-core "
@@ -91,7 +100,8 @@ def command() -> training.Command:
         load_saved=load_trainer_config, model_cls=CompletionConfig,
         train_cls=CompletionTrainConfig, model_flags=MODEL_FLAGS, train_flags=TRAIN_FLAGS,
         make_trainer=CompletionTrainer, check_export=training.check_new_weights_file,
-        chief_callbacks=chief_callbacks, export=export, describe=describe)
+        chief_callbacks=chief_callbacks, export=export, describe=describe,
+        new_run=CompletionTrainer.start_new_run)
 
 
 def describe(trainer) -> str:

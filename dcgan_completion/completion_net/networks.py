@@ -98,6 +98,17 @@ class CompletionConfig(SavedConfig):
                                         f"got {self.dtype_policy!r}")
         self.make_measurement()   # raises MeasurementError for bad measurement settings
 
+    # What the network's weights are made for besides the image size: the net is fully
+    # convolutional, so its weights fit any size (the critic's and the measurement are
+    # not the net's).
+    NETWORK_FIELDS = ("channels", "width", "skips", "prefill")
+
+    def network_differences(self, other: CompletionConfig) -> list[str]:
+        """"name value instead of value" for each setting where ``other``'s network differs
+        from this one's in any way but its image size; [] when its weights fit this one."""
+        return [f"{name} {getattr(other, name)} instead of {getattr(self, name)}"
+                for name in self.NETWORK_FIELDS if getattr(other, name) != getattr(self, name)]
+
     @property
     def window(self) -> int:
         """Side of the local critic's window: S / 2."""

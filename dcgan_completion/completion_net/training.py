@@ -34,6 +34,10 @@ the critic and their optimizers and supplies the replica step above, and the sam
 and TensorBoard images of its runs. The loop, checkpoints, exact resume and tf.distribute
 handling are the engine's (engine.TrainingRun), which the trainer hands itself to; the
 step's randomness is stateless, from (seed, step, replica).
+
+A new run may start its network from another's weights (init_from), of any image size:
+the network is fully convolutional, so e.g. the bundled 64x64 network starts a 128x128
+run; the critic, whose layers depend on the size, starts fresh.
 """
 
 from __future__ import annotations
@@ -46,11 +50,13 @@ import numpy as np
 import tensorflow as tf
 
 from .. import data, images, losses
+from ..checkpoints import CheckpointError
 from ..engine import (TrainingRun, TrainSettings, load_run_config, make_optimizers,
                       replica_strategy, synchronized_bn)
 from .networks import (CompletionConfig, CompletionConfigError, build_completion_net,
                        build_critic, hole_window_offsets, load_completion_config,
                        save_completion_config)
+from .weights import BUNDLED_NETWORK, load_completion_net
 
 log = logging.getLogger(__name__)
 
@@ -85,11 +91,14 @@ class CompletionTrainConfig(TrainSettings):
 
     loss: str = "wgan-gp"
     rec_weight: float = REC_WEIGHT      # 0: adversarial loss only
+    init_from: str = ""                 # weights a new run's net starts from, or "bundled"; "": random
 
     def __post_init__(self):
         super().__post_init__()
         if self.rec_weight is None:
             raise ValueError("rec_weight must be a finite number >= 0, got None")
+        if not isinstance(self.init_from, str):
+            raise ValueError(f"init_from must be a weights file's path, got {self.init_from!r}")
 
 
 def measured_batches(dataset: tf.data.Dataset, measurement, seed: int, epoch: int) -> tf.data.Dataset:
@@ -125,6 +134,37 @@ class CompletionTrainer:
         self.checkpointed = dict(completion_net=self.net, critic=self.critic,
                                  g_optimizer=self.g_optimizer, d_optimizer=self.d_optimizer)
         self.run = TrainingRun(self, checkpoint_dir)
+
+    def start_new_run(self) -> None:
+        """Before a new run's first step: with ``init_from`` (a completion network's weights
+        file or run folder, or "bundled": the bundled network), the network starts from its
+        weights, batch-norm statistics included, whatever the image size it was trained at
+        (the net is fully convolutional: e.g. the bundled 64x64 network starts a 128x128
+        run). Its network must otherwise be this run's (networks.CompletionConfig
+        .network_differences); CheckpointError (a ValueError naming the file, setting
+        "init_from") if not, or if it cannot be read, and nothing is changed then. The
+        critic and both optimizers start fresh; a resumed run never calls this."""
+        path = self.train_config.init_from
+        if not path:
+            return
+        bundled = path == "bundled"
+        try:
+            config, net = load_completion_net(None if bundled else path)
+        except CheckpointError as e:
+            if e.setting == "load_model":          # a DCGAN's weights: the other kind of file
+                raise CheckpointError(f"{path} holds no completion network (a DCGAN's "
+                                      "weights file?)", setting="init_from") from e
+            raise CheckpointError(str(e), setting="init_from") from e
+        path = BUNDLED_NETWORK if bundled else path
+        differ = self.model_config.network_differences(config)
+        if differ:
+            raise CheckpointError(f"{path} holds another network than this run trains: "
+                                  f"{'; '.join(differ)}", setting="init_from")
+        self.net.set_weights(net.get_weights())
+        size, mine = config.image_size, self.model_config.image_size
+        log.info("the network starts from the weights of %s%s, trained at %dx%d, for this "
+                 "%dx%d run; the critic starts from random weights", path,
+                 " (bundled)" if bundled else "", size, size, mine, mine)
 
     def write_config(self, directory: str) -> None:
         save_completion_config(self.model_config, directory,
