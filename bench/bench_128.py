@@ -1,15 +1,16 @@
 #!/usr/bin/env python3
 """128-px completion against Navier-Stokes and against the 64-px models upscaled (issue 24).
 
-    python bench/bench_128.py --model RUN_OR_NPZ [--network DIR_OR_NPZ] [--per_source 25]
-                              [--masks center left strokes] [--out report-128]
+    python bench/bench_128.py [--model RUN_OR_NPZ] [--network DIR_OR_NPZ] [--per_source 25]
+                              [--masks center left strokes] [--methods ...] [--out report-128]
 
 On the 128-px validation faces (bench/validation.py: the first ``per_source`` of each
 source of faces-128-validation.txt, the "report" split; ``--split select`` for choices),
 each mask is filled by:
 
   navier-stokes   OpenCV at 128 px
-  dcgan-128       the projection's defaults with the 128-px model (and its encoder)
+  dcgan-128       the projection's defaults with the 128-px model (with --model; and
+                  its encoder)
   network-128     the 128-px completion network (with --network)
   dcgan-64        the bundled 64-px model and encoder on the face brought to 64 px and
                   pasted back, as dcgan-complete --photo does for a face larger than its
@@ -70,17 +71,29 @@ def network(source: str | None, precision: str) -> tuple[int, evaluate.Method]:
     return config.image_size, completer.complete
 
 
+METHODS = ("navier-stokes", "dcgan-128", "network-128", "dcgan-64", "network-64")
+
+
 def methods_of(args) -> dict:
-    """{name: Method on 128-px faces} of the methods compared."""
-    size, dcgan, where = projection(args.model, args.precision)
-    print(f"128-px model {args.model}: {size} px, encoder {where}")
-    chosen = {"navier-stokes": evaluate.BASELINES["navier-stokes"], "dcgan-128": dcgan}
-    if args.network:
-        chosen["network-128"] = network(args.network, args.precision)[1]
-    small, dcgan64, _ = projection(None, args.precision)
-    chosen["dcgan-64"] = evaluate.at_model_size(dcgan64, small)
-    small, network64 = network(None, args.precision)
-    chosen["network-64"] = evaluate.at_model_size(network64, small)
+    """{name: Method on 128-px faces} of the methods compared (--methods, of those whose
+    model is given: dcgan-128 needs --model, network-128 --network)."""
+    wanted = [m for m in args.methods if (m != "dcgan-128" or args.model)
+              and (m != "network-128" or args.network)]
+    chosen = {}
+    for name in wanted:
+        if name == "navier-stokes":
+            chosen[name] = evaluate.BASELINES[name]
+        elif name == "dcgan-128":
+            size, chosen[name], where = projection(args.model, args.precision)
+            print(f"128-px model {args.model}: {size} px, encoder {where}")
+        elif name == "network-128":
+            chosen[name] = network(args.network, args.precision)[1]
+        elif name == "dcgan-64":
+            small, dcgan64, _ = projection(None, args.precision)
+            chosen[name] = evaluate.at_model_size(dcgan64, small)
+        else:
+            small, network64 = network(None, args.precision)
+            chosen[name] = evaluate.at_model_size(network64, small)
     return chosen
 
 
@@ -103,12 +116,14 @@ def table(results: dict, names: list[str]) -> list[str]:
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__,
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--model", required=True, help="the 128-px model: run folder or weights file")
+    p.add_argument("--model", default=None, help="the 128-px model: run folder or weights file")
     p.add_argument("--network", default=None, help="the 128-px completion network, if any")
     p.add_argument("--data", default=DEFAULT_DATA_128, help="the 128-px face set's folder")
     p.add_argument("--split", choices=SPLITS, default="report")
     p.add_argument("--per_source", type=int, default=25, help="faces of each source (default: 25)")
     p.add_argument("--masks", nargs="+", choices=masks.MASK_TYPES, default=list(MASKS))
+    p.add_argument("--methods", nargs="+", choices=METHODS, default=list(METHODS),
+                   help="methods compared (default: all whose model is given)")
     p.add_argument("--precision", choices=DTYPE_POLICIES, default="mixed_bfloat16")
     p.add_argument("--out", default="report-128", help="output folder (default: report-128)")
     args = p.parse_args(argv)
