@@ -19,6 +19,9 @@ Which model size suits a face (issue 24, "sharp at photo resolution"):
     side = face_side(faces[0].face)                  # the face's own size, photo pixels
     size = choose_model_size(side, [64, 128])        # the model to complete it with
     faces[0] = at_size(faces[0], spec_of(size), reader, index)   # re-aligned, no detection
+
+model_sizes.py applies this rule to a whole run (find_sized_faces, by_size, SizedModels),
+for dcgan-complete, dcgan-evaluate --photo and dcgan-demo.
 """
 
 from __future__ import annotations

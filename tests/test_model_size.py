@@ -1,14 +1,17 @@
 """Issue 24, sharp at photo resolution: each face is completed by the bundled model whose
-size is closest to the face's size in the photo without working below it (--modelSize).
+size is closest to the face's size in the photo without working below it (--modelSize),
+by dcgan-complete, dcgan-evaluate --photo, dcgan-demo and the web page alike.
 
 Two tiny DCGANs (64 and 128 px) stand in for the bundled ones: saved under the bundled
 names in a temporary folder that the registry is pointed at. Photos: Grace Hopper (a face
-of about 190 px) and the astronaut shrunk to 40 % (about 37 px).
+of about 190 px) and the astronaut shrunk to 40 % (about 37 px); the demo's own photos
+are Grace Hopper and the whole astronaut (about 93 px).
 """
 
 import base64
 import csv
 import io
+import json
 import logging
 import os
 import time
@@ -20,6 +23,11 @@ from PIL import Image
 
 from dcgan_completion import align, checkpoints, images, masks, photos
 from dcgan_completion.cli import complete as complete_cli
+from dcgan_completion.cli import demo as demo_cli
+from dcgan_completion.cli import evaluate as evaluate_cli
+# Imported now, while checkpoints.BUNDLED_WEIGHTS is the installed one: the bundled
+# network's path is made from it at import, and the fixtures below move it for a while.
+from dcgan_completion.completion_net import weights as network_weights  # noqa: F401
 from dcgan_completion.config import ModelConfig
 from dcgan_completion.model import build_models
 
@@ -266,3 +274,152 @@ def test_the_web_page_picks_the_model_by_the_face(both, both_networks):
     assert state["status"] == "done" and state["model_size"] == 128, state.get("error")
     face = Image.open(io.BytesIO(base64.b64decode(state["face"].split(",", 1)[1])))
     assert face.size == (128, 128)
+
+
+# --- dcgan-evaluate --photo: the same choice, recorded in results.json -----------------------
+
+def evaluate(out, inputs, *extra):
+    return evaluate_cli.main(["--photo", *map(str, inputs), "--outDir", str(out), "--nIter",
+                              "2", "--refine", "0", "--init", "random", "--precision",
+                              "float32", "--masks", "center", "--noIdentity", "--noProgress",
+                              *map(str, extra)])
+
+
+def results_of(out) -> dict:
+    with open(out / "results.json") as f:
+        return json.load(f)
+
+
+def evaluated_sizes(results) -> dict:
+    return {os.path.basename(r["image"]): r["model_size"]
+            for r in results["model_size"]["per_image"]}
+
+
+def test_evaluate_photo_picks_the_model_by_the_face(tmp_path, both, photo_dir, caplog,
+                                                    monkeypatch):
+    loaded, real = [], checkpoints.load_model
+    monkeypatch.setattr(checkpoints, "load_model",
+                        lambda source=None, *a: loaded.append(source) or real(source, *a))
+    out = tmp_path / "eval"
+    with caplog.at_level(logging.INFO):
+        assert evaluate(out, [photo_dir], "--methods", "navier-stokes", "dcgan") == 0
+    assert loaded == [None, both[128]]          # the default (64) model, then the 128 one
+    results = results_of(out)
+    assert evaluated_sizes(results) == {"hopper.png": 128, "astro.png": 64}
+    faces = {os.path.basename(r["image"]): r["face_size"]
+             for r in results["model_size"]["per_image"]}
+    assert 150 < faces["hopper.png"] < 230 and 25 < faces["astro.png"] < 55
+    groups = results["model_size"]["groups"]
+    assert [(g["model_size"], [os.path.basename(i) for i in g["images"]]) for g in groups] \
+        == [(64, ["astro.png"]), (128, ["hopper.png"])]
+    assert all(g["models"] == {"dcgan": "bundled"} for g in groups)
+    assert results["model_size"]["asked"] == "auto"
+    for name in ("navier-stokes", "dcgan"):              # every photo scored, in input order
+        assert len(results["per_image"]["center"][name]) == 2
+    assert "1 photo(s) at 64 px: faces of" in caplog.text
+    assert "1 photo(s) at 128 px: faces of" in caplog.text
+
+
+def test_evaluate_photo_network_and_dcgan_share_the_choice(tmp_path, both, both_networks,
+                                                           photo_dir):
+    out = tmp_path / "eval"
+    assert evaluate(out, [photo_dir], "--methods", "dcgan", "network") == 0
+    results = results_of(out)
+    assert evaluated_sizes(results) == {"hopper.png": 128, "astro.png": 64}
+    assert [g["models"] for g in results["model_size"]["groups"]] == \
+        [{"dcgan": "bundled", "network": "bundled"}] * 2
+    assert set(results["summary"]["center"]) == {"dcgan", "network"}
+
+
+def test_evaluate_photo_with_only_the_64_model_is_as_before(tmp_path, only_64, photo_dir):
+    # The bundled 64-px model, chosen by the rule, scores exactly as that same file given
+    # with --checkpointDir (the path that never chooses).
+    assert evaluate(tmp_path / "auto", [photo_dir], "--methods", "telea", "dcgan") == 0
+    assert evaluate(tmp_path / "given", [photo_dir], "--methods", "telea", "dcgan",
+                    "--checkpointDir", only_64) == 0
+    auto, given = results_of(tmp_path / "auto"), results_of(tmp_path / "given")
+    assert evaluated_sizes(auto) == {"hopper.png": 64, "astro.png": 64}
+    assert auto["per_image"] == given["per_image"] and auto["images"] == given["images"]
+    assert auto["settings"] == given["settings"]
+    assert [g["models"] for g in given["model_size"]["groups"]] == [{"dcgan": only_64}]
+
+
+def test_evaluate_photo_refuses_a_size_it_cannot_give(tmp_path, only_64, photo_dir, caplog):
+    mine = tiny_model(tmp_path / "mine.npz", 64)
+    with caplog.at_level(logging.ERROR):
+        assert evaluate(tmp_path / "out", [photo_dir], "--methods", "dcgan",
+                        "--modelSize", "128") == 2
+        assert evaluate(tmp_path / "out", [photo_dir], "--methods", "dcgan",
+                        "--checkpointDir", mine, "--modelSize", "128") == 2
+    assert "--modelSize 128: no bundled 128-px face model is installed (installed: 64)" \
+        in caplog.text
+    assert f"--modelSize 128: the model in {mine} makes 64x64 images" in caplog.text
+    assert not os.path.exists(tmp_path / "out")
+
+
+def test_evaluate_photo_with_a_model_of_ones_own(tmp_path, both, photo_dir):
+    mine = tiny_model(tmp_path / "mine.npz", 64)
+    out = tmp_path / "eval"
+    assert evaluate(out, [photo_dir], "--methods", "dcgan", "--checkpointDir", mine) == 0
+    results = results_of(out)
+    assert evaluated_sizes(results) == {"hopper.png": 64, "astro.png": 64}
+    assert results["model_size"]["groups"][0]["models"] == {"dcgan": mine}
+
+
+# --- dcgan-demo: the same choice for its two photos ------------------------------------------
+
+def demo_sizes(out) -> dict:
+    return model_sizes(out / "completion")   # "" where there was no choice (one model)
+
+
+def test_the_demo_picks_the_model_by_the_face(tmp_path, both, monkeypatch, caplog):
+    loaded, real = [], checkpoints.load_model
+    monkeypatch.setattr(checkpoints, "load_model",
+                        lambda source=None, *a: loaded.append(source) or real(source, *a))
+    out = tmp_path / "demo"
+    with caplog.at_level(logging.INFO):
+        assert demo_cli.main(["--outDir", str(out), "--nIter", "2"]) == 0
+    # Both faces are larger than 64 px (the astronaut's about 93): the 64 model is not loaded.
+    assert loaded == [both[128]]
+    assert demo_sizes(out) == {"astronaut.png": "128", "grace_hopper.jpg": "128"}
+    assert side_of(out / "completion" / "completed" / "astronaut.png") == 128
+    assert "2 photo(s) at 128 px: faces of" in caplog.text
+    assert sorted(os.listdir(out / "before_after")) == ["astronaut.png", "grace_hopper.png"]
+
+
+def test_the_demo_with_only_the_64_model_is_as_before(tmp_path, only_64):
+    out = tmp_path / "demo"
+    assert demo_cli.main(["--outDir", str(out), "--nIter", "2", "--modelSize", "auto"]) == 0
+    assert demo_sizes(out) == {"astronaut.png": "", "grace_hopper.jpg": ""}     # as before
+    assert side_of(out / "completion" / "completed" / "grace_hopper.png") == 64
+    assert sorted(n for n in os.listdir(out / "completion") if n.startswith("batch")) \
+        == ["batch000"]
+
+
+def test_the_demo_model_size_flag(tmp_path, both, caplog):
+    out = tmp_path / "demo"
+    assert demo_cli.main(["--outDir", str(out), "--nIter", "2", "--modelSize", "64"]) == 0
+    assert side_of(out / "completion" / "completed" / "astronaut.png") == 64
+    mine = tiny_model(tmp_path / "mine.npz", 64)
+    with caplog.at_level(logging.ERROR):
+        assert demo_cli.main(["--outDir", str(tmp_path / "other"), "--checkpointDir", mine,
+                              "--modelSize", "128"]) == 2
+    assert f"the model in {mine} makes 64x64 images (--modelSize)" in caplog.text
+    assert not os.path.exists(tmp_path / "other")
+
+
+def test_evaluate_aligned_faces_keep_the_default_model_unless_asked(tmp_path, both, monkeypatch):
+    from conftest import write_toy_faces
+    write_toy_faces(str(tmp_path / "faces"), 2, size=(128, 128))
+    loaded, real = [], checkpoints.load_model
+    monkeypatch.setattr(checkpoints, "load_model",
+                        lambda source=None, *a: loaded.append(source) or real(source, *a))
+    flags = ["--methods", "telea", "--masks", "center", "--noIdentity", "--noProgress"]
+    assert evaluate_cli.main([str(tmp_path / "faces"), "--outDir", str(tmp_path / "a"),
+                              *flags]) == 0
+    assert loaded == [None] and "model_size" not in results_of(tmp_path / "a")    # as before
+    assert evaluate_cli.main([str(tmp_path / "faces"), "--outDir", str(tmp_path / "b"),
+                              "--modelSize", "128", *flags]) == 0
+    assert loaded == [None, both[128]]
+    groups = results_of(tmp_path / "b")["model_size"]["groups"]
+    assert [(g["model_size"], g["face_sizes"]) for g in groups] == [(128, None)]

@@ -34,7 +34,8 @@ Output layout (--outDir must be new or empty: nothing already there is overwritt
 when two inputs share a stem (inputs.csv says which is which).
 
 With bundled models of several sizes (--modelSize auto), each face is completed by the
-model its size picks (photos.choose_model_size): the inputs are completed size by size,
+model its size picks (dcgan_completion/model_sizes.py, the rule dcgan-evaluate --photo,
+dcgan-demo and the web page share): the inputs are completed size by size,
 the smaller first, so inputs.csv lists them in that order and batch<kkk> numbers go on
 from one size to the next.
 
@@ -52,7 +53,6 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import dataclasses
 import logging
 import os
 import sys
@@ -62,10 +62,11 @@ import numpy as np
 from .common import (EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK, EXIT_PARTIAL, HelpFormatter,
                      add_flag, add_verbose_flag, error_message, part_of_n, positive_int,
                      setup_logging, sigterm_as_interrupt)
-from .completion_flags import (MODEL_SIZE_AUTO, add_completion_flags, add_model_size_flag,
-                               add_mask_parameter_flags, add_photo_flags, add_precision_flag,
-                               add_sample_flags, add_start_flags, completion_settings,
-                               load_dcgan, mask_spec, network_precision, projection_steps)
+from .completion_flags import (add_completion_flags, add_mask_parameter_flags,
+                               add_model_size_flag, add_photo_flags, add_precision_flag,
+                               add_sample_flags, add_start_flags, bundled_candidates,
+                               check_model_size, completion_settings, load_dcgan, mask_spec,
+                               network_precision, projection_steps, wanted_model_size)
 
 log = logging.getLogger("dcgan-complete")
 
@@ -149,27 +150,16 @@ def check_mask_flags(args) -> None:
 
 
 def model_candidates(args) -> dict[int, str | None] | None:
-    """{image side: model source} of the bundled models this run chooses from (source None:
-    the default bundled model, loaded as load_model(None) does), or None with
-    --checkpointDir (that model completes every face; its side is known once loaded).
-    ValueError for a --modelSize that no installed bundled model has."""
-    from ..checkpoints import BUNDLED_WEIGHTS, DEFAULT_MODEL_SIZE, bundled_models
-    from ..completion_net.weights import BUNDLED_NETWORK, bundled_networks
+    """{image side: model source} of the bundled models this run chooses from
+    (model_sizes.bundled_sources of --method and --modelSize; an --imgSize that one of them
+    has picks it), or None with --checkpointDir (that model completes every face; its side
+    is known once loaded). ValueError for a --modelSize that no installed bundled model has."""
     if args.checkpoint_dir:
         return None
-    network = args.method == "network"
-    installed = bundled_networks() if network else bundled_models()
-    default = BUNDLED_NETWORK if network else BUNDLED_WEIGHTS
-    wanted = None if args.model_size in (None, MODEL_SIZE_AUTO) else args.model_size
-    if wanted is not None and wanted not in installed:
-        what = "completion network" if network else "face model"
-        raise ValueError(f"--modelSize {wanted}: no bundled {wanted}-px {what} is installed "
-                         f"(installed: {', '.join(map(str, installed)) or 'none'})")
-    wanted = wanted or (args.img_size if args.img_size in installed else None)
-    if wanted:
-        installed = {wanted: installed[wanted]}
-    sources = {size: None if path == default else path for size, path in installed.items()}
-    return sources or {DEFAULT_MODEL_SIZE: None}     # none installed: load_model(None) says so
+    sources = bundled_candidates(args, network=args.method == "network")
+    if wanted_model_size(args) is None and args.img_size in sources:
+        sources = {args.img_size: sources[args.img_size]}
+    return sources
 
 
 def load_completer(args, source: str | None = None, images: int | None = None, steps: int = 1):
@@ -205,9 +195,7 @@ def load_checked(args, source: str | None, images: int, settings: dict):
     loaded = load_completer(args, source, images, projection_steps(args, settings, source))
     size, channels = loaded[:2]
     where = args.checkpoint_dir or "the bundled weights"
-    if args.model_size not in (None, MODEL_SIZE_AUTO) and args.model_size != size:
-        raise ValueError(f"--modelSize {args.model_size}: the model in {where} makes "
-                         f"{size}x{size} images; leave out --modelSize (or give {size}) to use it")
+    check_model_size(args, size, where)
     if args.img_size is not None and args.img_size != size:
         raise ValueError(f"the model in {where} makes {size}x{size}x{channels} images, but "
                          f"--imgSize {args.img_size} asks for "
@@ -226,100 +214,29 @@ def job_size(args) -> int:
 
 def spec_maker(args, seed: int):
     """spec_of(size) -> (masks.MaskSpec, its reader) of the mask flags at that image size,
-    made once per size; masks.MaskError for a setting the kind cannot use."""
-    made = {}
-
-    def spec_of(size: int):
-        if size not in made:
-            spec = mask_spec(args, args.mask_type, size, seed,
-                             file=args.photo_mask or args.mask_file, invert=args.invert_mask,
-                             in_photo=bool(args.photo_mask) or None)
-            made[size] = (spec, spec.reader())
-        return made[size]
-    return spec_of
-
-
-@dataclasses.dataclass
-class Item:
-    """An input to complete, read and masked at the side of the model that completes it."""
-    path: str
-    size: int                      # the model's image side
-    pixels: np.ndarray             # uint8 (size, size, C)
-    mask: np.ndarray               # (size, size, 1), 1 = known
-    face: object = None            # photos.PhotoFace with --photo
-    side: float | None = None      # the face's own size in the photo (or the image's side)
+    made once per size (model_sizes.spec_maker); masks.MaskError for a setting the kind
+    cannot use."""
+    from .. import model_sizes
+    return model_sizes.spec_maker(lambda size: mask_spec(
+        args, args.mask_type, size, seed, file=args.photo_mask or args.mask_file,
+        invert=args.invert_mask, in_photo=bool(args.photo_mask) or None))
 
 
 def load_inputs(args, sizes: list[int], spec_of, channels: int):
-    """([Item] of the inputs of this shard that can be completed, each at the model side of
-    ``sizes`` its face picks, {item: reason} of the others, the run's index of the first)."""
-    from .. import inputs
+    """([model_sizes.SizedInput] of the inputs of this shard that can be completed, each
+    at the model side of ``sizes`` its face (or image) picks, {item: reason} of the others,
+    the run's index of the first)."""
+    from .. import align, inputs, model_sizes
     paths, failed = inputs.expand_inputs(args.images)
     paths, first = inputs.shard(paths, *args.shard) if args.shard else (paths, 0)
-    read = photo_items if args.photo else image_items
-    return read(args, paths, sizes, spec_of, channels, first, failed), failed, first
-
-
-def photo_items(args, paths, sizes, spec_of, channels, first, failed) -> list[Item]:
-    """The Items of the photos with a face: each found once at the smallest side, then
-    aligned again (from its landmarks) at the side its size picks."""
-    from .. import align, masks, photos
-    spec, reader = spec_of(sizes[0])
-    faces, bad = photos.find_faces(paths, spec, align.FaceAligner(args.dlib_face_predictor),
-                                   reader, first_index=first)
+    if args.photo:
+        items, bad = model_sizes.find_sized_faces(
+            paths, sizes, spec_of, align.FaceAligner(args.dlib_face_predictor), first)
+    else:
+        items, bad = model_sizes.sized_images(paths, sizes, spec_of, channels,
+                                              strict=bool(args.strict), first_index=first)
     failed.update(bad)
-    items = []
-    for i, face in enumerate(faces):
-        side = photos.face_side(face.face)
-        size = photos.choose_model_size(side, sizes)
-        try:
-            if size != spec.size:
-                face = photos.at_size(face, *spec_of(size), first + i)
-        except masks.MaskError as e:
-            failed[face.path] = str(e)
-            continue
-        items.append(Item(face.path, size, face.face.image, face.mask, face, side))
-    return items
-
-
-def image_items(args, paths, sizes, spec_of, channels, first, failed) -> list[Item]:
-    """The Items of aligned images; with several sides to choose from, each image's side
-    picks its model."""
-    from .. import images, inputs, masks, photos
-    items = []
-    for path in paths:
-        try:
-            side = None if len(sizes) == 1 else \
-                max(images.load_image(path, channels=channels).shape[:2])
-            size = sizes[0] if side is None else photos.choose_model_size(side, sizes)
-            spec, reader = spec_of(size)
-            x = inputs.read_sized(path, size, channels, bool(args.strict))
-            mask = spec.for_image(path, first + len(items), reader=reader)
-        except (images.ImageReadError, masks.MaskError) as e:
-            failed[path] = str(e)
-            continue
-        items.append(Item(path, size, x, mask, None, side))
-    return items
-
-
-def by_size(items: list[Item]) -> dict[int, list[Item]]:
-    """The items grouped by model side, the smaller first, each group in input order."""
-    groups = {}
-    for item in items:
-        groups.setdefault(item.size, []).append(item)
-    return dict(sorted(groups.items()))
-
-
-def log_choice(groups: dict[int, list[Item]], photo: bool) -> None:
-    """One line per model side (which inputs it completes), and one per input at debug level."""
-    what = "face" if photo else "image"
-    for size, group in groups.items():
-        sides = [item.side for item in group if item.side is not None]
-        of = f": {what}s of {min(sides):.0f}-{max(sides):.0f} px" if sides else ""
-        log.info("%d %s at %d px%s", len(group), "photo(s)" if photo else "image(s)", size, of)
-        for item in group:
-            if item.side is not None:
-                log.debug("%s: %s of %.0f px -> the %d-px model", item.path, what, item.side, size)
+    return items, failed, first
 
 
 def describe(args, settings: dict, encoder) -> str:
@@ -333,7 +250,7 @@ def describe(args, settings: dict, encoder) -> str:
         (f", {settings['samples']} fills per image" if settings["samples"] > 1 else "")
 
 
-def complete_group(args, record, names: list[str], group: list[Item], loaded, spec,
+def complete_group(args, record, names: list[str], group: list, loaded, spec,
                    settings: dict, batch_size: int, *, first: int, first_batch: int,
                    out_dir: str) -> None:
     """Complete the inputs of one model side with that model (``loaded``: load_checked's),
@@ -384,6 +301,7 @@ def run(args, out_dir: str) -> int:
     from ..checkpoints import CheckpointError
     from ..config import BATCH_SIZE, ConfigError
     from ..completion_net.inference import unsupported_masks
+    from ..model_sizes import SizedModels, by_size, log_choice
 
     batch_size = args.batch_size or BATCH_SIZE
     try:
@@ -394,21 +312,22 @@ def run(args, out_dir: str) -> int:
                              "per hole (it has no start point to vary); use --method dcgan for "
                              "several fills, or leave out --samples")
         files.ensure_output_dir(out_dir, must_be_empty=True, what="output folder")
-        sources, loaded = model_candidates(args), {}
-        if sources is None or len(sources) == 1:     # one model: loaded before any input
-            source = args.checkpoint_dir if sources is None else next(iter(sources.values()))
-            model = load_checked(args, source, job_size(args), settings)
-            sources, loaded = {model[0]: source}, {model[0]: model}
+        sources = model_candidates(args)
+
+        def load(source, images):
+            model = load_checked(args, source, images, settings)
+            return model[0], model
+        # One model (--checkpointDir, or one candidate): loaded before any input is read.
+        models = SizedModels.one(args.checkpoint_dir, load, job_size(args)) if sources is None \
+            else SizedModels.of(sources, load, job_size(args))
         spec_of = spec_maker(args, settings["seed"])
-        spec = spec_of(min(sources))[0]
+        spec = spec_of(models.sizes[0])[0]
         if args.method == "network" and unsupported_masks(spec):
             raise ValueError(f"--method network: {unsupported_masks(spec)}")
-        channels = next(iter(loaded.values()))[1] if loaded else 3     # bundled: RGB
-        items, failed, first = load_inputs(args, sorted(sources), spec_of, channels)
+        channels = next(iter(models.loaded.values()))[1] if models.loaded else 3   # bundled: RGB
+        items, failed, first = load_inputs(args, models.sizes, spec_of, channels)
         groups = by_size(items)
-        for size, group in groups.items():           # only the sides some face needs
-            if size not in loaded:
-                loaded[size] = load_checked(args, sources[size], len(group), settings)
+        models.load_for(groups)                      # only the sides some face needs
     except (ValueError, CheckpointError, ConfigError, FileNotFoundError, AlignError) as e:
         # files.OutputError and masks.MaskError are ValueErrors.
         log.error("%s", error_message(e, FIXES))
@@ -418,7 +337,7 @@ def run(args, out_dir: str) -> int:
     if not items:
         log.error("no image to complete")
         return EXIT_FAILED
-    if args.photo or len(sources) > 1:
+    if args.photo or len(models.sizes) > 1:
         log_choice(groups, bool(args.photo))
 
     # Complete side by side and batch by batch, writing each batch's files as soon as it is done.
@@ -437,7 +356,7 @@ def run(args, out_dir: str) -> int:
     try:
         done = batches = 0
         for size, group in groups.items():
-            complete_group(args, record, names[done:done + len(group)], group, loaded[size],
+            complete_group(args, record, names[done:done + len(group)], group, models[size],
                            spec_of(size)[0], settings, batch_size, first=first + done,
                            first_batch=batches, out_dir=out_dir)
             done, batches = done + len(group), batches - (-len(group) // batch_size)

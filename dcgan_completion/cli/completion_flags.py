@@ -131,17 +131,50 @@ def model_size(text: str):
     return size
 
 
-def add_model_size_flag(g) -> None:
-    """--modelSize: which bundled model completes a face, by the face's size."""
+def add_model_size_flag(g, *, recorded: str = "in inputs.csv (model_size)",
+                        aligned: str = "; aligned images by their side alike",
+                        own: str = "--checkpointDir", photo: str = "with --photo, ") -> None:
+    """--modelSize: which bundled model completes a face, by the face's size (model_sizes).
+    One definition for every command; ``recorded`` says where the choice is written,
+    ``aligned`` what auto does without --photo, ``own`` the flags of a model of one's own,
+    ``photo`` when faces are in photos (empty: always)."""
     add_flag(g, "modelSize", "model-size", dest="model_size", type=model_size,
              metavar="{auto,64,128}",
              help="the image side of the bundled model to complete with. auto (the default): "
-             "with --photo, for each face the smallest bundled model at least as large as the "
+             f"{photo}for each face the smallest bundled model at least as large as the "
              "face is in the photo (the largest when none is), so a large face is not "
-             "completed below its resolution; aligned images by their side alike. N: the "
-             "N-px model for every face. The choice is logged and recorded in inputs.csv "
-             "(model_size). With --checkpointDir that model completes every face, and a "
-             "--modelSize other than its size is refused")
+             f"completed below its resolution{aligned}. N: the N-px model for every face. "
+             f"The choice is logged per model size and recorded {recorded}. With {own} that "
+             "model completes every face, and a --modelSize other than its size is refused")
+
+
+def wanted_model_size(args) -> int | None:
+    """--modelSize as the library takes it: the side asked for, or None (auto)."""
+    return None if args.model_size in (None, MODEL_SIZE_AUTO) else args.model_size
+
+
+def bundled_candidates(args, network: bool = False) -> dict[int, str | None]:
+    """model_sizes.bundled_sources of --modelSize: {image side: source} of the bundled
+    DCGANs (``network``: completion networks) to choose from; ValueError naming the flag
+    for a --modelSize that no installed bundled model has."""
+    from ..model_sizes import ModelSizeError, bundled_sources
+    wanted = wanted_model_size(args)
+    try:
+        return bundled_sources(network=network, size=wanted)
+    except ModelSizeError as e:
+        raise ValueError(f"--modelSize {wanted}: {e}") from e
+
+
+def check_model_size(args, size: int, where: str) -> None:
+    """ValueError when --modelSize asks for another side than ``size``, that of the model
+    in ``where`` (a model of one's own, or the bundled weights)."""
+    from ..model_sizes import ModelSizeError, check_size
+    wanted = wanted_model_size(args)
+    try:
+        check_size(size, wanted, where)
+    except ModelSizeError as e:
+        raise ValueError(f"--modelSize {wanted}: {e}; leave out --modelSize (or give {size}) "
+                         "to use it") from e
 
 
 def add_precision_flag(g) -> None:

@@ -4,7 +4,12 @@
 
 Takes two photographs that ship inside installed packages (scikit-image's astronaut,
 Eileen Collins, and matplotlib's Grace Hopper), aligns each face, hides its centre,
-completes it with the bundled face model and pastes it back into the photo. Writes:
+completes it with the bundled face model and pastes it back into the photo. As
+dcgan-complete --photo does, each face is completed by the bundled model its size picks
+(--modelSize auto: the smallest at least as large as the face is in the photo, else the
+largest; with only the 64-px model installed, that one), the choice logged per model
+size and, with models of several sizes to choose from, recorded in completion/inputs.csv
+(model_size). Writes:
   demo/photos/                    the two photographs
   demo/before_after/<name>.png    the damaged photo beside the restored one
   demo/completion/                what ./complete.py --photo writes: restored/, damaged/,
@@ -26,6 +31,7 @@ import numpy as np
 from .common import (EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK, EXIT_PARTIAL, HelpFormatter,
                      add_flag, add_verbose_flag, error_message, positive_int, setup_logging,
                      sigterm_as_interrupt)
+from .completion_flags import add_model_size_flag, wanted_model_size
 
 log = logging.getLogger("dcgan-demo")
 
@@ -52,6 +58,9 @@ def main(argv=None) -> int:
              help="another model: checkpoint folder or weights file (default: the bundled one)")
     add_flag(p, "nIter", "n-iter", dest="n_iter", type=positive_int,
              help="iterations (default: complete's default)")
+    add_model_size_flag(p, recorded="in completion/inputs.csv (model_size) when there is a "
+                        "choice", aligned="",
+                        photo="")
     add_verbose_flag(p)
     args = p.parse_args(argv)
     setup_logging(args.verbose)
@@ -62,9 +71,11 @@ def main(argv=None) -> int:
     from ..config import ConfigError
     new = files.missing_folders(args.out_dir)
     try:
-        status = restore_demo_photos(args.out_dir, args.checkpoint_dir, args.n_iter)
+        status = restore_demo_photos(args.out_dir, args.checkpoint_dir, args.n_iter,
+                                     wanted_model_size(args))
     except (CheckpointError, ConfigError, AlignError, ValueError) as e:   # files.OutputError too
-        log.error("%s", error_message(e, {"source": "--checkpointDir DIR"}))
+        log.error("%s", error_message(e, {"source": "--checkpointDir DIR",
+                                          "model_size": "--modelSize"}))
         status = EXIT_FAILED
     except KeyboardInterrupt:
         log.warning("interrupted; the pictures completed so far are in %s", args.out_dir)
@@ -75,33 +86,59 @@ def main(argv=None) -> int:
     return status
 
 
-def restore_demo_photos(out_dir: str, checkpoint_dir: str | None, n_iter: int | None) -> int:
+def restore_demo_photos(out_dir: str, checkpoint_dir: str | None, n_iter: int | None,
+                        model_size: int | None = None) -> int:
     """Complete the centre of the demo photos' faces with the library, as ./complete.py
-    --photo does, and write the before/after pictures; returns the exit status."""
-    from .. import align, completion, files, inputs, masks, outputs, photos
+    --photo does, and write the before/after pictures; returns the exit status.
+    ``checkpoint_dir``: the model for every face (None: the bundled ones, each face
+    completed by the one its size picks: model_sizes); ``model_size``: the side of the
+    bundled model for every face (None: auto); model_sizes.ModelSizeError when none of
+    that side is installed, or the model in ``checkpoint_dir`` has another side."""
+    from .. import align, completion, files, inputs, masks, model_sizes, outputs
     from ..checkpoints import load_model, start_encoder
     from ..config import BATCH_SIZE
     from ..images import load_image, save_image
-    config, G, D = load_model(checkpoint_dir)                  # None: the bundled model
+
+    def load(source, images):                                  # source None: the bundled model
+        config, G, D = load_model(source)
+        encoder, _ = start_encoder(source, config, None)       # the model's, if it has one
+        return config.image_size, (G, D, encoder)
+    if checkpoint_dir:
+        models = model_sizes.SizedModels.one(checkpoint_dir, load)
+        model_sizes.check_size(models.sizes[0], model_size, checkpoint_dir)
+    else:
+        models = model_sizes.SizedModels.of(model_sizes.bundled_sources(size=model_size), load)
     completion_dir = os.path.join(out_dir, "completion")
     files.ensure_output_dir(out_dir, must_be_empty=True, what="output folder")
-    spec = masks.MaskSpec(size=config.image_size)              # the default: a centre hole
-    encoder, _ = start_encoder(checkpoint_dir, config, None)   # the model's, if it has one
-    settings = completion.default_settings(completion.start_of(encoder))
-    settings["n_iter"] = n_iter or settings["n_iter"]
-    faces, failed = photos.find_faces(demo_photos(os.path.join(out_dir, "photos")), spec,
-                                      align.FaceAligner())
+    spec_of = model_sizes.spec_maker(lambda size: masks.MaskSpec(size=size))   # a centre hole
+    items, failed = model_sizes.find_sized_faces(demo_photos(os.path.join(out_dir, "photos")),
+                                                 models.sizes, spec_of, align.FaceAligner())
     for reason in failed.values():
         log.error("skipping %s", reason)
-    if not faces:
+    if not items:
         return EXIT_FAILED
+    groups = model_sizes.by_size(items)
+    model_sizes.log_choice(groups, photo=True)
+    models.load_for(groups)                                    # the sides the faces need
     files.ensure_output_dir(completion_dir, must_be_empty=True, what="output folder")
-    paths = [f.path for f in faces]
+    order = [item for group in groups.values() for item in group]
+    paths = [item.path for item in order]
     names = inputs.unique_names(paths)
-    record = outputs.RunRecord(completion_dir, paths, names, failed, with_losses=True)
-    outputs.run_projection(record, names, np.stack([f.face.image for f in faces]),
-                           spec.stack([f.mask for f in faces]), G, D, settings, BATCH_SIZE,
-                           faces=faces, encoder=encoder)
+    # inputs.csv's model_size: where there was a choice (one model: empty, as before).
+    chosen = [item.size for item in order] if len(models.sizes) > 1 else None
+    record = outputs.RunRecord(completion_dir, paths, names, failed, with_losses=True,
+                               model_sizes=chosen)
+    done = batches = 0
+    for size, group in groups.items():                         # the smaller side first
+        G, D, encoder = models[size]
+        settings = completion.default_settings(completion.start_of(encoder))
+        settings["n_iter"] = n_iter or settings["n_iter"]
+        outputs.run_projection(record, names[done:done + len(group)],
+                               np.stack([item.pixels for item in group]),
+                               spec_of(size)[0].stack([item.mask for item in group]), G, D,
+                               settings, BATCH_SIZE, faces=[item.face for item in group],
+                               encoder=encoder, first_index=done, first_batch=batches)
+        done, batches = done + len(group), batches - (-len(group) // BATCH_SIZE)
     for name in names:
         before = load_image(os.path.join(completion_dir, "damaged", name))
         after = load_image(os.path.join(completion_dir, "restored", name))

@@ -20,7 +20,13 @@ face is found and aligned, the mask is placed in the aligned face (or drawn on t
 --photoMask), and dcgan and network restore it as dcgan-complete --photo does; OpenCV
 inpaints the photo itself at its resolution over the same region. Everything is scored
 at the photo's own resolution (no Frechet distance: a few photos are not a distribution);
-the grids show the face's region of each photo.
+the grids show the face's region of each photo. As with dcgan-complete --photo, each
+face is aligned at the model size its size picks (--modelSize auto: the smallest of the
+sizes that the bundled models of every method chosen have that is at least the face's,
+else the largest; dcgan_completion/model_sizes.py) and completed by those models; a
+model given (--checkpointDir, --networkDir) completes every face at its own size. The
+choice is logged per size and recorded in results.json (model_size). A folder of aligned
+faces is evaluated with the default bundled model, or --modelSize's.
 
 Methods: dcgan (projected gradient descent on z with the model and the completion
 flags below), network (one pass of a completion network: --networkDir, or the bundled
@@ -30,8 +36,11 @@ network's default mix measurement trains on.
 
 Outputs (--outDir must be new or empty):
   results.json      settings, per-mask per-method means, every image's metrics, the
-                    skipped (unreadable) files with the reason, and the faces the
-                    descriptor could not read
+                    skipped (unreadable) files with the reason, the faces the
+                    descriptor could not read, and (with --photo or --modelSize)
+                    model_size: the model size of each image with its face's size
+                    (per_image), and each size's images, face sizes, models and
+                    settings (groups)
   table.txt         the table printed on the terminal
   grid_<mask>.png   up to --gridRows images: original | masked | one column per method
 
@@ -43,6 +52,7 @@ output folder), 130 interrupted (the message names the files written so far).
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import logging
 import os
@@ -54,10 +64,11 @@ from .. import files
 from .common import (EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK, EXIT_PARTIAL, HelpFormatter,
                      add_flag, add_verbose_flag, error_message, nonnegative_int, positive_int,
                      setup_logging, sigterm_as_interrupt)
-from .completion_flags import (add_completion_flags, add_photo_flags, add_mask_parameter_flags,
-                               add_precision_flag, add_start_flags, completion_settings,
-                               load_dcgan, mask_spec, network_precision,
-                               projection_steps)
+from .completion_flags import (MODEL_SIZE_AUTO, add_completion_flags, add_mask_parameter_flags,
+                               add_model_size_flag, add_photo_flags, add_precision_flag,
+                               add_start_flags, bundled_candidates, check_model_size,
+                               completion_settings, load_dcgan, mask_spec, network_precision,
+                               projection_steps, wanted_model_size)
 
 log = logging.getLogger("dcgan-evaluate")
 
@@ -86,6 +97,9 @@ def build_parser() -> argparse.ArgumentParser:
              help="checkpoint folder or weights file (default: the bundled face model)")
     g.add_argument("--limit", type=positive_int,
                    help="evaluate the first N images only, N >= 1 (default: all)")
+    add_model_size_flag(g, recorded="in results.json (model_size: per image and per size)",
+                        aligned="; a folder of aligned faces: the default (64-px) model",
+                        own="--checkpointDir or --networkDir")
     add_precision_flag(g)
     add_start_flags(g)
     g = p.add_argument_group("what to compare")
@@ -152,17 +166,135 @@ def load_faces(folder: str, size: int, channels: int, limit: int | None):
     return paths, np.stack(pixels) if pixels else None, skipped
 
 
-def load_photos(items: list[str], spec, aligner, limit: int | None):
-    """(paths, [photos.PhotoFace] with ``spec``'s masks, {item: reason}) of the photos named
-    by ``items`` (files, folders, patterns): those with a face, and the skipped ones."""
-    from .. import inputs, photos
+def load_photos(items: list[str], sizes: list[int], spec_of, aligner, limit: int | None):
+    """([model_sizes.SizedInput] of the photos named by ``items`` (files, folders,
+    patterns) with a face, each aligned at the side of ``sizes`` its size picks with
+    spec_of(side)'s masks; {item: reason} of the skipped ones, each also reported)."""
+    from .. import inputs, model_sizes
     paths, skipped = inputs.expand_inputs(items)
-    faces, bad = photos.find_faces(paths[:limit] if limit else paths, spec, aligner,
-                                   spec.reader())
+    found, bad = model_sizes.find_sized_faces(paths[:limit] if limit else paths, sizes,
+                                              spec_of, aligner)
     skipped.update(bad)
     for reason in skipped.values():
         log.error("skipping %s", reason)
-    return [f.path for f in faces], faces, skipped
+    return found, skipped
+
+
+def photo_spec_makers(args, kinds: list[str], seed: int) -> list:
+    """A spec_of(side) (model_sizes.spec_maker) per mask of --photo: --photoMask's, or
+    one per --masks kind."""
+    from ..model_sizes import spec_maker
+    if args.photo_mask:
+        return [spec_maker(lambda size: mask_spec(args, "file", size, seed,
+                                                  file=args.photo_mask, in_photo=True))]
+    return [spec_maker(lambda size, kind=kind: mask_spec(args, kind, size, seed))
+            for kind in kinds]
+
+
+# --- the models, by image side -----------------------------------------------------------
+
+@dataclasses.dataclass
+class SideModels:
+    """The models that complete the faces of one image side."""
+    config: object               # the model's config (image_size, channels)
+    dcgan: tuple                 # (G, D, the encoder or None) of the dcgan method
+    completer: object            # the network method's NetworkCompleter, or None
+    settings: dict               # complete()'s settings, with the budget of the dcgan's start
+    names: dict                  # {"dcgan" / "network": its model, as results.json names it}
+
+
+def load_side(args, chosen, sources: dict, images: int | None, settings: dict):
+    """(image side, SideModels) of ``sources``, for a job of ``images`` completions:
+    {"dcgan": ..., "network": ...} ("dcgan": the DCGAN of the dcgan method or, with neither
+    dcgan nor network chosen, the model whose side OpenCV takes), each a model (a path, or
+    None: the bundled default) or {side: source}: the bundled ones, of which the one of the
+    other model's side is taken (the default where none has it: refused as a mismatch)."""
+    from .. import checkpoints
+    from ..completion import start_of, with_budget
+    from ..completion_net.inference import load_network_completer
+    from ..config import BATCH_SIZE
+    batch_size = args.batch_size or BATCH_SIZE
+    given = {"dcgan": args.checkpoint_dir, "network": args.network_dir}
+    config = G = D = encoder = completer = None
+    mine = {k for k in sources if given[k] and sources[k] == given[k]}     # models given
+    where = next((given[k] for k in sorted(mine)), "the bundled weights")
+    names, side = {}, None
+    # A model given first: its side picks the bundled one that goes with it.
+    for kind in sorted(sources, key=lambda k: isinstance(sources[k], dict)):
+        source = sources[kind].get(side) if isinstance(sources[kind], dict) else sources[kind]
+        if kind == "network":
+            loaded, completer, _ = load_network_completer(      # None: the bundled network
+                source, network_precision(args), batch_size, images=images)
+        elif "dcgan" in chosen:
+            loaded, G, D, _ = load_dcgan(args, batch_size, images,
+                                         projection_steps(args, settings, source), source)
+            encoder, path = checkpoints.start_encoder(source, loaded, args.init, args.encoder)
+            if path:
+                log.info("dcgan starts from the encoder %s", path)
+            settings = with_budget(settings, start_of(encoder))
+        else:            # OpenCV alone still takes its image size from the model
+            loaded, G, D = checkpoints.load_model(source)
+        if side is not None and loaded.image_size != side:
+            dcgan, net = (config, loaded) if kind == "network" else (loaded, config)
+            raise ValueError(f"the DCGAN makes {dcgan.image_size}x{dcgan.image_size} images, "
+                             f"the network {net.image_size}x{net.image_size}")
+        config, side = config or loaded, loaded.image_size
+        if kind in chosen:
+            names[kind] = given[kind] if kind in mine else "bundled"
+    check_model_size(args, side, where)
+    if args.photo and config.channels != 3:
+        raise ValueError(f"--photo needs an RGB model; this one has {config.channels} "
+                         "channel(s)")
+    return side, SideModels(config, (G, D, encoder), completer, settings, names)
+
+
+def evaluation_models(args, chosen, settings: dict, job: int):
+    """model_sizes.SizedModels of SideModels: with --checkpointDir or --networkDir that
+    model's side alone (loaded now), else the sides that the bundled models of every
+    method chosen have (--modelSize; aligned faces: the default side unless --modelSize
+    says), the only one loaded now, several once the faces say which are needed."""
+    from .. import model_sizes
+    from ..checkpoints import DEFAULT_MODEL_SIZE
+    used = [m for m in ("dcgan", "network") if m in chosen] or ["dcgan"]
+
+    def load(sources, images):
+        return load_side(args, chosen, sources, images, settings)
+    given = {"dcgan": args.checkpoint_dir, "network": args.network_dir}
+    if any(given[m] for m in used):
+        return model_sizes.SizedModels.one(
+            {m: given[m] or model_sizes.bundled_sources(network=m == "network") for m in used},
+            load, job)
+    candidates = {m: bundled_candidates(args, network=m == "network") for m in used}
+    sides = sorted(set.intersection(*(set(c) for c in candidates.values())))
+    if not sides:
+        raise ValueError("the bundled face models ({}) and completion networks ({}) share no "
+                         "image size".format(*(", ".join(map(str, c))
+                                               for c in candidates.values())))
+    if not args.photo and wanted_model_size(args) is None:    # aligned faces: as before
+        sides = [DEFAULT_MODEL_SIZE if DEFAULT_MODEL_SIZE in sides else sides[0]]
+    return model_sizes.SizedModels.of({s: {m: candidates[m][s] for m in used} for s in sides},
+                                      load, job)
+
+
+def model_size_record(args, names: list[str], sizes: list[int], sides: list, models) -> dict:
+    """results.json's model_size: the --modelSize asked for; the model side that completes
+    each of the images ``names`` (``sizes``) and its face's own size in the photo
+    (``sides``, None for aligned faces); each side's images, their faces' sizes and models."""
+    groups = {}
+    for name, size, side in zip(names, sizes, sides):
+        groups.setdefault(size, []).append((name, side))
+    record = {"asked": args.model_size or MODEL_SIZE_AUTO,
+              "per_image": [{"image": name, "model_size": size,
+                             "face_size": None if side is None else round(side, 1)}
+                            for name, size, side in zip(names, sizes, sides)],
+              "groups": []}
+    for size, group in sorted(groups.items()):
+        known = [side for _, side in group if side is not None]
+        record["groups"].append({"model_size": size, "images": [name for name, _ in group],
+                                 "face_sizes": [round(min(known), 1), round(max(known), 1)]
+                                 if known else None, "models": models[size].names,
+                                 "settings": models[size].settings})
+    return record
 
 
 def comparison_grid(original, known, completions: dict, rows: int) -> np.ndarray:
@@ -195,8 +327,8 @@ def main(argv=None) -> int:
     sigterm_as_interrupt()
     from .. import checkpoints, evaluate, faceid
     from ..align import AlignError, FaceAligner
-    from ..completion import start_of, with_budget
-    from ..config import BATCH_SIZE, ConfigError
+    from ..config import ConfigError
+    from ..model_sizes import by_size, log_choice
 
     out_dir = args.out_dir or DEFAULT_OUT_DIR
     kinds = args.masks or list(DEFAULT_MASKS)
@@ -209,49 +341,36 @@ def main(argv=None) -> int:
         settings = completion_settings(args)
         check_data(args)
         job = job_size(args)              # images each method completes: worth timing?
-        # OpenCV alone still takes its image size from the model (--checkpointDir or bundled).
-        encoder = None
-        if "dcgan" in chosen:
-            config, G, D, _ = load_dcgan(args, args.batch_size or BATCH_SIZE, job,
-                                         projection_steps(args, settings))
-            encoder, path = checkpoints.start_encoder(args.checkpoint_dir, config, args.init,
-                                                      args.encoder)
-            if path:
-                log.info("dcgan starts from the encoder %s", path)
-            settings = with_budget(settings, start_of(encoder))
-        elif "network" not in chosen:
-            config, G, D = checkpoints.load_model(args.checkpoint_dir)
-        else:
-            config, G, D = None, None, None
-        completer = None
-        if "network" in chosen:
-            from ..completion_net.inference import load_network_completer
-            # One compiled forward pass for every mask; None: the bundled network.
-            net_config, completer, _ = load_network_completer(
-                args.network_dir, network_precision(args), args.batch_size or BATCH_SIZE,
-                images=job)
-            if config is not None and net_config.image_size != config.image_size:
-                raise ValueError(f"the DCGAN makes {config.image_size}x{config.image_size} images, "
-                                 f"the network {net_config.image_size}x{net_config.image_size}")
-            config = config or net_config
-        seed, size = settings["seed"], config.image_size
+        # One model side (a model given, or one candidate): loaded before any image is read.
+        models = evaluation_models(args, chosen, settings, job)
+        seed = settings["seed"]
         describer = None if args.no_identity else faceid.FaceDescriber(args.dlib_face_predictor)
         if args.photo:
-            if config.channels != 3:
-                raise ValueError(f"--photo needs an RGB model; this one has {config.channels} "
-                                 "channel(s)")
-            specs = [mask_spec(args, "file", size, seed, file=args.photo_mask, in_photo=True)] \
-                if args.photo_mask else [mask_spec(args, kind, size, seed) for kind in kinds]
+            spec_makers = photo_spec_makers(args, kinds, seed)
+            for spec_of in spec_makers:           # mask settings checked now (each side: below)
+                spec_of(models.sizes[0])
             aligner = describer.aligner if describer else FaceAligner(args.dlib_face_predictor)
-            paths, faces, skipped = load_photos(args.data, specs[0], aligner, args.limit)
-            if not faces:
+            items, skipped = load_photos(args.data, models.sizes, spec_makers[0], aligner,
+                                         args.limit)
+            if not items:
                 raise ValueError(f"no photo with a face in {' '.join(args.data)}")
+            groups = by_size(items)
+            log_choice(groups, photo=True)
+            models.load_for(groups, per_input=len(spec_makers))   # the sides the faces need
+            for size in groups:
+                for spec_of in spec_makers:
+                    spec_of(size)
+            paths, faces = [item.path for item in items], [item.face for item in items]
+            sizes, sides = [item.size for item in items], [item.side for item in items]
         else:
+            size = models.sizes[0]
+            config = models[size].config
             # Mask settings (e.g. lowres and the size) checked now.
             specs = [mask_spec(args, kind, size, seed) for kind in kinds]
             paths, faces, skipped = load_faces(args.data[0], size, config.channels, args.limit)
             if faces is None:
                 raise ValueError(f"no readable image in {args.data[0]}")
+            sizes, sides = [size] * len(paths), [None] * len(paths)
         # Made now, and writable: not after the run.
         files.ensure_output_dir(out_dir, must_be_empty=True, what="output folder")
     except (ValueError, OSError, checkpoints.CheckpointError, ConfigError, AlignError) as e:
@@ -274,9 +393,14 @@ def main(argv=None) -> int:
             reference = faceid.FaceReference.of(
                 describer, [f.photo for f in faces] if args.photo else faces,
                 [f.face.landmarks for f in faces] if args.photo else None)
-        run = run_photos if args.photo else run_evaluation
-        results, per_image = run(args, out_dir, chosen, faces, settings, specs,
-                                 (G, D, encoder), completer, reference, written)
+        if args.photo:
+            results, per_image = run_photos(args, out_dir, chosen, items, spec_makers, models,
+                                            reference, written)
+        else:
+            side = models[size]
+            results, per_image = run_evaluation(args, out_dir, chosen, faces, side.settings,
+                                                specs, side.dcgan, side.completer, reference,
+                                                written)
     except KeyboardInterrupt:
         log.warning("interrupted: %s; no results.json or table.txt was written",
                     f"written so far: {', '.join(written)}" if written else "nothing was written")
@@ -288,16 +412,22 @@ def main(argv=None) -> int:
     print(table)
     with files.atomic_write(os.path.join(out_dir, "table.txt")) as f:
         f.write(table + "\n")
+    record = {"data": args.data if args.photo else args.data[0], "photo": args.photo,
+              "images": [name(p) for p in paths],
+              "skipped": {name(p): reason for p, reason in skipped.items()},
+              "model": args.checkpoint_dir or "bundled",
+              # with several model sizes, the smallest's (each size's under model_size)
+              "settings": models[min(sizes)].settings,
+              "identity": None if reference is None else {
+                  "descriptor": "dlib_face_recognition_resnet_model_v1 (128-D)",
+                  "same_person_below": SAME_PERSON, "unreadable_faces": unreadable,
+                  "frechet_and_kernel": FRECHET_LABEL},
+              "summary": results, "per_image": per_image}
+    if args.photo or args.model_size is not None:   # aligned faces: only when asked for
+        record["model_size"] = model_size_record(args, [name(p) for p in paths], sizes, sides,
+                                                 models)
     with files.atomic_write(os.path.join(out_dir, "results.json")) as f:
-        json.dump({"data": args.data if args.photo else args.data[0], "photo": args.photo,
-                   "images": [name(p) for p in paths],
-                   "skipped": {name(p): reason for p, reason in skipped.items()},
-                   "model": args.checkpoint_dir or "bundled", "settings": settings,
-                   "identity": None if reference is None else {
-                       "descriptor": "dlib_face_recognition_resnet_model_v1 (128-D)",
-                       "same_person_below": SAME_PERSON, "unreadable_faces": unreadable,
-                       "frechet_and_kernel": FRECHET_LABEL},
-                   "summary": results, "per_image": per_image}, f, indent=1)
+        json.dump(record, f, indent=1)
     log.info("results in %s", out_dir)
     if unreadable:
         log.warning("the face descriptor could not read %d of %d original face(s) (no face "
@@ -367,12 +497,13 @@ def run_evaluation(args, out_dir, chosen, faces, settings, specs, dcgan, complet
     return results, per_image
 
 
-def run_photos(args, out_dir, chosen, faces, settings, specs, dcgan, completer, reference,
-               written: list):
-    """run_evaluation for photographs (``faces``: photos.PhotoFace each, with the first
-    spec's masks): dcgan and network complete the aligned faces and restore the photos as
-    dcgan-complete --photo does, OpenCV inpaints the photos over the same region, and
-    everything is scored at the photos' resolution."""
+def run_photos(args, out_dir, chosen, items, spec_makers, models, reference, written: list):
+    """run_evaluation for photographs (``items``: model_sizes.SizedInput each, its face
+    aligned at the side of the model that completes it; ``spec_makers``: a spec_of(side)
+    per mask; ``models``: SizedModels of SideModels): dcgan and network complete the
+    aligned faces, each side with its own models, and restore the photos as dcgan-complete
+    --photo does, OpenCV inpaints the photos over the same region, and everything is
+    scored at the photos' resolution."""
     import time
 
     from tqdm import tqdm
@@ -383,29 +514,42 @@ def run_photos(args, out_dir, chosen, faces, settings, specs, dcgan, completer, 
     from ..config import BATCH_SIZE
     from ..images import save_image
     batch_size = args.batch_size or BATCH_SIZE
-    originals = [f.photo for f in faces]
+    originals = [item.face.photo for item in items]
+    groups = {}                                  # {side: the indices of its faces}
+    for i, item in enumerate(items):
+        groups.setdefault(item.size, []).append(i)
     results, per_image = {}, {}
     os.makedirs(out_dir, exist_ok=True)
-    with tqdm(total=len(specs) * len(chosen), unit="run", disable=args.no_progress) as bar:
-        for spec in specs:
-            kind, reader = spec.kind, spec.reader()
-            masked = [photos.with_mask(f, spec, reader, i) for i, f in enumerate(faces)]
-            aligned = np.stack([f.face.image for f in masked])                 # (N, S, S, 3)
-            aligned_masks = np.stack([f.mask for f in masked])                 # (N, S, S, 1)
+    with tqdm(total=len(spec_makers) * len(chosen), unit="run",
+              disable=args.no_progress) as bar:
+        for spec_of in spec_makers:
+            kind = spec_of(items[0].size)[0].kind
+            masked = [photos.with_mask(item.face, *spec_of(item.size), i)
+                      for i, item in enumerate(items)]
             regions = [paste_region(f.photo.shape, f.face.inverse, f.mask) for f in masked]
             known = [(~r)[..., None].astype(np.float32) for r in regions]     # (H, W, 1) each
-            methods = aligned_methods(chosen, spec, dcgan, completer, settings)
+            methods = {size: aligned_methods(chosen, spec_of(size)[0], models[size].dcgan,
+                                             models[size].completer, models[size].settings)
+                       for size in groups}
+            names = [m for m in chosen if all(m in by_side for by_side in methods.values())]
             results[kind], per_image[kind], restored = {}, {}, {}
-            for name, method in methods.items():
+            for name in names:
                 bar.set_postfix(mask=kind, method=name)
                 t = time.perf_counter()
                 if name in evaluate.BASELINES:      # inpaints the photo itself, at its size
+                    method = evaluate.BASELINES[name]
                     out = [method(p[None], k[None])[0] for p, k in zip(originals, known)]
                 else:
-                    completed = np.concatenate([
-                        method(aligned[i:i + batch_size], aligned_masks[i:i + batch_size])
-                        for i in range(0, len(aligned), batch_size)])
-                    out = [photos.restore(f, c)[0] for f, c in zip(masked, completed)]
+                    out = [None] * len(items)
+                    for size, indices in groups.items():
+                        method = methods[size][name]
+                        aligned = np.stack([masked[i].face.image for i in indices])  # (n, S, S, 3)
+                        aligned_masks = np.stack([masked[i].mask for i in indices])  # (n, S, S, 1)
+                        completed = np.concatenate([
+                            method(aligned[j:j + batch_size], aligned_masks[j:j + batch_size])
+                            for j in range(0, len(aligned), batch_size)])
+                        for i, c in zip(indices, completed):
+                            out[i] = photos.restore(masked[i], c)[0]
                 seconds = time.perf_counter() - t
                 scores, descriptors = evaluate.measure(originals, out, known, reference)
                 run = evaluate.MethodResult(out, scores, seconds, descriptors)
