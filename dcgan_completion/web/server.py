@@ -156,12 +156,10 @@ class Models:
 
 
 def bundled_sources(method: str) -> dict[int, str | None]:
-    """{image side: weights file} of the bundled models of ``method`` installed, smallest
-    first; {the default side: None} when none is (loading it says what is missing)."""
-    from ..checkpoints import DEFAULT_MODEL_SIZE, bundled_models
-    from ..completion_net.weights import bundled_networks
-    return (bundled_networks() if method == "network" else bundled_models()) or \
-        {DEFAULT_MODEL_SIZE: None}
+    """{image side: source} of the bundled models of ``method`` installed, smallest first
+    (model_sizes.bundled_sources)."""
+    from ..model_sizes import bundled_sources as installed
+    return installed(network=method == "network")
 
 
 def load_dcgan(source: str | None):
