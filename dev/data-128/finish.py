@@ -1,14 +1,18 @@
 """Turn the aligned faces of every source into the finished 128-px set.
 
     python dev/data-128/finish.py [--data ../data-128]
+    python dev/data-128/finish.py --train train-128-v2 --validation faces-128-validation-v2.txt \
+        --extends faces-128-validation.txt        # what build.sh runs: the v2 set
 
 Reads what align.sh left in DATA/aligned/<source>/ (the faces, manifest.jsonl,
 align-log.txt) and writes:
 
   DATA/faces-128/<source>/<face>.png     the kept faces (hard links to the aligned ones)
-  DATA/faces-128-validation.txt          the fixed validation split, paths relative to DATA
-  DATA/train-128/<source>/<face>.png     the kept faces less the validation ones (links), to
-                                         train on: --dataset DATA/train-128
+  DATA/<validation>                      the fixed validation split, paths relative to DATA
+                                         (--validation, default faces-128-validation.txt)
+  DATA/<train>/<source>/<face>.png       the kept faces less the validation ones (links), to
+                                         train on: --dataset DATA/<train> (--train, default
+                                         train-128)
   DATA/counts.tsv, DATA/counts.md        per source: photos, faces, refusals, drops, kept
   DATA/dropped-black-corners.txt         faces dropped for black corners, with the fraction
   DATA/duplicates.tsv                    near-duplicates dropped: face, the face kept, distance
@@ -31,6 +35,13 @@ The rules, in order:
 4. Validation: per source, the VAL_PER_SOURCE kept faces with the smallest
    sha256("data-128/<source>/<file name>"): chosen by name, never by looking at a face,
    and the same on every rebuild that keeps the same faces.
+
+A new source goes at the end of sources.tsv: the faces of the sources before it, their
+drops and their validation faces stay as they were, so the new validation list starts
+with the old one's lines. --extends OLD checks exactly that (and stops, writing neither
+the list nor the training folder, when it does not hold): the set grown from
+train-128 / faces-128-validation.txt is written beside them as train-128-v2 /
+faces-128-validation-v2.txt, never over them (a training run may be reading them).
 
 Rerunnable: per-face measurements are cached in DATA/work/<source>-features.tsv (by
 file name and size), and the output folders are brought in line with the rules.
@@ -200,6 +211,13 @@ def main(argv=None) -> int:
     p.add_argument("--data", default=os.environ.get("DATA", os.path.join(OUTSIDE, "data-128")))
     p.add_argument("--sources", default=os.path.join(HERE, "sources.tsv"))
     p.add_argument("--only", nargs="*", help="these sources only (default: every source aligned so far)")
+    p.add_argument("--train", default="train-128",
+                   help="the training folder, under DATA (default: %(default)s)")
+    p.add_argument("--validation", default="faces-128-validation.txt",
+                   help="the validation list, under DATA (default: %(default)s)")
+    p.add_argument("--extends", metavar="OLD",
+                   help="a validation list under DATA whose lines the new one must begin with "
+                        "(an earlier set grown by sources added at the end of sources.tsv)")
     args = p.parse_args(argv)
 
     names = [s for s in read_sources(args.sources) if not args.only or s in args.only]
@@ -253,15 +271,27 @@ def main(argv=None) -> int:
             f.write(f"aligned/{clean[j][0]}/{clean[j][1]}\taligned/{clean[i][0]}/{clean[i][1]}"
                     f"\t{d}\t{corr:.4f}\n")
 
-    validation = []
+    validation, splits = [], {}
     for source in counts:
         mine = [f[1] for f in kept if f[0] == source]
         val = sorted(mine, key=lambda n: val_key(source, n))[:VAL_PER_SOURCE]
         validation += [f"faces-128/{source}/{n}" for n in sorted(val)]
+        splits[source] = (mine, val)
+    if args.extends:
+        with open(os.path.join(args.data, args.extends)) as f:
+            old = f.read().splitlines()
+        if validation[:len(old)] != old:
+            differ = next((k for k, line in enumerate(old)
+                           if k >= len(validation) or validation[k] != line), len(old))
+            raise SystemExit(f"{args.validation} would not begin with the {len(old)} lines of "
+                             f"{args.extends} (first difference at line {differ + 1}): neither "
+                             f"it nor {args.train} written. Were sources added other than at the "
+                             f"end of sources.tsv, or did an old source's faces change?")
+    for source, (mine, val) in splits.items():
         sync_links(mine, os.path.join(args.data, "aligned", source),
                    os.path.join(args.data, "faces-128", source))
         sync_links(sorted(set(mine) - set(val)), os.path.join(args.data, "aligned", source),
-                   os.path.join(args.data, "train-128", source))
+                   os.path.join(args.data, args.train, source))
         c = counts[source]
         c["black corners"] = sum(f[0] == source for f in black)
         c["duplicates"] = sum(clean[j][0] == source for j in dropped)
@@ -270,8 +300,10 @@ def main(argv=None) -> int:
         c["kept"] = len(mine)
         c["validation"] = len(val)
         c["training"] = len(mine) - len(val)
-    with open(os.path.join(args.data, "faces-128-validation.txt"), "w") as f:
+    with open(os.path.join(args.data, args.validation + ".part"), "w") as f:
         f.write("".join(v + "\n" for v in validation))
+    os.replace(os.path.join(args.data, args.validation + ".part"),
+               os.path.join(args.data, args.validation))
 
     columns = ["absent from snapshot", "photos", "faces aligned", "no face", "refused, upsampled", "failed", "black corners",
                "duplicates", "cross-source duplicates", "kept", "validation", "training",
