@@ -44,6 +44,7 @@ import numpy as np  # noqa: E402
 from dcgan_completion import completion, evaluate, faceid, images, masks  # noqa: E402
 from dcgan_completion.blend import visible_input  # noqa: E402
 from dcgan_completion.checkpoints import load_model, start_encoder  # noqa: E402
+from dcgan_completion.cli.evaluate import comparison_grid  # noqa: E402
 from dcgan_completion.config import DTYPE_POLICIES  # noqa: E402
 from dcgan_completion.encoder import encode  # noqa: E402
 from validation import DEFAULT_DATA_128, SPLITS, validation_faces_128  # noqa: E402
@@ -134,6 +135,7 @@ def main(argv=None) -> int:
         return 0
     faces = np.stack([images.load_image(path) for path in paths])          # (N, 128, 128, 3)
     sources = np.array([path.split(os.sep)[-2] for path in paths])
+    keep = np.isin(sources, UNSEEN_BY_64)                  # faces no 64-px model trained on
     chosen = methods_of(args)
     reference = faceid.FaceReference.of(faceid.FaceDescriber(), faces)
     os.makedirs(args.out, exist_ok=True)
@@ -145,7 +147,6 @@ def main(argv=None) -> int:
             t = time.perf_counter()
             run = evaluate.run_method(method, faces, m, faces=reference)
             results[kind][name] = run.summary(reference.descriptors)
-            keep = np.isin(sources, UNSEEN_BY_64)
             part = evaluate.MethodResult(run.completed[keep], [s for s, k in zip(run.metrics, keep)
                                                                if k], run.seconds)
             unseen[kind][name] = part.summary()
@@ -154,15 +155,13 @@ def main(argv=None) -> int:
             print(f"{kind:<8} {name:<14} hole PSNR {results[kind][name]['hole_psnr']:6.2f}  "
                   f"sharp 1:1 {results[kind][name]['sharpness_0']:.2f}  "
                   f"({time.perf_counter() - t:.0f} s)", flush=True)
-        columns = [faces[:GRID_ROWS], visible_input(faces[:GRID_ROWS], m[:GRID_ROWS])]
-        tiles = np.stack(columns + list(shown.values()), axis=1).reshape((-1,) + faces.shape[1:])
-        images.save_image(os.path.join(args.out, f"grid_{kind}.png"),
-                          images.make_grid(tiles, columns=2 + len(shown)))
+        images.save_image(os.path.join(args.out, f"grid_{kind}.png"), comparison_grid(
+            faces, visible_input(faces[:GRID_ROWS], m[:GRID_ROWS]), shown, GRID_ROWS))
     names = list(chosen)
     report = [f"{len(faces)} 128-px validation faces ({args.split} split, {args.per_source} a "
               f"source), model {args.model}, {args.precision}; hole PSNR in dB", ""]
     report += table(results, names)
-    report += ["", f"On {', '.join(UNSEEN_BY_64)} alone ({int(np.isin(sources, UNSEEN_BY_64).sum())} "
+    report += ["", f"On {', '.join(UNSEEN_BY_64)} alone ({int(keep.sum())} "
                "faces, none of which trained a 64-px model; no Frechet distance):", ""]
     report += table(unseen, names)
     report += ["", evaluate.format_table(results)]
