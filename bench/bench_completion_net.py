@@ -3,9 +3,10 @@
 OpenCV's Telea / Navier-Stokes inpainting and the DCGAN projection (completion.complete).
 
     python bench/bench_completion_net.py [--batches 1 64] [--iters 20] [--width 32] [--no-skips]
-        [--precisions float32 mixed_bfloat16] [--no-dcgan]
+        [--precisions float32 mixed_bfloat16] [--no-dcgan] [--image_size 64]
 
-64x64x3 images with block-patch holes (28x28, what the network is trained for); random
+SxSx3 images (``--image_size``, default 64) with block-patch holes (28x28 at 64x64, what
+the network is trained for, and the same share of the face at other sizes); random
 weights (speed does not depend on them). For each batch size B:
 
   network      NetworkCompleter.complete on B images, after one warm-up call (tracing);
@@ -13,7 +14,8 @@ weights (speed does not depend on them). For each batch size B:
                network as load_completion_net builds it for ``--precision``). Includes
                the uint8 conversions and the composite.
   telea / ns   evaluate.BASELINES on the same B images (one cv2.inpaint per image).
-  dcgan        completion.complete with the default model (gf_dim = df_dim = 64) and
+  dcgan        completion.complete with the default model (gf_dim = df_dim = 64; at 128
+               px a model of the shape the grown one has) and
                settings, run for 2 * iters iterations logged every ``iters``: the second
                chunk of ``iters`` is timed (as bench_completion.py does) and the time per
                image is **extrapolated** to the default n_iter (1000) iterations, plus no
@@ -66,6 +68,8 @@ def main(argv=None) -> int:
     p.add_argument("--batches", type=int, nargs="+", default=[1, 64])
     p.add_argument("--iters", type=int, default=20, help="timed DCGAN iterations (default: 20)")
     p.add_argument("--repeats", type=int, default=3, help="timed calls, best kept (default: 3)")
+    p.add_argument("--image_size", type=int, default=CompletionConfig.image_size,
+                   help="image side (default: %(default)s)")
     p.add_argument("--width", type=int, default=CompletionConfig.width)
     p.add_argument("--skips", action=argparse.BooleanOptionalAction, default=CompletionConfig.skips,
                    help="the network's U-Net concatenations (default: the config's default)")
@@ -76,22 +80,24 @@ def main(argv=None) -> int:
     args = p.parse_args(argv)
 
     tf.keras.utils.set_random_seed(0)
-    config = CompletionConfig(width=args.width, skips=args.skips)
+    size = args.image_size
+    config = CompletionConfig(image_size=size, width=args.width, skips=args.skips)
     completers = {precision: NetworkCompleter(build_completion_net(config, dtype_policy=precision))
                   for precision in args.precisions}
     net = completers[args.precisions[0]].net
-    dcgan = ModelConfig()
+    dcgan = ModelConfig(image_size=size)
     G, D = build_generator(dcgan), build_discriminator(dcgan)
     n_iter = completion.default_settings("random")["n_iter"]     # the recipe, from random z
-    print(f"64x64x3, block-patch 28x28 holes; network width {config.width}, skips "
+    patch = mask_lib.MaskSpec("patch", size).k
+    print(f"{size}x{size}x3, block-patch {patch}x{patch} holes; network width {config.width}, skips "
           f"{'on' if config.skips else 'off'} "
           f"({net.count_params() / 1e6:.2f} M parameters); DCGAN projection at {n_iter} "
           f"iterations extrapolated from {args.iters} timed ones")
     print(f"{'batch':>5} {'method':<14} {'images/s':>10} {'ms/image':>10}")
     for batch in args.batches:
         rng = np.random.default_rng(batch)
-        x = rng.integers(0, 256, (batch, 64, 64, 3), dtype=np.uint8)
-        masks = mask_lib.MaskSpec("patch", 64, seed=batch).masks(batch).values
+        x = rng.integers(0, 256, (batch, size, size, 3), dtype=np.uint8)
+        masks = mask_lib.MaskSpec("patch", size, seed=batch).masks(batch).values
         rows = {}
         for precision, completer in completers.items():
             completer.complete(x, masks, batch_size=batch)                  # warm-up / trace
