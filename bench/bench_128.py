@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """128-px completion against Navier-Stokes and against the 64-px models upscaled (issue 24).
 
-    python bench/bench_128.py [--model RUN_OR_NPZ] [--network DIR_OR_NPZ] [--per_source 25]
+    python bench/bench_128.py [--model RUN_OR_NPZ [--encoder PATH|bundled]]
+                              [--network DIR_OR_NPZ] [--per_source 25]
                               [--masks center left strokes] [--methods ...] [--out report-128]
 
 On the 128-px validation faces (bench/validation.py: the first ``per_source`` of each
@@ -10,7 +11,7 @@ each mask is filled by:
 
   navier-stokes   OpenCV at 128 px
   dcgan-128       the projection's defaults with the 128-px model (with --model; and
-                  its encoder)
+                  its encoder, or --encoder's)
   network-128     the 128-px completion network (with --network)
   dcgan-64        the bundled 64-px model and encoder on the face brought to 64 px and
                   pasted back, as dcgan-complete --photo does for a face larger than its
@@ -43,7 +44,7 @@ import numpy as np  # noqa: E402
 
 from dcgan_completion import completion, evaluate, faceid, images, masks  # noqa: E402
 from dcgan_completion.blend import visible_input  # noqa: E402
-from dcgan_completion.checkpoints import load_model, start_encoder  # noqa: E402
+from dcgan_completion.checkpoints import find_encoder, load_model, start_encoder  # noqa: E402
 from dcgan_completion.cli.evaluate import comparison_grid  # noqa: E402
 from dcgan_completion.config import DTYPE_POLICIES  # noqa: E402
 from dcgan_completion.encoder import encode  # noqa: E402
@@ -54,10 +55,13 @@ UNSEEN_BY_64 = ("scut-fbp5500", "mebeauty")    # no 128-px validation face train
 GRID_ROWS = 6
 
 
-def projection(source: str | None, precision: str) -> tuple[int, evaluate.Method, str | None]:
-    """(image size, the projection's defaults as a Method, the encoder's path) of a model."""
+def projection(source: str | None, precision: str, encoder: str | None = None
+               ) -> tuple[int, evaluate.Method, str | None]:
+    """(image size, the projection's defaults as a Method, the encoder's path) of a model;
+    ``encoder``: an encoder's path instead of the model's own (a smaller model's is used on
+    the faces averaged down, checkpoints.start_encoder)."""
     config, G, D = load_model(source, precision)
-    E, where = start_encoder(source, config, None)
+    E, where = start_encoder(source, config, None, encoder)
     settings = completion.default_settings(completion.start_of(E))
 
     def method(x, m):
@@ -85,7 +89,8 @@ def methods_of(args) -> dict:
         if name == "navier-stokes":
             chosen[name] = evaluate.BASELINES[name]
         elif name == "dcgan-128":
-            size, chosen[name], where = projection(args.model, args.precision)
+            encoder = find_encoder() if args.encoder == "bundled" else args.encoder
+            size, chosen[name], where = projection(args.model, args.precision, encoder)
             print(f"128-px model {args.model}: {size} px, encoder {where}")
         elif name == "network-128":
             chosen[name] = network(args.network, args.precision)[1]
@@ -118,6 +123,11 @@ def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__,
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--model", default=None, help="the 128-px model: run folder or weights file")
+    p.add_argument("--encoder", default=None,
+                   help="the 128-px model's start point: an encoder's path, or bundled (the "
+                   "bundled 64-px one, on the faces averaged down to 64 px; for a model "
+                   "grown from it that has no encoder yet); default: the one beside --model, "
+                   "else random starts")
     p.add_argument("--network", default=None, help="the 128-px completion network, if any")
     p.add_argument("--data", default=DEFAULT_DATA_128, help="the 128-px face set's folder")
     p.add_argument("--split", choices=SPLITS, default="report")

@@ -74,6 +74,16 @@ class EncoderConfig(SavedConfig):
                 f"{self.channels} images and z_dim {self.z_dim}, but this one makes "
                 f"{image_size}x{image_size}x{channels} images from z_dim {z_dim}")
 
+    def pooling_factor(self, image_size: int, channels: int, z_dim: int) -> int | None:
+        """f >= 2 when a generator of that shape makes the images of this encoder's
+        generator f times larger (f a power of two), from the same z_dim and channels:
+        this encoder can then start it through pooled_encoder. None otherwise."""
+        factor, rest = divmod(image_size, self.image_size)
+        if (rest or factor < 2 or factor & (factor - 1)
+                or (channels, z_dim) != (self.channels, self.z_dim)):
+            return None
+        return factor
+
 
 def encoder_widths(config: EncoderConfig) -> list[int]:
     """Channels of the conv maps, from the first (64x64, w = 64: 64, 128, 256, 512)."""
@@ -100,6 +110,24 @@ def build_encoder(config: EncoderConfig) -> keras.Model:
     h = ops.linear(config.z_dim, "e_lin", dtype="float32")(h)          # (B, z_dim)
     z = layers.Activation("tanh", dtype="float32", name="e_out")(h)    # G's domain [-1, 1]
     return keras.Model([x, m], z, name="encoder")
+
+
+def pooled_encoder(encoder: keras.Model, factor: int) -> keras.Model:
+    """The encoder of a model of size S as the start point of one of size f S (issue 24):
+
+        E_f([x, M]) = E([avgpool_f(x), minpool_f(M)])    x (B, fS, fS, C) -> z (B, z_dim)
+
+    It fits a larger generator that draws the smaller one's face for the same z, sharper:
+    one grown from it (model.fading_models; at alpha 0 it is the smaller G upsampled, and
+    training from there keeps z's meaning), until an encoder of its own is trained. A
+    block counts as known only when all of its f x f pixels are, so the hole still never
+    reaches E (MaskInput zeroes the blocks it touches)."""
+    _, size, _, channels = encoder.inputs[0].shape
+    x = keras.Input((size * factor, size * factor, channels), name="image")   # (B, fS, fS, C)
+    m = keras.Input((size * factor, size * factor, 1), name="mask")           # (B, fS, fS, 1)
+    small = layers.AveragePooling2D(factor, name="e_pool_image")(x)            # (B, S, S, C)
+    hole = layers.MaxPooling2D(factor, name="e_pool_hole")(1.0 - m)            # (B, S, S, 1)
+    return keras.Model([x, m], encoder([small, 1.0 - hole]), name=f"encoder_pooled_{factor}")
 
 
 def encoder_input(images: np.ndarray, masks: np.ndarray, lowres_factor: int | None = None):

@@ -209,6 +209,46 @@ def test_weights_file_round_trips_and_a_wrong_shape_is_refused(trained, model, t
         checkpoints.load_model(path)
 
 
+def test_a_smaller_models_encoder_starts_a_larger_model_on_pooled_images(tmp_path, caplog):
+    # Issue 24: the 64-px encoder starts a 128-px model grown from the 64-px one until it
+    # has an encoder of its own: E on the image averaged down, a block known only when all
+    # of its pixels are. Only where asked for (pooled, as start_encoder asks).
+    tf.keras.utils.set_random_seed(4)
+    small = ENC.replace(image_size=S, z_dim=Z)
+    E = build_encoder(small)
+    he_rescaled(E)
+    path = checkpoints.save_encoder_weights(small, E, str(tmp_path / "e.npz"), dtype=np.float32)
+    big = TINY.replace(image_size=2 * S)
+    with pytest.raises(checkpoints.CheckpointError, match="does not fit the model"):
+        checkpoints.load_encoder(path, big)
+    for other in (big.replace(z_dim=Z + 1), TINY.replace(image_size=S // 2)):
+        with pytest.raises(checkpoints.CheckpointError, match="does not fit the model"):
+            checkpoints.load_encoder(path, other, pooled=True)
+    config, pooled = checkpoints.load_encoder(path, big, pooled=True)
+    assert config.image_size == S and pooled.inputs[0].shape[1:] == (2 * S, 2 * S, 3)
+
+    rng = np.random.default_rng(5)
+    x = rng.integers(0, 256, (3, 2 * S, 2 * S, 3), dtype=np.uint8)
+    m = masks_lib.MaskSpec("random", 2 * S, fraction=0.1, seed=6).masks(3).values   # (3, 2S, 2S, 1)
+    down_x = tf.nn.avg_pool2d(images.to_float(x), 2, 2, "VALID")              # (3, S, S, 3)
+    down_m = -tf.nn.max_pool2d(-tf.constant(m, tf.float32), 2, 2, "VALID")  # known: all 4 known
+    np.testing.assert_allclose(encode(pooled, x, m), E([down_x, down_m]).numpy(), atol=1e-5)
+    # The hole, every pixel under it, never reaches the encoder (a block partly in the
+    # hole is a hole block: 10 % of pixels missing leave about a third of the blocks).
+    assert 0.2 < 1 - down_m.numpy().mean() < 0.5
+    other = np.where(m > 0, x, 255 - x).astype(np.uint8)
+    np.testing.assert_allclose(encode(pooled, other, m), encode(pooled, x, m), atol=1e-6)
+    assert not np.allclose(encode(pooled, x, m), encode(pooled, x, np.ones_like(m)), atol=1e-3)
+
+    big_model = checkpoints.save_weights_file(big, build_generator(big), build_discriminator(big),
+                                              str(tmp_path / "big.npz"))
+    with caplog.at_level(logging.INFO):
+        E2, where = checkpoints.start_encoder(big_model, big, None, path)
+    assert where == path
+    np.testing.assert_allclose(encode(E2, x, m), encode(pooled, x, m), atol=1e-6)
+    assert f"the {S}x{S} encoder {path} starts this {2 * S}x{2 * S} model" in caplog.text
+
+
 def test_where_an_encoder_lives(tmp_path):
     weights = str(tmp_path / "m.npz")
     assert checkpoints.encoder_locations(weights) == [str(tmp_path / "m.encoder.npz")]
