@@ -102,7 +102,9 @@ def add_start_flags(g) -> None:
     g.add_argument("--encoder", metavar="PATH",
                    help="with --init encoder: an encoder weights file or dcgan-train-encoder folder "
                    "(default: the model's own, NAME.encoder.npz beside a weights file NAME.npz, "
-                   "or encoder.npz or encoder/ inside a checkpoint folder)")
+                   "or encoder.npz or encoder/ inside a checkpoint folder); the encoder of a "
+                   "model 2, 4 ... times smaller reads the images averaged down to its size "
+                   "(e.g. the bundled 64-px one for a 128-px model grown from it)")
 
 
 def add_photo_flags(g, *, mask_default: str, predictor_use: str = "with --photo") -> None:
