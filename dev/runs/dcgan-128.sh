@@ -1,0 +1,37 @@
+#!/bin/bash
+# Resume training the 128-px DCGAN from the weights a session left in dev/runs/ (issue 24).
+#
+#   PYTHON=/path/to/venv/bin/python dev/runs/dcgan-128.sh [extra dcgan-train flags]
+#
+# The machines of this project are not kept between sessions, so a run cannot be resumed
+# from its TensorFlow checkpoint in the next one. What carries over is the weights file
+# dev/runs/dcgan-128.npz (dcgan-export --weights: G's moving average and D, float16, with
+# the model config; about 19 MB): a new run starts from it with --init_from, the
+# optimizers fresh, as version 2 of the 64-px model started from version 1. The grown
+# model is a plain 128-px model once its fade is complete, so --init_from takes it.
+#
+# 1. the first 128-px face set (docs/data-128.md; 4 sources, 31,213 training faces),
+#    about 20 minutes on 2 cores: the fetched snapshots must be in MIRRORS (common.sh);
+# 2. dcgan-train from the weights file, in RUN (default: <the repository's parent>/runs/dcgan-128),
+#    checkpointing every 100 steps; rerun this script to resume that run exactly within
+#    a session (the weights file is then ignored: the checkpoint wins).
+# At the end of a session: dcgan-export --checkpoint_dir RUN/ckpt --out NEW.npz --weights,
+# then replace dev/runs/dcgan-128.npz with it and note the step in dev/runs/README.md.
+set -euo pipefail
+source "$(dirname "$0")/../data-128/common.sh"
+FIRST_SET=(utkface scut-fbp5500 aaf mebeauty)
+RUN=${RUN:-$(dirname "$REPO")/runs/dcgan-128}
+SEED=${SEED:-1}      # another seed than the last leg's, for other z and another data order
+
+if [[ ! -f "$DATA/faces-128-validation.txt" ]]; then
+  "$PYTHON" "$HERE/extract.py" --data "$DATA" --mirrors "$MIRRORS" "${FIRST_SET[@]}"
+  WORKERS=${WORKERS:-2} "$HERE/align.sh" "${FIRST_SET[@]}"
+  "$PYTHON" "$HERE/finish.py" --data "$DATA" --only "${FIRST_SET[@]}"
+fi
+mkdir -p "$RUN"
+cd "$RUN"
+exec nice -n 5 "$(dirname "$PYTHON")/dcgan-train" --dataset "$DATA/train-128" --image_size 128 \
+  --init_from "$REPO/dev/runs/dcgan-128.npz" --seed "$SEED" --g_steps 1 --ema 0.999 \
+  --precision mixed_bfloat16 --batch_size 64 --epoch 20 --checkpoint_dir ckpt \
+  --sample_dir samples --log_dir logs --checkpoint_every 100 --sample_every 250 \
+  --no_progress "$@"
