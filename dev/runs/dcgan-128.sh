@@ -6,7 +6,7 @@
 # The machines of this project are not kept between sessions, so a run cannot be resumed
 # from its TensorFlow checkpoint in the next one. What carries over is the weights file
 # dev/runs/dcgan-128.npz (dcgan-export --weights: G's moving average and D, float16, with
-# the model config; about 19 MB): a new run starts from it with --init_from, the
+# the model config; 17.6 MB): a new run starts from it with --init_from, the
 # optimizers fresh, as version 2 of the 64-px model started from version 1. The grown
 # model is a plain 128-px model once its fade is complete, so --init_from takes it.
 #
