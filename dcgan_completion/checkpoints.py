@@ -24,7 +24,7 @@ import tensorflow as tf
 from . import files
 from .config import ModelConfig, load_config, load_kind_config
 from .encoder import CONFIG_KIND as ENCODER_KIND
-from .encoder import EncoderConfig, build_encoder, pooled_encoder
+from .encoder import EncoderConfig, build_encoder
 from .model import build_discriminator, build_generator
 
 log = logging.getLogger(__name__)
@@ -413,11 +413,7 @@ def start_encoder(source: str | None, model_config: ModelConfig, init: str | Non
             f"{source or 'the bundled model'} has no encoder (looked for {' and '.join(where)}): "
             f"train one with `dcgan-train-encoder --dataset FACES{model} --export_weights "
             f"{where[0]}`, or start from random z", setting="encoder")
-    config, encoder = load_encoder(path, model_config, pooled=True)
-    if config.image_size != model_config.image_size:
-        log.info("the %dx%d encoder %s starts this %dx%d model on the images averaged down to "
-                 "%d px", config.image_size, config.image_size, path, model_config.image_size,
-                 model_config.image_size, config.image_size)
+    _, encoder = load_encoder(path, model_config, pooled=True)
     return encoder, path
 
 
@@ -438,8 +434,9 @@ def load_encoder(path: str, model_config: ModelConfig | None = None, *, pooled: 
     """(config, float32 encoder) from an encoder weights file or a dcgan-train-encoder run
     folder. With ``model_config``, CheckpointError unless the encoder fits that model
     (image size, channels, z_dim), before any weight is read; with ``pooled`` too, an
-    encoder of a model 2, 4 ... times smaller fits as well, and comes wrapped in
-    encoder.pooled_encoder to read the model's images (config stays the encoder's own)."""
+    encoder of a model 2, 4 ... times smaller fits as well: it comes with its weights
+    as the encoder of this model that reads the images averaged down (config.pooling),
+    and the config returned is that one."""
     if os.path.isdir(path):
         try:
             config, _ = load_encoder_config(path)
@@ -453,21 +450,25 @@ def load_encoder(path: str, model_config: ModelConfig | None = None, *, pooled: 
             config = EncoderConfig.from_dict(meta)
         except (ValueError, TypeError) as e:
             raise CheckpointError(f"{path} holds no valid encoder config: {e}") from e
-    factor = None
     if model_config is not None:
         shape = (model_config.image_size, model_config.channels, model_config.z_dim)
-        factor = config.pooling_factor(*shape) if pooled else None
-        why = None if factor else config.mismatch(*shape)
+        grown = config.grown(*shape) if pooled else None
+        why = None if grown else config.mismatch(*shape)
         if why:
             raise CheckpointError(f"the encoder {path} does not fit the model: {why}. Train one "
                                   f"for this model with {ENCODER_WRITER}", setting="encoder")
+        if grown:
+            log.info("the %dx%d encoder %s reads this %dx%d model's images averaged down to %d "
+                     "px", config.image_size, config.image_size, path, grown.image_size,
+                     grown.image_size, config.image_size)
+            config = grown
     config = config.replace(dtype_policy="float32")
     encoder = build_encoder(config)
     if os.path.isdir(path):
         restore_network(path, "encoder", encoder)
     else:
         restore_weights(path, arrays, {w.path: w for w in encoder.weights})
-    return config, pooled_encoder(encoder, factor) if factor else encoder
+    return config, encoder
 
 
 class _GeneratorModule(tf.Module):

@@ -16,6 +16,16 @@ the discriminator's layout (model.discriminator_widths) without batch norm, so t
 image's z depends on that image alone, whatever batch it is encoded in. The encoder
 never reads the pixels under the hole: they are multiplied by M before the first layer.
 
+With ``pooling`` f > 1 (issue 24) it reads the image averaged down f times first, a block
+known only when all of its f x f pixels are, and the layers above see S/f px:
+
+    E_f([x, M]) = E([avgpool_f(x), minpool_f(M)])       (B, S, S, C) -> (B, S/f, S/f, C)
+
+That is how the encoder of a model of size S/f starts one grown from it (checkpoints.
+load_encoder(pooled=True): the same weights), and how it is fine-tuned for it
+(dcgan-train-encoder --pooling f --init_from it): the start point needs the face's
+layout, which the smaller image holds, at a quarter of the cost a halving.
+
 ``encode(E, images, masks)`` is the start point complete(z_init=...) takes.
 """
 
@@ -53,14 +63,18 @@ class EncoderConfig(SavedConfig):
     channels: int = 3           # 1 or 3
     z_dim: int = 100            # the generator's latent size
     width: int = 64             # channels of the first conv layer (w, 2w, 4w, 8w ...)
+    pooling: int = 1            # reads the image averaged down this many times (a power of two)
     dtype_policy: str = "float32"   # training precision; loaded encoders compute in float32
 
     def __post_init__(self):
         check_image(self.image_size, self.channels, EncoderConfigError)
-        for name in ("z_dim", "width"):
+        for name in ("z_dim", "width", "pooling"):
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, int) or value < 1:
                 raise EncoderConfigError(f"{name} must be a whole number >= 1, got {value!r}")
+        if self.pooling & (self.pooling - 1) or self.image_size // self.pooling < 8:
+            raise EncoderConfigError(f"pooling must be a power of two that leaves at least 8 px "
+                                     f"of the {self.image_size}-px image, got {self.pooling}")
         if self.dtype_policy not in UNSCALED_POLICIES:
             raise EncoderConfigError(f"dtype_policy must be one of {', '.join(UNSCALED_POLICIES)}, "
                                      f"got {self.dtype_policy!r}")
@@ -74,27 +88,42 @@ class EncoderConfig(SavedConfig):
                 f"{self.channels} images and z_dim {self.z_dim}, but this one makes "
                 f"{image_size}x{image_size}x{channels} images from z_dim {z_dim}")
 
-    def pooling_factor(self, image_size: int, channels: int, z_dim: int) -> int | None:
-        """f >= 2 when a generator of that shape makes the images of this encoder's
-        generator f times larger (f a power of two), from the same z_dim and channels:
-        this encoder can then start it through pooled_encoder. None otherwise."""
+    def grown(self, image_size: int, channels: int, z_dim: int) -> EncoderConfig | None:
+        """This encoder reading the images of a generator of that shape, averaged down, when
+        they are f = 2, 4 ... times larger than its own generator's, from the same z_dim and
+        channels (its weights fit it unchanged); None otherwise."""
         factor, rest = divmod(image_size, self.image_size)
         if (rest or factor < 2 or factor & (factor - 1)
                 or (channels, z_dim) != (self.channels, self.z_dim)):
             return None
-        return factor
+        return self.replace(image_size=image_size, pooling=self.pooling * factor)
 
 
 def encoder_widths(config: EncoderConfig) -> list[int]:
     """Channels of the conv maps, from the first (64x64, w = 64: 64, 128, 256, 512)."""
-    return [config.width * min(MAX_MULT, 1 << i) for i in range(num_resolutions(config.image_size))]
+    size = config.image_size // config.pooling
+    return [config.width * min(MAX_MULT, 1 << i) for i in range(num_resolutions(size))]
 
 
 class MaskInput(layers.Layer):
-    """[x, M] -> concat(M x, M): the hole is zeroed, so the encoder never reads it."""
+    """[x, M] -> concat(M x, M): the hole is zeroed, so the encoder never reads it. With
+    ``pooling`` f, x and M are first averaged down f times, a block known (1) only when
+    all of its pixels are: the hole still never reaches the encoder. No weights, so an
+    encoder's weights and checkpoints fit it whatever its pooling."""
+
+    def __init__(self, pooling: int = 1, **kwargs):
+        super().__init__(**kwargs)
+        self.pooling = pooling
 
     def call(self, x, mask):
+        if self.pooling > 1:
+            f = self.pooling
+            x = tf.nn.avg_pool2d(x, f, f, "VALID")                           # (B, S/f, S/f, C)
+            mask = -tf.nn.max_pool2d(-mask, f, f, "VALID")                   # min: all f x f known
         return tf.concat([mask * x, mask], axis=-1)
+
+    def get_config(self):
+        return {**super().get_config(), "pooling": self.pooling}
 
 
 def build_encoder(config: EncoderConfig) -> keras.Model:
@@ -102,7 +131,7 @@ def build_encoder(config: EncoderConfig) -> keras.Model:
     policy = config.dtype_policy
     x = keras.Input(config.image_shape, name="image")
     m = keras.Input((config.image_size, config.image_size, 1), name="mask")
-    h = MaskInput(name="e_input")(x, m)                                # (B, S, S, C+1)
+    h = MaskInput(config.pooling, name="e_input")(x, m)                # (B, S/f, S/f, C+1)
     for i, width in enumerate(encoder_widths(config)):                 # each halves H and W
         h = ops.conv2d(width, f"e_h{i}_conv", dtype=policy)(h)
         h = ops.lrelu(f"e_h{i}_lrelu", dtype=policy)(h)
@@ -110,24 +139,6 @@ def build_encoder(config: EncoderConfig) -> keras.Model:
     h = ops.linear(config.z_dim, "e_lin", dtype="float32")(h)          # (B, z_dim)
     z = layers.Activation("tanh", dtype="float32", name="e_out")(h)    # G's domain [-1, 1]
     return keras.Model([x, m], z, name="encoder")
-
-
-def pooled_encoder(encoder: keras.Model, factor: int) -> keras.Model:
-    """The encoder of a model of size S as the start point of one of size f S (issue 24):
-
-        E_f([x, M]) = E([avgpool_f(x), minpool_f(M)])    x (B, fS, fS, C) -> z (B, z_dim)
-
-    It fits a larger generator that draws the smaller one's face for the same z, sharper:
-    one grown from it (model.fading_models; at alpha 0 it is the smaller G upsampled, and
-    training from there keeps z's meaning), until an encoder of its own is trained. A
-    block counts as known only when all of its f x f pixels are, so the hole still never
-    reaches E (MaskInput zeroes the blocks it touches)."""
-    _, size, _, channels = encoder.inputs[0].shape
-    x = keras.Input((size * factor, size * factor, channels), name="image")   # (B, fS, fS, C)
-    m = keras.Input((size * factor, size * factor, 1), name="mask")           # (B, fS, fS, 1)
-    small = layers.AveragePooling2D(factor, name="e_pool_image")(x)            # (B, S, S, C)
-    hole = layers.MaxPooling2D(factor, name="e_pool_hole")(1.0 - m)            # (B, S, S, 1)
-    return keras.Model([x, m], encoder([small, 1.0 - hole]), name=f"encoder_pooled_{factor}")
 
 
 def encoder_input(images: np.ndarray, masks: np.ndarray, lowres_factor: int | None = None):

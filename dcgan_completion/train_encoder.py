@@ -122,13 +122,15 @@ class EncoderTrainer:
         """Before a new run's first step: with ``init_from`` (an encoder weights file or run
         folder, or "bundled": the bundled model's encoder), the encoder starts from its
         weights, e.g. those of the model this generator was fine-tuned from. It must have
-        this run's shape (CheckpointError naming the file otherwise); the optimizer starts
-        fresh."""
+        this run's shape (CheckpointError naming the file otherwise); the encoder of a model
+        f times smaller, e.g. of the one this generator was grown from, fits a run whose
+        encoder pools by f (its weights read the images averaged down). The optimizer
+        starts fresh."""
         path = self.train_config.init_from
         if not path:
             return
         path = encoder_locations(None)[0] if path == "bundled" else path
-        config, encoder = load_encoder(path, self.generator_config)
+        config, encoder = load_encoder(path, self.generator_config, pooled=True)
         differ = self.model_config.differences(config)
         if differ:
             raise CheckpointError(f"the encoder {path} has another shape than this run's: "

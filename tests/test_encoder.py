@@ -16,7 +16,7 @@ from dcgan_completion.cli import complete as complete_cli
 from dcgan_completion.cli import evaluate as evaluate_cli
 from dcgan_completion.cli import train_encoder as cli
 from dcgan_completion.config import ModelConfig
-from dcgan_completion.encoder import EncoderConfig, build_encoder, encode
+from dcgan_completion.encoder import EncoderConfig, EncoderConfigError, build_encoder, encode
 from dcgan_completion.model import build_discriminator, build_generator, sample_z
 from dcgan_completion.train_encoder import EncoderTrainConfig, EncoderTrainer
 
@@ -225,7 +225,8 @@ def test_a_smaller_models_encoder_starts_a_larger_model_on_pooled_images(tmp_pat
         with pytest.raises(checkpoints.CheckpointError, match="does not fit the model"):
             checkpoints.load_encoder(path, other, pooled=True)
     config, pooled = checkpoints.load_encoder(path, big, pooled=True)
-    assert config.image_size == S and pooled.inputs[0].shape[1:] == (2 * S, 2 * S, 3)
+    assert (config.image_size, config.pooling) == (2 * S, 2)
+    assert pooled.inputs[0].shape[1:] == (2 * S, 2 * S, 3)
 
     rng = np.random.default_rng(5)
     x = rng.integers(0, 256, (3, 2 * S, 2 * S, 3), dtype=np.uint8)
@@ -246,7 +247,52 @@ def test_a_smaller_models_encoder_starts_a_larger_model_on_pooled_images(tmp_pat
         E2, where = checkpoints.start_encoder(big_model, big, None, path)
     assert where == path
     np.testing.assert_allclose(encode(E2, x, m), encode(pooled, x, m), atol=1e-6)
-    assert f"the {S}x{S} encoder {path} starts this {2 * S}x{2 * S} model" in caplog.text
+    assert (f"the {S}x{S} encoder {path} reads this {2 * S}x{2 * S} model's images averaged "
+            f"down to {S} px") in caplog.text
+    # Saved, it is the larger model's encoder (pooling 2), and a run folder carries too.
+    again = checkpoints.save_encoder_weights(config, pooled, str(tmp_path / "big.encoder.npz"),
+                                             dtype=np.float32)
+    config2, E3 = checkpoints.load_encoder(again, big)
+    assert config2 == config
+    np.testing.assert_allclose(encode(E3, x, m), encode(pooled, x, m), atol=1e-6)
+    with pytest.raises(EncoderConfigError, match="pooling must be a power of two"):
+        config.replace(pooling=3)
+    with pytest.raises(EncoderConfigError, match="pooling must be a power of two"):
+        config.replace(pooling=8)            # 32 px / 8 = 4 px: below the 8 px the layers need
+
+
+def test_a_smaller_models_encoder_is_fine_tuned_for_a_larger_model(trained, faces, tmp_path,
+                                                                 caplog):
+    # dcgan-train-encoder --pooling 2 --init_from the 16-px encoder, for a 32-px model:
+    # the run starts from its weights exactly, trains, and its export starts the model.
+    trainer, _, ckpt = trained
+    big = TINY.replace(image_size=2 * S)
+    tf.keras.utils.set_random_seed(0)
+    G = build_generator(big)
+    he_rescaled(G)
+    model = checkpoints.save_weights_file(big, G, build_discriminator(big),
+                                          str(tmp_path / "big.npz"), dtype=np.float32)
+    run = tmp_path / "run"
+    fine = EncoderTrainer(ENC.replace(pooling=2), EncoderTrainConfig(
+        epochs=1, generator=model, init_from=ckpt, **RUN), str(run / "ckpt"))
+    fine.start_new_run()
+    rng = np.random.default_rng(1)
+    x = rng.integers(0, 256, (2, 2 * S, 2 * S, 3), dtype=np.uint8)
+    m = masks_lib.MaskSpec("center", 2 * S).masks(2).values
+    down = tf.nn.avg_pool2d(images.to_float(x), 2, 2, "VALID")
+    np.testing.assert_allclose(encode(fine.encoder, x, m),
+                               trainer.encoder([down, tf.constant(m[:, ::2, ::2])]).numpy(), atol=1e-5)
+    dataset = os.path.dirname(faces[0])      # 16-px faces, read at 32 px
+    exported = str(tmp_path / "big.encoder.npz")
+    assert cli.main(cli_args(dataset, run, model, "--epoch", "1", "--pooling", "2",
+                             "--init_from", ckpt, "--export_weights", exported)) == 0
+    config, E = checkpoints.load_encoder(exported, big)
+    assert (config.image_size, config.pooling) == (2 * S, 2)
+    assert not np.allclose(encode(E, x, m), encode(fine.encoder, x, m), atol=1e-4)  # it trained
+    assert checkpoints.start_encoder(model, big, None)[1] == exported
+    caplog.clear()
+    assert cli.main(cli_args(dataset, tmp_path / "plain", model, "--init_from", ckpt)) == 2
+    assert "pooling 2 instead of 1" in caplog.text and not os.path.exists(tmp_path / "plain")
 
 
 def test_where_an_encoder_lives(tmp_path):

@@ -26,7 +26,7 @@ from . import training
 
 log = logging.getLogger("dcgan-train-encoder")
 
-MODEL_FLAGS = ("width",)
+MODEL_FLAGS = ("width", "pooling")
 TRAIN_FLAGS = ("loss", "epochs", "batch_size", "learning_rate", "beta1", "beta2", "rec_weight",
                "real_weight", "generator", "train_size", "seed", "flip", "crop",
                "checkpoint_every", "init_from")
@@ -46,6 +46,11 @@ def build_parser():
                    "folder or a weights file (default: the bundled face model)")
     g.add_argument("--width", type=positive_int, help=f"encoder width, the channels of its first "
                    f"layer (default: {M.width})")
+    g.add_argument("--pooling", type=positive_int, metavar="F", help="the encoder reads the "
+                   "images averaged down F times (a power of two): with --init_from the encoder "
+                   "of a model F times smaller, e.g. the bundled 64-px one for a 128-px model "
+                   "grown from it, it fine-tunes that encoder at its cost (default: "
+                   f"{M.pooling})")
 
     g = training.add_objective_flags(p, LOSS_DEFAULTS, T, updated="encoder", critic=False)
     g.add_argument("--rec_weight", type=nonnegative_float, help="weight of the reconstruction of "
