@@ -174,12 +174,15 @@ def test_sigterm_checkpoints_and_the_rerun_resumes(tmp_path):
     write_toy_faces(str(dataset), 64)
     run = tmp_path / "run"
     cmd = [sys.executable, os.path.join(ROOT, "train-dcgan.py"),
-           *tiny_cli_args(str(dataset), run, "--epoch", "100000", "--checkpoint_every", "10000000")]
+           *tiny_cli_args(str(dataset), run, "--epoch", "100000", "--checkpoint_every", "10000000",
+                          "--sample_every", "1")]
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-    deadline = time.time() + 120
-    while not (run / "logs").exists() and time.time() < deadline:   # training has started
-        time.sleep(0.5)
-    time.sleep(3)   # far fewer than the 800,000 steps asked for, even on a fast machine
+    # Signalled once a step is done (its sample written), long before the 800,000 asked
+    # for, however fast or busy the machine.
+    deadline = time.time() + 180
+    while not (run / "samples").is_dir() or not os.listdir(run / "samples"):
+        assert time.time() < deadline and proc.poll() is None, "training did not start"
+        time.sleep(0.2)
     proc.send_signal(signal.SIGTERM)
     out, _ = proc.communicate(timeout=60)
     assert proc.returncode == 130, out
