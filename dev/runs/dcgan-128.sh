@@ -3,8 +3,9 @@
 #
 #   PYTHON=/path/to/venv/bin/python dev/runs/dcgan-128.sh [extra dcgan-train flags]
 #
-# The machines of this project are not kept between sessions, so a run cannot be resumed
-# from its TensorFlow checkpoint in the next one. What carries over is the weights file
+# The machines of this project are not always kept between sessions, so a run may not be
+# resumable from its TensorFlow checkpoint in the next one (where it is, rerun the run's
+# own command in its folder instead: leg 2 did). What always carries over is the weights file
 # dev/runs/dcgan-128.npz (dcgan-export --weights: G's moving average and D, float16, with
 # the model config; 17.6 MB): a new run starts from it with --init_from, the
 # optimizers fresh, as version 2 of the 64-px model started from version 1. The grown
@@ -22,6 +23,8 @@ source "$(dirname "$0")/../data-128/common.sh"
 FIRST_SET=(utkface scut-fbp5500 aaf mebeauty)
 RUN=${RUN:-$(dirname "$REPO")/runs/dcgan-128}
 SEED=${SEED:-1}      # another seed than the last leg's, for other z and another data order
+# Two G updates per D update (the DCGAN default) now that the fade is over: with one, D
+# won more and more after it (D(G(z)) 0.10 by step 6,500); dev/runs/README.md, leg 2.
 
 if [[ ! -f "$DATA/faces-128-validation.txt" ]]; then
   "$PYTHON" "$HERE/extract.py" --data "$DATA" --mirrors "$MIRRORS" "${FIRST_SET[@]}"
@@ -31,7 +34,7 @@ fi
 mkdir -p "$RUN"
 cd "$RUN"
 exec nice -n 5 "$(dirname "$PYTHON")/dcgan-train" --dataset "$DATA/train-128" --image_size 128 \
-  --init_from "$REPO/dev/runs/dcgan-128.npz" --seed "$SEED" --g_steps 1 --ema 0.999 \
+  --init_from "$REPO/dev/runs/dcgan-128.npz" --seed "$SEED" --g_steps 2 --ema 0.999 \
   --precision mixed_bfloat16 --batch_size 64 --epoch 20 --checkpoint_dir ckpt \
   --sample_dir samples --log_dir logs --checkpoint_every 100 --sample_every 250 \
   --no_progress "$@"
