@@ -24,7 +24,7 @@ known only when all of its f x f pixels are, and the layers above see S/f px:
 That is how the encoder of a model of size S/f starts one grown from it (checkpoints.
 load_encoder(pooled=True): the same weights), and how it is fine-tuned for it
 (dcgan-train-encoder --pooling f --init_from it): the start point needs the face's
-layout, which the smaller image holds, at a quarter of the cost a halving.
+layout, which the smaller image holds, at a quarter of the cost for each halving.
 
 ``encode(E, images, masks)`` is the start point complete(z_init=...) takes.
 """
