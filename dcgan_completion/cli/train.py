@@ -64,7 +64,8 @@ def build_parser() -> argparse.ArgumentParser:
                    "bundled 64x64 model: bundled), grown by a new block at each end that fades in "
                    "over --fade_steps (progressive growing); e.g. --image_size 128 --grow_from "
                    "bundled --g_steps 1 (two G updates per D update, the DCGAN default, let the "
-                   "new blocks make noise that D did not see: dev/runs/README.md) (default: none)")
+                   "new blocks make noise that D did not see; once the fade is over, resuming "
+                   "with two kept D from winning: dev/runs/README.md) (default: none)")
     g.add_argument("--fade_steps", type=positive_int, metavar="N",
                    help=f"steps over which --grow_from's new blocks fade in (default: {T.fade_steps})")
     g.add_argument("--precision", choices=DTYPE_POLICIES,
