@@ -195,6 +195,40 @@ def test_z_is_projected_and_loss_falls(models, targets):
         assert np.allclose(r.total, total[-1])
 
 
+def test_onto_sphere_moves_z_onto_the_priors_sphere_inside_the_cube():
+    # E|z|^2 = d/3 for z ~ U[-1, 1]^d: prior samples lie within a few per cent of the radius.
+    assert completion.prior_radius(300) == 10.0
+    prior = sample_z(1000, 100, (5, 6)).numpy()
+    assert np.mean(np.linalg.norm(prior, axis=1)) == pytest.approx(completion.prior_radius(100),
+                                                                   rel=0.02)
+    rng = np.random.default_rng(0)
+    inside = np.clip(rng.normal(0.0, 0.35, (50, 100)), -1, 1).astype(np.float32)  # norm ~3.5
+    moved = completion.onto_sphere(inside, completion.prior_radius(100)).numpy()
+    assert moved.min() >= -1.0 and moved.max() <= 1.0
+    norms = np.linalg.norm(moved, axis=1) / completion.prior_radius(100)
+    assert norms.max() <= 1.0 + 1e-5 and norms.min() > 0.95
+    on = np.full((2, 100), 3 ** -0.5, np.float32) * [[1], [-1]]   # already there: unchanged
+    np.testing.assert_allclose(completion.onto_sphere(on, completion.prior_radius(100)), on,
+                               rtol=1e-6)
+
+
+def test_sphere_keeps_every_z_on_the_sphere_from_start_to_end(models, targets):
+    G, D = models
+    y, _ = targets
+    m = masks.MaskSpec("center", S).masks(4).values
+    small_z = 0.1 * sample_z(4, TINY.z_dim, (7, 7)).numpy()       # an encoder's z: near 0
+    radius = completion.prior_radius(TINY.z_dim)
+    r = completion.complete(y, m, G, D, z_init=small_z, sphere=True, restarts=2, samples=2,
+                            **QUICK)
+    for z in (r.z, r.samples.z.reshape(-1, TINY.z_dim)):
+        assert np.abs(z).max() <= 1.0
+        np.testing.assert_allclose(np.linalg.norm(z, axis=1), radius, rtol=0.05)
+    total = r.trajectory_losses[:, :, 2]                                     # (T, B)
+    assert np.all(total[-1] <= total[0])
+    off = completion.complete(y, m, G, D, z_init=small_z, **QUICK)          # today's
+    assert np.all(np.linalg.norm(off.z, axis=1) < 0.8 * radius)
+
+
 def test_trajectory_restarts_and_lowres(models, targets):
     G, D = models
     y, _ = targets
@@ -616,6 +650,14 @@ def test_batches_on_several_devices_are_written_as_on_one(tmp_path, checkpoint):
     assert (two / "losses.csv").read_text() == (one / "losses.csv").read_text()
     assert (two / "inputs.csv").read_text() == (one / "inputs.csv").read_text()
     assert sorted(os.listdir(two)) == sorted(os.listdir(one))          # batch000-002 alike
+
+
+def test_cli_sphere_flag_reaches_the_projection(tmp_path, checkpoint, caplog):
+    faces = write_toy_faces(str(tmp_path / "faces"), 2, size=(S, S))
+    with caplog.at_level(logging.INFO):
+        rc, out = run_cli(tmp_path, checkpoint, faces, "--sphere", "--init", "random")
+    assert rc == 0 and "iterations from random starting z on the prior's sphere" in caplog.text
+    assert sorted(os.listdir(os.path.join(out, "completed"))) == ["face000.png", "face001.png"]
 
 
 def test_cli_refine_continues_the_logged_iterations(tmp_path, checkpoint):

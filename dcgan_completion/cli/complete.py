@@ -245,6 +245,7 @@ def describe(args, settings: dict, encoder) -> str:
         return "the completion network"
     start = "random starting z" if encoder is None else "the encoder's starting z"
     return f"{settings['optimizer']}, {settings['n_iter']} iterations from {start}" + \
+        (" on the prior's sphere" if settings["sphere"] else "") + \
         (f", then {settings['refine']} refining G's block {settings['refine_layer']}"
          if settings["refine"] else "") + \
         (f", {settings['samples']} fills per image" if settings["samples"] > 1 else "")

@@ -14,7 +14,8 @@ from .common import (add_flag, fraction, fraction_below_one, nonnegative_float, 
 
 COMPLETE_FLAGS = ("n_iter", "lr", "momentum", "optimizer", "lam", "weighted_context",
                   "restarts", "out_interval", "seed", "blend", "tol", "refine", "refine_layer",
-                  "refine_weight", "refine_lr", "samples", "sample_spread", "sample_distance")
+                  "refine_weight", "refine_lr", "samples", "sample_spread", "sample_distance",
+                  "sphere")
 
 
 def add_completion_flags(p: argparse.ArgumentParser) -> None:
@@ -40,6 +41,10 @@ def add_completion_flags(p: argparse.ArgumentParser) -> None:
              f"(paper: 7; default: {S['weighted_context']} = off)")
     g.add_argument("--restarts", type=positive_int,
                    help=f"independent starting z per image, the best is kept (default: {S['restarts']})")
+    g.add_argument("--sphere", action="store_true", default=None,
+                   help="keep z on the sphere where the prior's z lie (radius sqrt(z_dim / 3)) "
+                   "instead of where the encoder and the descent put it, nearer the centre, "
+                   "where G's faces are smooth: sharper fills, a lower hole PSNR (default: off)")
     g.add_argument("--tol", type=nonnegative_float,
                    help="stop an image once its loss changes by less than this fraction between "
                    f"two logged iterations (--outInterval); 0 = never (default: {S['tol']})")
