@@ -143,6 +143,24 @@ def test_projection_gives_several_fills_each_restored(client, astronaut):
     assert too_many.status_code == 400 and "samples must be" in too_many.json["error"]
 
 
+def test_the_sphere_switch_reaches_the_projection_and_is_checked(client, astronaut):
+    assert client.get("/api/info").json["sphere"] is False          # complete()'s default
+    fills = {}
+    for sphere in ("0", "1"):
+        state = finished(client, post(client, png(astronaut), painted_mask(astronaut.shape, WIDE),
+                                      method="dcgan", n_iter=4, seed=2, sphere=sphere))
+        assert state["status"] == "done", state
+        assert_only_painted_region_changed(astronaut, decode(state["restored"]), WIDE)
+        fills[sphere] = decode(state["face"])
+    assert not np.array_equal(fills["0"], fills["1"])
+    bad = post(client, png(astronaut), painted_mask(astronaut.shape), method="dcgan",
+               sphere="maybe")
+    assert bad.status_code == 400 and "sphere must be 1 or 0" in bad.json["error"]
+    network = post(client, png(astronaut), painted_mask(astronaut.shape), method="network",
+                   sphere="1")
+    assert network.status_code == 400 and "choose the projection" in network.json["error"]
+
+
 def test_faces_are_listed_main_face_first_and_can_be_chosen(client, astronaut):
     r = client.post("/api/faces", data={"photo": (io.BytesIO(png(astronaut)), "a.png")})
     assert r.status_code == 200

@@ -13,7 +13,8 @@ the server keeps serving):
   POST /api/complete     photo, mask (a PNG the photo's size, white = known, black =
                          missing, as --photoMask) or mask_type (a preset in the aligned
                          face, as --maskType), face, method (dcgan | network), n_iter, lam,
-                         seed, samples (dcgan only: fills per hole, as --samples).
+                         seed, samples (dcgan only: fills per hole, as --samples),
+                         sphere (dcgan only: 1 or 0, as --sphere: sharper fills).
                          network: the result at once; dcgan: {"job": id}, 202
   GET  /api/jobs/<id>    a projection's progress (iteration, the completed face so far as
                          PNG data) and, once done, its result
@@ -244,6 +245,17 @@ def number(form, key: str, kind, default, low, high):
     return value
 
 
+def switch(form, key: str, default: bool) -> bool:
+    """An on/off setting from the form ("1" / "0", "true" / "false"), ``default`` when
+    absent; WebError for anything else."""
+    text = form.get(key, "").strip().lower()
+    if not text:
+        return default
+    if text not in ("1", "0", "true", "false"):
+        raise WebError(f"{key} must be 1 or 0, got {text!r}")
+    return text in ("1", "true")
+
+
 def read_request(defaults: dict) -> Request:
     """The completion the page asks for, over complete()'s settings ``defaults``; WebError
     with a message for anything unusable."""
@@ -277,6 +289,9 @@ def read_request(defaults: dict) -> Request:
     if method == "network" and settings["samples"] > 1:
         raise WebError("samples: the network gives one fill per hole; choose the projection "
                        "for several")
+    settings["sphere"] = switch(form, "sphere", settings["sphere"])
+    if method == "network" and settings["sphere"]:
+        raise WebError("sphere: the network has no z to keep on a sphere; choose the projection")
     settings["out_interval"] = max(1, settings["n_iter"] // GIF_FRAMES)
     check_settings(**settings)
     face = number(form, "face", int, 0, 0, 1000)
@@ -431,7 +446,7 @@ def create_app(checkpoint_dir: str | None = None, network_dir: str | None = None
         S = models.projection_defaults()
         return jsonify(mask_types=list(preset_masks()), painted=PAINTED, methods=list(METHODS),
                        n_iter=S["n_iter"], lam=S["lam"], seed=S["seed"], max_iterations=MAX_ITERATIONS,
-                       samples=S["samples"], max_samples=MAX_SAMPLES,
+                       samples=S["samples"], max_samples=MAX_SAMPLES, sphere=S["sphere"],
                        max_upload_bytes=app.config["MAX_CONTENT_LENGTH"], busy=busy.locked())
 
     @app.post("/api/faces")
