@@ -49,9 +49,9 @@ encoder's budget refines.
 
 On the prior's sphere (``sphere=True``; PULSE, Menon et al. 2020, searched on the sphere
 where a Gaussian prior's samples lie): z ~ U[-1, 1]^d lies near the sphere of radius
-sqrt(d / 3) (PRIOR_RADIUS: E|z|^2 = d/3), but an encoder trained to regress z predicts
+sqrt(d / 3) (prior_radius: E|z|^2 = d/3), but an encoder trained to regress z predicts
 the mean of the z that fit a masked face, well inside it (norm 3.5 against 5.8 for the
-bundled encoders), where G's faces are smooth; the descent on the contextual loss drifts
+bundled encoder), where G's faces are smooth; the descent on the contextual loss drifts
 inwards too. With ``sphere`` the start points are moved onto that sphere and every step
 on z is projected back onto it (onto_sphere, within [-1, 1]^d): the fills are sharper,
 their hole PSNR lower (bench/README.md, "Sharper fills on the prior's sphere").

@@ -658,6 +658,10 @@ def test_cli_sphere_flag_reaches_the_projection(tmp_path, checkpoint, caplog):
         rc, out = run_cli(tmp_path, checkpoint, faces, "--sphere", "--init", "random")
     assert rc == 0 and "iterations from random starting z on the prior's sphere" in caplog.text
     assert sorted(os.listdir(os.path.join(out, "completed"))) == ["face000.png", "face001.png"]
+    with caplog.at_level(logging.ERROR):
+        rc, out = run_cli(tmp_path / "net", checkpoint, faces, "--sphere", "--method", "network")
+    assert rc == 2 and "--sphere: --method network has no z" in caplog.text
+    assert not os.path.exists(out)
 
 
 def test_cli_refine_continues_the_logged_iterations(tmp_path, checkpoint):

@@ -312,6 +312,9 @@ def run(args, out_dir: str) -> int:
             raise ValueError(f"--samples {settings['samples']}: --method network gives one fill "
                              "per hole (it has no start point to vary); use --method dcgan for "
                              "several fills, or leave out --samples")
+        if args.method == "network" and settings["sphere"]:
+            raise ValueError("--sphere: --method network has no z to keep on the sphere; use "
+                             "--method dcgan, or leave out --sphere")
         files.ensure_output_dir(out_dir, must_be_empty=True, what="output folder")
         sources = model_candidates(args)
 
