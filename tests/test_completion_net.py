@@ -513,6 +513,19 @@ def test_complete_and_evaluate_with_the_network(tmp_path):
                               "center", "--outDir", str(tmp_path / "ev2"), "--noProgress"]) == 0
 
 
+def fills_toy_faces(tmp_path, net, size: int, mask_type: str):
+    """Two toy faces of ``size`` written to tmp_path/faces and completed by ``net``, which
+    must keep every known pixel and fill the hole (not leave the grey fill): (paths,
+    images, masks, completions)."""
+    faces = write_toy_faces(str(tmp_path / "faces"), 2, size=(size, size))
+    x = np.stack([images.load_image(f) for f in faces])
+    m = masks_lib.MaskSpec(mask_type, size).masks(2).values
+    out = NetworkCompleter(net).complete(x, m)
+    known = np.broadcast_to(m == 1, x.shape)
+    assert (out[known] == x[known]).all() and (out[~known] != 128).any()
+    return faces, x, m, out
+
+
 def test_the_bundled_network_is_the_default(tmp_path):
     from dcgan_completion.cli import complete as complete_cli
     from dcgan_completion.completion_net.weights import BUNDLED_NETWORK, bundled_network_available
@@ -520,12 +533,27 @@ def test_the_bundled_network_is_the_default(tmp_path):
     config, net = load_completion_net()
     assert config.image_shape == (64, 64, 3) and config.measurement == "mix"
     assert config.skips and config.prefill == "push-pull"
-    faces = write_toy_faces(str(tmp_path / "faces"), 2, size=(64, 64))
-    x = np.stack([images.load_image(f) for f in faces])
-    m = masks_lib.MaskSpec("patch", 64).masks(2).values
-    out = NetworkCompleter(net).complete(x, m)
-    known = np.broadcast_to(m == 1, x.shape)
-    assert (out[known] == x[known]).all() and (out[~known] != 128).any()   # not the grey fill
+    faces, x, m, out = fills_toy_faces(tmp_path, net, 64, "patch")
     np.testing.assert_array_equal(out, NetworkCompleter(load_completion_net()[1]).complete(x, m))
     assert complete_cli.main(["--method", "network", "--outDir", str(tmp_path / "out"), *faces]) == 0
     assert sorted(os.listdir(tmp_path / "out" / "completed")) == ["face000.png", "face001.png"]
+
+
+def test_the_bundled_128_network_completes_128_px_faces(tmp_path):
+    """The 128-px network ships beside the 64-px one (docs/completion-net-card-128.md): the
+    same network at 128 px, and an aligned 128x128 input of --method network gets it."""
+    from dcgan_completion.cli import complete as complete_cli
+    from dcgan_completion.completion_net.weights import bundled_networks
+    path = bundled_networks().get(128)
+    assert path is not None and os.path.getsize(path) < 10 * 2**20
+    config, net = load_completion_net(path)
+    config64, _ = load_completion_net()
+    assert config.image_shape == (128, 128, 3)
+    assert not config64.network_differences(config)      # the 64-px network's settings
+    faces, *_ = fills_toy_faces(tmp_path, net, 128, "center")
+    out_dir = tmp_path / "out"
+    assert complete_cli.main(["--method", "network", "--outDir", str(out_dir), *faces]) == 0
+    completed = images.load_image(str(out_dir / "completed" / "face000.png"))
+    assert completed.shape == (128, 128, 3)
+    rows = (out_dir / "inputs.csv").read_text().splitlines()
+    assert rows[0].split(",")[-1] == "model_size" and rows[1].endswith(",128")

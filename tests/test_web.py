@@ -80,7 +80,8 @@ def test_network_completion_changes_only_the_painted_region(client, astronaut):
     inside = (slice(PAINTED[0].start + 3, PAINTED[0].stop - 3),
               slice(PAINTED[1].start + 3, PAINTED[1].stop - 3))
     assert (damaged[inside] == 128).all()              # the hole as the completion saw it
-    assert decode(r.json["face"]).shape == (64, 64, 3)
+    side = r.json["model_size"]                        # 128 where such a network is installed
+    assert decode(r.json["face"]).shape == (side, side, 3)
     assert "gif" not in r.json                         # one forward pass: no trajectory
 
 

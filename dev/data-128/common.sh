@@ -18,3 +18,14 @@ git_dir() {
   local base="$MIRRORS/${1/\//+}/repo"
   if [[ -d "$base/.git" ]]; then echo "$base/.git"; else echo "$base"; fi
 }
+
+# The first set (4 sources; docs/data-128.md), built when it is missing: what the training
+# runs of dev/runs/ read. About 20 minutes with 2 workers; each step resumes.
+FIRST_SET=(utkface scut-fbp5500 aaf mebeauty)
+ensure_first_set() {
+  if [[ ! -f "$DATA/faces-128-validation.txt" ]]; then
+    "$PYTHON" "$HERE/extract.py" --data "$DATA" --mirrors "$MIRRORS" "${FIRST_SET[@]}"
+    WORKERS=${WORKERS:-2} "$HERE/align.sh" "${FIRST_SET[@]}"
+    "$PYTHON" "$HERE/finish.py" --data "$DATA" --only "${FIRST_SET[@]}"
+  fi
+}

@@ -20,17 +20,12 @@
 # then replace dev/runs/dcgan-128.npz with it and note the step in dev/runs/README.md.
 set -euo pipefail
 source "$(dirname "$0")/../data-128/common.sh"
-FIRST_SET=(utkface scut-fbp5500 aaf mebeauty)
 RUN=${RUN:-$(dirname "$REPO")/runs/dcgan-128}
 SEED=${SEED:-1}      # another seed than the last leg's, for other z and another data order
 # Two G updates per D update (the DCGAN default) now that the fade is over: with one, D
 # won more and more after it (D(G(z)) 0.10 by step 6,500); dev/runs/README.md, leg 2.
 
-if [[ ! -f "$DATA/faces-128-validation.txt" ]]; then
-  "$PYTHON" "$HERE/extract.py" --data "$DATA" --mirrors "$MIRRORS" "${FIRST_SET[@]}"
-  WORKERS=${WORKERS:-2} "$HERE/align.sh" "${FIRST_SET[@]}"
-  "$PYTHON" "$HERE/finish.py" --data "$DATA" --only "${FIRST_SET[@]}"
-fi
+ensure_first_set
 mkdir -p "$RUN"
 cd "$RUN"
 exec nice -n 5 "$(dirname "$PYTHON")/dcgan-train" --dataset "$DATA/train-128" --image_size 128 \
