@@ -436,6 +436,21 @@ def with_budget(settings: dict, start: str) -> dict:
     return {**settings, **{k: v for k, v in budget.items() if settings.get(k) is None}}
 
 
+# Settings only the projection has: a completion network (one forward pass, no z) cannot
+# honour them. Name -> why, for the interfaces' messages (projection_only).
+PROJECTION_ONLY = {
+    "samples": "gives one fill per hole (it has no start point to vary)",
+    "sphere": "has no z to keep on the prior's sphere",
+}
+
+
+def projection_only(settings: dict) -> list[str]:
+    """The PROJECTION_ONLY settings that ``settings`` asks for (samples > 1, sphere on), in
+    that order: what a completion network must refuse."""
+    asked = {"samples": settings.get("samples", 1) > 1, "sphere": bool(settings.get("sphere"))}
+    return [name for name in PROJECTION_ONLY if asked[name]]
+
+
 def check_settings(*, n_iter: int | None, out_interval: int, restarts: int, optimizer: str,
                    blend: str, weighted_context: int, lr: float | None = None,
                    momentum: float | None = None, lam: float | None = None,

@@ -301,6 +301,7 @@ def run(args, out_dir: str) -> int:
     from ..align import AlignError
     from ..checkpoints import CheckpointError
     from ..config import BATCH_SIZE, ConfigError
+    from ..completion import PROJECTION_ONLY, projection_only
     from ..completion_net.inference import unsupported_masks
     from ..model_sizes import SizedModels, by_size, log_choice
 
@@ -308,13 +309,12 @@ def run(args, out_dir: str) -> int:
     try:
         settings = completion_settings(args)
         check_mask_flags(args)
-        if args.method == "network" and settings["samples"] > 1:
-            raise ValueError(f"--samples {settings['samples']}: --method network gives one fill "
-                             "per hole (it has no start point to vary); use --method dcgan for "
-                             "several fills, or leave out --samples")
-        if args.method == "network" and settings["sphere"]:
-            raise ValueError("--sphere: --method network has no z to keep on the sphere; use "
-                             "--method dcgan, or leave out --sphere")
+        refused = projection_only(settings) if args.method == "network" else []
+        if refused:
+            name, value = refused[0], settings[refused[0]]
+            given = f"--{name}" if isinstance(value, bool) else f"--{name} {value}"
+            raise ValueError(f"{given}: --method network {PROJECTION_ONLY[name]}; use --method "
+                             f"dcgan, or leave out --{name}")
         files.ensure_output_dir(out_dir, must_be_empty=True, what="output folder")
         sources = model_candidates(args)
 

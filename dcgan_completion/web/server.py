@@ -259,7 +259,7 @@ def switch(form, key: str, default: bool) -> bool:
 def read_request(defaults: dict) -> Request:
     """The completion the page asks for, over complete()'s settings ``defaults``; WebError
     with a message for anything unusable."""
-    from ..completion import check_settings
+    from ..completion import PROJECTION_ONLY, check_settings, projection_only
     form = request.form
     name, photo = read_photo()
     method = form.get("method", "dcgan")
@@ -286,12 +286,11 @@ def read_request(defaults: dict) -> Request:
     settings["lam"] = number(form, "lam", float, settings["lam"], 0.0, 1e6)
     settings["seed"] = number(form, "seed", int, settings["seed"], 0, SEED_MAX)
     settings["samples"] = number(form, "samples", int, settings["samples"], 1, MAX_SAMPLES)
-    if method == "network" and settings["samples"] > 1:
-        raise WebError("samples: the network gives one fill per hole; choose the projection "
-                       "for several")
     settings["sphere"] = switch(form, "sphere", settings["sphere"])
-    if method == "network" and settings["sphere"]:
-        raise WebError("sphere: the network has no z to keep on a sphere; choose the projection")
+    refused = projection_only(settings) if method == "network" else []
+    if refused:
+        name = refused[0]
+        raise WebError(f"{name}: the network {PROJECTION_ONLY[name]}; choose the projection")
     settings["out_interval"] = max(1, settings["n_iter"] // GIF_FRAMES)
     check_settings(**settings)
     face = number(form, "face", int, 0, 0, 1000)
