@@ -324,8 +324,8 @@ def load_weights_file(path: str, dtype_policy: str = "float32"
 # file is not installed is not offered (bundled_models).
 BUNDLED_DCGAN_NAMES = {64: "dcgan-celeba-64.npz", 128: "dcgan-faces-128.npz"}
 DEFAULT_MODEL_SIZE = 64
-BUNDLED_WEIGHTS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "models",
-                               BUNDLED_DCGAN_NAMES[DEFAULT_MODEL_SIZE])
+MODELS_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), "models")  # every bundled file
+BUNDLED_WEIGHTS = os.path.join(MODELS_DIR, BUNDLED_DCGAN_NAMES[DEFAULT_MODEL_SIZE])
 
 
 def bundled_files(default: str, names: dict[int, str], default_size: int = DEFAULT_MODEL_SIZE

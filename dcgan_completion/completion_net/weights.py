@@ -23,7 +23,9 @@ from .networks import (CONFIG_KIND, CompletionConfig, CompletionConfigError, bui
 # The bundled networks, one per image size (as checkpoints.BUNDLED_DCGAN_NAMES):
 # BUNDLED_NETWORK is the default one, the others lie beside it.
 BUNDLED_NETWORK_NAMES = {64: "completion-net-celeba-64.npz", 128: "completion-net-faces-128.npz"}
-BUNDLED_NETWORK = os.path.join(os.path.dirname(checkpoints.BUNDLED_WEIGHTS),
+# From the package's models folder, not from BUNDLED_WEIGHTS: a test that points the DCGAN
+# elsewhere while this module is first imported must not move the network with it.
+BUNDLED_NETWORK = os.path.join(checkpoints.MODELS_DIR,
                                BUNDLED_NETWORK_NAMES[checkpoints.DEFAULT_MODEL_SIZE])
 
 
