@@ -20,6 +20,11 @@ while IFS=$'\t' read -r name repo commit folder; do
   rc=$?
   # 1 = some photos skipped (no face, refused as upsampled): expected. 130 = stopped.
   if [[ $rc -ne 0 && $rc -ne 1 ]]; then echo "$name: aligner exit status $rc" >&2; status=$rc; fi
+  # ... but 1 is also how Python ends on an error before aligning anything (no TensorFlow in
+  # $PYTHON, say): with no manifest written, the source failed.
+  if [[ $rc -ne 130 && ! -f "$DATA/aligned/$name/manifest.jsonl" ]]; then
+    echo "$name: the aligner wrote no manifest.jsonl (exit status $rc)" >&2; status=1
+  fi
   [[ $rc -eq 130 ]] && break
 done < <(sources)
 echo "align.sh finished ($(date -u +%FT%TZ)), status $status"

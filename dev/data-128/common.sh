@@ -6,7 +6,8 @@ REPO=$(cd "$HERE/../.." && pwd)
 # Defaults beside the repository (its parent folder), never inside it.
 DATA=${DATA:-$(dirname "$REPO")/data-128}
 MIRRORS=${MIRRORS:-$(dirname "$REPO")/.mirror}
-PYTHON=${PYTHON:-$(command -v python3)}
+# Exported: align.sh, run from ensure_first_set, must use the same interpreter.
+export PYTHON=${PYTHON:-$(command -v python3)}
 
 # The sources, one "name repo commit folder" line each (comments and licences dropped).
 sources() {

@@ -225,6 +225,11 @@ def main(argv=None) -> int:
     for source in names:
         folder = os.path.join(args.data, "aligned", source)
         if not os.path.exists(os.path.join(folder, "manifest.jsonl")):
+            # Asked for by name, a missing source is a failed alignment, not one still to
+            # come: an empty list written now would pass for a finished set (ensure_first_set).
+            if args.only:
+                raise SystemExit(f"{source}: not aligned ({folder} has no manifest.jsonl): "
+                                 f"nothing written; run align.sh {source} first")
             print(f"{source}: not aligned yet ({folder}), left out", file=sys.stderr)
             continue
         rows = read_manifest(folder)
@@ -247,6 +252,8 @@ def main(argv=None) -> int:
                           "median scale": round(float(np.median(scales)), 4) if scales else None}
         faces += [(source, n, *measured[n]) for n in sorted(rows)]
 
+    if not faces:
+        raise SystemExit(f"no aligned faces under {args.data}/aligned: nothing written")
     black = [f for f in faces if f[2] > BLACK_LIMIT]
     clean = [f for f in faces if f[2] <= BLACK_LIMIT]
     hashes = np.array([f[3] for f in clean], dtype=np.uint64)
