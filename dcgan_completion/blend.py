@@ -11,6 +11,9 @@ blended (Navier-Stokes 23.9), with a DCGAN whose whole-face reconstruction is ab
 19 dB. Every mask with a hole and at least one known pixel is blended; lowres masks
 (nothing known) and full masks (no hole) get the plain composite.
 
+``two_scale`` puts one picture's fine detail over another's coarse content (the
+projection's two-scale fill, completion.py).
+
 ``visible_input`` draws what a completion knows: the missing pixels gray, or for lowres
 masks the block averages.
 """
@@ -118,6 +121,24 @@ def blend_frames(images: np.ndarray, masks: np.ndarray, frames: np.ndarray, meth
                 for t in range(len(frames)):
                     out[t, i] = solve(out[t, i], frames[t, i])
     return out
+
+
+def two_scale(base: np.ndarray, detail: np.ndarray, sigma: float) -> np.ndarray:
+    """uint8 (..., H, W, C): the low frequencies of ``base`` and the high frequencies of
+    ``detail``, split at a Gaussian of ``sigma`` px,
+
+        out = Gauss_sigma * base + (detail - Gauss_sigma * detail)
+
+    rounded and clipped to [0, 255] (completion's two-scale fill). Equal inputs come back
+    unchanged (up to rounding)."""
+    shape = base.shape
+    base = np.asarray(base, np.float32).reshape((-1,) + shape[-3:])
+    detail = np.asarray(detail, np.float32).reshape(base.shape)
+
+    def low(picture):                   # (H, W, C); reflected borders, as cv2 does by default
+        return cv2.GaussianBlur(picture, (0, 0), sigma).reshape(picture.shape)
+    out = np.stack([low(b) + d - low(d) for b, d in zip(base, detail)])
+    return np.clip(np.rint(out), 0, 255).astype(np.uint8).reshape(shape)
 
 
 def visible_input(images: np.ndarray, masks: np.ndarray, lowres_factor: int | None = None) -> np.ndarray:

@@ -1,5 +1,6 @@
 """Blending: the composite, and Poisson blending of every hole that has known pixels."""
 
+import cv2
 import numpy as np
 
 from dcgan_completion import blend, masks
@@ -62,3 +63,27 @@ def test_blending():
     np.testing.assert_array_equal(none, blend.composite(batch, m, np.stack([generated] * 3)))
     gray = blend.poisson_blend(image[..., :1], masks.center_mask(S), generated[..., :1])
     assert gray.shape == (S, S, 1)
+
+
+def test_two_scale_takes_coarse_content_from_one_picture_and_fine_detail_from_the_other():
+    rng = np.random.default_rng(0)
+    yy, xx = np.mgrid[0:32, 0:32]
+    smooth = np.stack([60 + 3 * yy, 80 + 2 * xx, 100 + yy + xx], -1).astype(np.uint8)  # a ramp
+    checker = (((yy + xx) % 2) * 40 - 20)[..., None]                  # +-20: the finest detail
+    detailed = np.clip(200 - smooth.astype(int) + checker, 0, 255).astype(np.uint8)
+    pictures = np.stack([smooth, smooth])
+    out = blend.two_scale(pictures, np.stack([detailed, detailed]), 1.5)
+    assert out.shape == pictures.shape and out.dtype == np.uint8
+
+    def low(p):
+        return cv2.GaussianBlur(p.astype(np.float32), (0, 0), 1.5)
+    inner = (slice(4, -4), slice(4, -4))               # away from the reflected borders
+    # Coarse: the smooth picture's (a ramp passes a Gaussian unchanged); fine: the checker.
+    np.testing.assert_allclose(low(out[0])[inner], low(smooth)[inner], atol=1.0)
+    fine = out[0].astype(np.float32) - low(out[0])
+    np.testing.assert_allclose(fine[inner], (detailed.astype(np.float32) - low(detailed))[inner],
+                               atol=1.0)
+    assert 15 < np.abs(fine[inner]).mean() < 25       # the checker's +-20, barely blurred
+    # One picture as both: unchanged; a single (H, W, 1) picture keeps its shape.
+    noisy = rng.integers(0, 256, (16, 16, 1), dtype=np.uint8)
+    np.testing.assert_array_equal(blend.two_scale(noisy, noisy, 2.0), noisy)

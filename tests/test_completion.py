@@ -229,6 +229,36 @@ def test_sphere_keeps_every_z_on_the_sphere_from_start_to_end(models, targets):
     assert np.all(np.linalg.norm(off.z, axis=1) < 0.8 * radius)
 
 
+def test_detail_adds_the_sphere_fills_fine_detail_as_one_more_logged_iteration(models, targets):
+    G, D = models
+    y, _ = targets
+    m = masks.MaskSpec("center", S).masks(4).values
+    small_z = 0.1 * sample_z(4, TINY.z_dim, (7, 7)).numpy()
+    settings = dict(n_iter=20, out_interval=10, refine=4, z_init=small_z)
+    plain = completion.complete(y, m, G, D, **settings)
+    sharp = completion.complete(y, m, G, D, detail=True, detail_iter=6, **settings)
+    # The same search, then one frame more at n_iter + refine + detail_iter.
+    assert list(sharp.iterations) == list(plain.iterations) + [30]
+    np.testing.assert_array_equal(sharp.trajectory[:-1], plain.trajectory)
+    np.testing.assert_array_equal(sharp.z, plain.z)
+    assert np.array_equal(sharp.trajectory[-1], sharp.completed)
+    np.testing.assert_array_equal(sharp.total, plain.total)     # the losses of the fill before
+    # Its G image is two_scale(the fill before, G on the sphere from that z): coarse content
+    # from the first, and not the first itself.
+    on_sphere = completion.sphere_fill(
+        plain.z, tf.constant(images.to_float(y)), tf.constant(m), G, D, steps=6, optimizer="adam",
+        lr=0.01, momentum=0.9, lam=0.003, lowres_factor=None)
+    np.testing.assert_array_equal(
+        sharp.generated, blend.two_scale(plain.generated, on_sphere, completion.DETAIL_SIGMA))
+    assert not np.array_equal(sharp.generated, plain.generated)
+    known = np.broadcast_to(m > 0.5, y.shape)
+    np.testing.assert_array_equal(sharp.completed[known], y[known])      # known pixels kept
+    two = completion.complete(y, m, G, D, detail=True, detail_iter=6, samples=2, **settings)
+    assert two.samples.completed.shape[:2] == (4, 2) and list(two.iterations)[-1] == 30
+    with pytest.raises(ValueError, match="detail_sigma > 0"):
+        completion.complete(y, m, G, D, detail=True, detail_sigma=0.0, **settings)
+
+
 def test_trajectory_restarts_and_lowres(models, targets):
     G, D = models
     y, _ = targets
@@ -661,6 +691,20 @@ def test_cli_sphere_flag_reaches_the_projection(tmp_path, checkpoint, caplog):
     with caplog.at_level(logging.ERROR):
         rc, out = run_cli(tmp_path / "net", checkpoint, faces, "--sphere", "--method", "network")
     assert rc == 2 and "--sphere: --method network has no z" in caplog.text
+    assert not os.path.exists(out)
+
+
+def test_cli_detail_flag_reaches_the_projection_and_the_network_refuses_it(tmp_path, checkpoint,
+                                                                           caplog):
+    faces = write_toy_faces(str(tmp_path / "faces"), 2, size=(S, S))
+    with caplog.at_level(logging.INFO):
+        rc, out = run_cli(tmp_path, checkpoint, faces, "--detail", "--detailSigma", "2",
+                          "--init", "random", "--nIter", "10")
+    assert rc == 0 and "then 20 on the prior's sphere for detail (sigma 2.0 px)" in caplog.text
+    assert sorted(os.listdir(os.path.join(out, "completed"))) == ["face000.png", "face001.png"]
+    with caplog.at_level(logging.ERROR):
+        rc, out = run_cli(tmp_path / "net", checkpoint, faces, "--detail", "--method", "network")
+    assert rc == 2 and "--detail: --method network has no z to draw detail" in caplog.text
     assert not os.path.exists(out)
 
 

@@ -162,6 +162,17 @@ def test_the_sphere_switch_reaches_the_projection_and_is_checked(client, astrona
     assert network.status_code == 400 and "choose the projection" in network.json["error"]
 
 
+def test_the_detail_switch_reaches_the_projection_and_the_network_refuses_it(client, astronaut):
+    assert client.get("/api/info").json["detail"] is False          # complete()'s default
+    state = finished(client, post(client, png(astronaut), painted_mask(astronaut.shape, WIDE),
+                                  method="dcgan", n_iter=4, seed=2, detail="1"))
+    assert state["status"] == "done", state
+    assert_only_painted_region_changed(astronaut, decode(state["restored"]), WIDE)
+    network = post(client, png(astronaut), painted_mask(astronaut.shape), method="network",
+                   detail="1")
+    assert network.status_code == 400 and "detail: the network has no z" in network.json["error"]
+
+
 def test_faces_are_listed_main_face_first_and_can_be_chosen(client, astronaut):
     r = client.post("/api/faces", data={"photo": (io.BytesIO(png(astronaut)), "a.png")})
     assert r.status_code == 200

@@ -248,6 +248,8 @@ def describe(args, settings: dict, encoder) -> str:
         (" on the prior's sphere" if settings["sphere"] else "") + \
         (f", then {settings['refine']} refining G's block {settings['refine_layer']}"
          if settings["refine"] else "") + \
+        (f", then {settings['detail_iter']} on the prior's sphere for detail (sigma "
+         f"{settings['detail_sigma']} px)" if settings["detail"] else "") + \
         (f", {settings['samples']} fills per image" if settings["samples"] > 1 else "")
 
 

@@ -15,7 +15,7 @@ from .common import (add_flag, fraction, fraction_below_one, nonnegative_float, 
 COMPLETE_FLAGS = ("n_iter", "lr", "momentum", "optimizer", "lam", "weighted_context",
                   "restarts", "out_interval", "seed", "blend", "tol", "refine", "refine_layer",
                   "refine_weight", "refine_lr", "samples", "sample_spread", "sample_distance",
-                  "sphere")
+                  "sphere", "detail", "detail_sigma")
 
 
 def add_completion_flags(p: argparse.ArgumentParser) -> None:
@@ -45,6 +45,14 @@ def add_completion_flags(p: argparse.ArgumentParser) -> None:
                    help="keep z on the sphere where the prior's z lie (radius sqrt(z_dim / 3)) "
                    "instead of where the encoder and the descent put it, nearer the centre, "
                    "where G's faces are smooth: sharper fills, a lower hole PSNR (default: off)")
+    g.add_argument("--detail", action="store_true", default=None,
+                   help="add the fine detail of a fill found on the prior's sphere (from the z "
+                   "found, without refining) to the fill's coarse content: about twice the "
+                   "detail in the hole for 0.1-0.35 dB of hole PSNR and 40 %% more time "
+                   "(default: off)")
+    add_flag(g, "detailSigma", "detail-sigma", dest="detail_sigma", type=positive_float,
+             metavar="PX", help="with --detail: where coarse becomes fine, a Gaussian's sigma "
+             f"in pixels of the model's images (default: {S['detail_sigma']})")
     g.add_argument("--tol", type=nonnegative_float,
                    help="stop an image once its loss changes by less than this fraction between "
                    f"two logged iterations (--outInterval); 0 = never (default: {S['tol']})")
@@ -225,7 +233,8 @@ def projection_steps(args, settings: dict, source=USE_CHECKPOINT_DIR) -> int:
     start = args.init or ("encoder" if path else "random")
     budget = with_budget(settings, start)
     samples, restarts = settings.get("samples", 1), settings.get("restarts", 1)
-    return samples * (restarts * budget["n_iter"] + (budget["refine"] or 0))
+    detail = settings["detail_iter"] if settings.get("detail") else 0
+    return samples * (restarts * budget["n_iter"] + (budget["refine"] or 0) + detail)
 
 
 def network_precision(args) -> str:

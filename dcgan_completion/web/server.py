@@ -14,7 +14,9 @@ the server keeps serving):
                          missing, as --photoMask) or mask_type (a preset in the aligned
                          face, as --maskType), face, method (dcgan | network), n_iter, lam,
                          seed, samples (dcgan only: fills per hole, as --samples),
-                         sphere (dcgan only: 1 or 0, as --sphere: sharper fills).
+                         sphere (dcgan only: 1 or 0, as --sphere: sharper fills),
+                         detail (dcgan only: 1 or 0, as --detail: fine detail from the
+                         sphere over the fill).
                          network: the result at once; dcgan: {"job": id}, 202
   GET  /api/jobs/<id>    a projection's progress (iteration, the completed face so far as
                          PNG data) and, once done, its result
@@ -287,6 +289,7 @@ def read_request(defaults: dict) -> Request:
     settings["seed"] = number(form, "seed", int, settings["seed"], 0, SEED_MAX)
     settings["samples"] = number(form, "samples", int, settings["samples"], 1, MAX_SAMPLES)
     settings["sphere"] = switch(form, "sphere", settings["sphere"])
+    settings["detail"] = switch(form, "detail", settings["detail"])
     refused = projection_only(settings) if method == "network" else []
     if refused:
         name = refused[0]
@@ -446,6 +449,7 @@ def create_app(checkpoint_dir: str | None = None, network_dir: str | None = None
         return jsonify(mask_types=list(preset_masks()), painted=PAINTED, methods=list(METHODS),
                        n_iter=S["n_iter"], lam=S["lam"], seed=S["seed"], max_iterations=MAX_ITERATIONS,
                        samples=S["samples"], max_samples=MAX_SAMPLES, sphere=S["sphere"],
+                       detail=S["detail"],
                        max_upload_bytes=app.config["MAX_CONTENT_LENGTH"], busy=busy.locked())
 
     @app.post("/api/faces")
