@@ -12,6 +12,7 @@ each mask is filled by:
   navier-stokes   OpenCV at 128 px
   dcgan-128       the projection's defaults with the 128-px model (with --model; and
                   its encoder, or --encoder's)
+  dcgan-128-detail  the same with detail from the prior's sphere (--detail)
   network-128     the 128-px completion network (with --network)
   dcgan-64        the bundled 64-px model and encoder on the face brought to 64 px and
                   pasted back, as dcgan-complete --photo does for a face larger than its
@@ -55,14 +56,14 @@ UNSEEN_BY_64 = ("scut-fbp5500", "mebeauty")    # no 128-px validation face train
 GRID_ROWS = 6
 
 
-def projection(source: str | None, precision: str, encoder: str | None = None
+def projection(source: str | None, precision: str, encoder: str | None = None, **changes
                ) -> tuple[int, evaluate.Method, str | None]:
-    """(image size, the projection's defaults as a Method, the encoder's path) of a model;
-    ``encoder``: an encoder's path instead of the model's own (a smaller model's is used on
-    the faces averaged down, checkpoints.start_encoder)."""
+    """(image size, the projection's defaults, with ``changes``, as a Method, the encoder's
+    path) of a model; ``encoder``: an encoder's path instead of the model's own (a smaller
+    model's is used on the faces averaged down, checkpoints.start_encoder)."""
     config, G, D = load_model(source, precision)
     E, where = start_encoder(source, config, None, encoder)
-    settings = completion.default_settings(completion.start_of(E))
+    settings = {**completion.default_settings(completion.start_of(E)), **changes}
 
     def method(x, m):
         return completion.complete(x, m, G, D, z_init=encode(E, x, m), **settings).completed
@@ -76,21 +77,23 @@ def network(source: str | None, precision: str) -> tuple[int, evaluate.Method]:
     return config.image_size, completer.complete
 
 
-METHODS = ("navier-stokes", "dcgan-128", "network-128", "dcgan-64", "network-64")
+METHODS = ("navier-stokes", "dcgan-128", "dcgan-128-detail", "network-128", "dcgan-64",
+           "network-64")
 
 
 def methods_of(args) -> dict:
     """{name: Method on 128-px faces} of the methods compared (--methods, of those whose
     model is given: dcgan-128 needs --model, network-128 --network)."""
-    wanted = [m for m in args.methods if (m != "dcgan-128" or args.model)
+    wanted = [m for m in args.methods if (not m.startswith("dcgan-128") or args.model)
               and (m != "network-128" or args.network)]
     chosen = {}
     for name in wanted:
         if name == "navier-stokes":
             chosen[name] = evaluate.BASELINES[name]
-        elif name == "dcgan-128":
+        elif name.startswith("dcgan-128"):
             encoder = find_encoder() if args.encoder == "bundled" else args.encoder
-            size, chosen[name], where = projection(args.model, args.precision, encoder)
+            size, chosen[name], where = projection(args.model, args.precision, encoder,
+                                                   detail=name.endswith("-detail"))
             print(f"128-px model {args.model}: {size} px, encoder {where}")
         elif name == "network-128":
             chosen[name] = network(args.network, args.precision)[1]

@@ -395,6 +395,27 @@ def sphere_fill(z, x, w, generator: keras.Model, discriminator: keras.Model, *, 
     return to_uint8(g)
 
 
+def add_detail(images: np.ndarray, masks: np.ndarray, fills: np.ndarray,
+               generator: keras.Model, discriminator: keras.Model, z: np.ndarray,
+               settings: dict) -> np.ndarray:
+    """uint8 completions (B, H, W, C): ``fills`` (uint8, e.g. a completion network's) with
+    the high frequencies of G's fill found on the prior's sphere from ``z`` (B, z_dim), e.g.
+    the encoder's for the masked images, blended into the known pixels of ``images``: the
+    two-scale fill of complete(detail=True) for fills that come from elsewhere. ``settings``:
+    complete()'s (default_settings()); optimizer, lr, momentum, lam, weighted_context,
+    detail_iter, detail_sigma and blend are used."""
+    masks = np.asarray(masks, np.float32)
+    _check_inputs(images, masks, generator, None)
+    x = to_float(images)                                                         # (B, H, W, C)
+    w = context_weights(masks, settings["weighted_context"])                     # (B, H, W, 1)
+    sharp = sphere_fill(np.asarray(z, np.float32), x, w, generator, discriminator,
+                        steps=settings["detail_iter"], optimizer=settings["optimizer"],
+                        lr=float(settings["lr"]), momentum=float(settings["momentum"]),
+                        lam=float(settings["lam"]), lowres_factor=None)
+    merged = two_scale(fills, sharp, settings["detail_sigma"])
+    return blend_frames(images, masks, merged[None], settings["blend"])[0]
+
+
 def refine_features(z, x, w, generator: keras.Model, discriminator: keras.Model, *,
                     layer: int, steps: int, weight: float, lr: float, out_interval: int,
                     lam: float, lowres_factor):
@@ -482,15 +503,13 @@ def with_budget(settings: dict, start: str) -> dict:
 PROJECTION_ONLY = {
     "samples": "gives one fill per hole (it has no start point to vary)",
     "sphere": "has no z to keep on the prior's sphere",
-    "detail": "has no z to draw detail from on the prior's sphere",
 }
 
 
 def projection_only(settings: dict) -> list[str]:
-    """The PROJECTION_ONLY settings that ``settings`` asks for (samples > 1, sphere or
-    detail on), in that order: what a completion network must refuse."""
-    asked = {"samples": settings.get("samples", 1) > 1, "sphere": bool(settings.get("sphere")),
-             "detail": bool(settings.get("detail"))}
+    """The PROJECTION_ONLY settings that ``settings`` asks for (samples > 1, sphere on), in
+    that order: what a completion network must refuse."""
+    asked = {"samples": settings.get("samples", 1) > 1, "sphere": bool(settings.get("sphere"))}
     return [name for name in PROJECTION_ONLY if asked[name]]
 
 

@@ -694,18 +694,13 @@ def test_cli_sphere_flag_reaches_the_projection(tmp_path, checkpoint, caplog):
     assert not os.path.exists(out)
 
 
-def test_cli_detail_flag_reaches_the_projection_and_the_network_refuses_it(tmp_path, checkpoint,
-                                                                           caplog):
+def test_cli_detail_flag_reaches_the_projection(tmp_path, checkpoint, caplog):
     faces = write_toy_faces(str(tmp_path / "faces"), 2, size=(S, S))
     with caplog.at_level(logging.INFO):
         rc, out = run_cli(tmp_path, checkpoint, faces, "--detail", "--detailSigma", "2",
                           "--init", "random", "--nIter", "10")
     assert rc == 0 and "then 20 on the prior's sphere for detail (sigma 2.0 px)" in caplog.text
     assert sorted(os.listdir(os.path.join(out, "completed"))) == ["face000.png", "face001.png"]
-    with caplog.at_level(logging.ERROR):
-        rc, out = run_cli(tmp_path / "net", checkpoint, faces, "--detail", "--method", "network")
-    assert rc == 2 and "--detail: --method network has no z to draw detail" in caplog.text
-    assert not os.path.exists(out)
 
 
 def test_cli_refine_continues_the_logged_iterations(tmp_path, checkpoint):

@@ -557,3 +557,42 @@ def test_the_bundled_128_network_completes_128_px_faces(tmp_path):
     assert completed.shape == (128, 128, 3)
     rows = (out_dir / "inputs.csv").read_text().splitlines()
     assert rows[0].split(",")[-1] == "model_size" and rows[1].endswith(",128")
+
+
+def test_detail_gives_the_network_fills_the_face_models_fine_detail(tmp_path, caplog):
+    """--method network --detail: each fill takes the high frequencies of the bundled DCGAN
+    of its side, found on the prior's sphere from its encoder's z (completion.add_detail)."""
+    import logging
+
+    import cv2
+
+    from dcgan_completion import completion
+    from dcgan_completion.checkpoints import load_model, start_encoder
+    from dcgan_completion.cli import complete as complete_cli
+    from dcgan_completion.completion_net.inference import DetailedCompleter
+    from dcgan_completion.encoder import encode
+    net = NetworkCompleter(load_completion_net()[1])
+    config, G, D = load_model(None)
+    E, _ = start_encoder(None, config, "encoder")
+    settings = completion.default_settings("encoder")
+    faces, x, m, plain = fills_toy_faces(tmp_path, net.net, 64, "center")
+    detailed = DetailedCompleter(net, G, D, E, settings).complete(x, m)
+    known = np.broadcast_to(m > 0.5, x.shape)
+    np.testing.assert_array_equal(detailed[known], x[known])             # known pixels kept
+    assert not np.array_equal(detailed, plain)
+    np.testing.assert_array_equal(detailed, completion.add_detail(x, m, plain, G, D,
+                                                                  encode(E, x, m), settings))
+    # The fill's coarse content stays the network's: its blurred hole moves less than the
+    # fine detail does.
+    hole = ~known
+    def low(p):
+        return np.stack([cv2.GaussianBlur(q.astype(np.float32), (0, 0), 3.0) for q in p])
+    assert np.abs(low(detailed) - low(plain))[hole].mean() < \
+        np.abs(detailed.astype(float) - plain)[hole].mean()
+    with pytest.raises(ValueError, match="has none"):
+        DetailedCompleter(net, G, D, None, settings)
+    with caplog.at_level(logging.INFO):
+        assert complete_cli.main(["--method", "network", "--detail", "--precision", "float32",
+                                  "--outDir", str(tmp_path / "out"), *faces]) == 0
+    assert "the completion network, with the face model's detail" in caplog.text
+    assert sorted(os.listdir(tmp_path / "out" / "completed")) == ["face000.png", "face001.png"]

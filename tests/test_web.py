@@ -162,15 +162,20 @@ def test_the_sphere_switch_reaches_the_projection_and_is_checked(client, astrona
     assert network.status_code == 400 and "choose the projection" in network.json["error"]
 
 
-def test_the_detail_switch_reaches_the_projection_and_the_network_refuses_it(client, astronaut):
+def test_the_detail_switch_reaches_both_methods(client, astronaut):
     assert client.get("/api/info").json["detail"] is False          # complete()'s default
     state = finished(client, post(client, png(astronaut), painted_mask(astronaut.shape, WIDE),
                                   method="dcgan", n_iter=4, seed=2, detail="1"))
     assert state["status"] == "done", state
     assert_only_painted_region_changed(astronaut, decode(state["restored"]), WIDE)
-    network = post(client, png(astronaut), painted_mask(astronaut.shape), method="network",
-                   detail="1")
-    assert network.status_code == 400 and "detail: the network has no z" in network.json["error"]
+    fills = {}
+    for detail in ("0", "1"):
+        r = post(client, png(astronaut), painted_mask(astronaut.shape, WIDE), method="network",
+                 detail=detail)
+        assert r.status_code == 200, r.json
+        assert_only_painted_region_changed(astronaut, decode(r.json["restored"]), WIDE)
+        fills[detail] = decode(r.json["face"])
+    assert not np.array_equal(fills["0"], fills["1"])
 
 
 def test_faces_are_listed_main_face_first_and_can_be_chosen(client, astronaut):

@@ -66,7 +66,8 @@ from .completion_flags import (add_completion_flags, add_mask_parameter_flags,
                                add_model_size_flag, add_photo_flags, add_precision_flag,
                                add_sample_flags, add_start_flags, bundled_candidates,
                                check_model_size, completion_settings, load_dcgan, mask_spec,
-                               network_precision, projection_steps, wanted_model_size)
+                               network_precision, projection_steps, wanted_model_size,
+                               with_detail)
 
 log = logging.getLogger("dcgan-complete")
 
@@ -162,12 +163,14 @@ def model_candidates(args) -> dict[int, str | None] | None:
     return sources
 
 
-def load_completer(args, source: str | None = None, images: int | None = None, steps: int = 1):
+def load_completer(args, source: str | None = None, images: int | None = None, steps: int = 1,
+                   settings: dict | None = None):
     """(image size, channels, the model(s), the encoder or None) of --method and --init for
     the model ``source`` (--checkpointDir, a bundled weights file, or None: the default
-    bundled one): the network's completer, or G, D and their replicas on every other local
-    GPU; raises CheckpointError / ConfigError. ``images`` and ``steps`` (a batch's
-    projection steps): the job's size, which decides whether --precision auto is worth timing."""
+    bundled one): the network's completer (with ``settings``' detail, the bundled DCGAN's
+    too: with_detail), or G, D and their replicas on every other local GPU; raises
+    CheckpointError / ConfigError. ``images`` and ``steps`` (a batch's projection steps):
+    the job's size, which decides whether --precision auto is worth timing."""
     from ..checkpoints import load_replicas, start_encoder
     from ..config import BATCH_SIZE
     if args.method == "network":
@@ -175,8 +178,12 @@ def load_completer(args, source: str | None = None, images: int | None = None, s
         if args.init or args.encoder:
             raise ValueError("--init and --encoder choose where the optimisation of z starts; "
                              "--method network does not optimise z")
+        batch_size = args.batch_size or BATCH_SIZE
         config, completer, _ = load_network_completer(   # None: the bundled network
-            source, network_precision(args), args.batch_size or BATCH_SIZE, images=images)
+            source, network_precision(args), batch_size, images=images)
+        if settings and settings["detail"]:
+            completer = with_detail(args, completer, config.image_size, settings, batch_size,
+                                    images)
         return config.image_size, config.channels, (completer,), None
     config, G, D, precision = load_dcgan(args, args.batch_size or BATCH_SIZE, images, steps,
                                          source)
@@ -192,7 +199,8 @@ def load_completer(args, source: str | None = None, images: int | None = None, s
 def load_checked(args, source: str | None, images: int, settings: dict):
     """load_completer's (size, channels, models, encoder) for ``images`` images, refused
     (ValueError) when the model does not fit --modelSize, --imgSize or --photo."""
-    loaded = load_completer(args, source, images, projection_steps(args, settings, source))
+    loaded = load_completer(args, source, images, projection_steps(args, settings, source),
+                            settings)
     size, channels = loaded[:2]
     where = args.checkpoint_dir or "the bundled weights"
     check_model_size(args, size, where)
@@ -242,7 +250,9 @@ def load_inputs(args, sizes: list[int], spec_of, channels: int):
 def describe(args, settings: dict, encoder) -> str:
     """How the images are completed, in words."""
     if args.method == "network":
-        return "the completion network"
+        return "the completion network" + (
+            f", with the face model's detail ({settings['detail_iter']} iterations on the "
+            f"prior's sphere, sigma {settings['detail_sigma']} px)" if settings["detail"] else "")
     start = "random starting z" if encoder is None else "the encoder's starting z"
     return f"{settings['optimizer']}, {settings['n_iter']} iterations from {start}" + \
         (" on the prior's sphere" if settings["sphere"] else "") + \

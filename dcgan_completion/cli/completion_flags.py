@@ -8,9 +8,12 @@ defaults to None ("not set") and the help texts quote the library's values.
 from __future__ import annotations
 
 import argparse
+import logging
 
 from .common import (add_flag, fraction, fraction_below_one, nonnegative_float, nonnegative_int,
                      number_in, positive_float, positive_int, seed)
+
+log = logging.getLogger(__name__)
 
 COMPLETE_FLAGS = ("n_iter", "lr", "momentum", "optimizer", "lam", "weighted_context",
                   "restarts", "out_interval", "seed", "blend", "tol", "refine", "refine_layer",
@@ -48,8 +51,9 @@ def add_completion_flags(p: argparse.ArgumentParser) -> None:
     g.add_argument("--detail", action="store_true", default=None,
                    help="add the fine detail of a fill found on the prior's sphere (from the z "
                    "found, without refining) to the fill's coarse content: about twice the "
-                   "detail in the hole for 0.1-0.35 dB of hole PSNR and 40 %% more time "
-                   "(default: off)")
+                   "detail in the hole for 0.1-0.35 dB of hole PSNR and 40 %% more time. "
+                   "With --method network, the network's fills take the detail of the "
+                   "bundled face model of their side, from its encoder's z (default: off)")
     add_flag(g, "detailSigma", "detail-sigma", dest="detail_sigma", type=positive_float,
              metavar="PX", help="with --detail: where coarse becomes fine, a Gaussian's sigma "
              f"in pixels of the model's images (default: {S['detail_sigma']})")
@@ -235,6 +239,29 @@ def projection_steps(args, settings: dict, source=USE_CHECKPOINT_DIR) -> int:
     samples, restarts = settings.get("samples", 1), settings.get("restarts", 1)
     detail = settings["detail_iter"] if settings.get("detail") else 0
     return samples * (restarts * budget["n_iter"] + (budget["refine"] or 0) + detail)
+
+
+def with_detail(args, completer, size: int, settings: dict, batch_size: int,
+                images: int | None = None):
+    """--detail for a completion network: ``completer`` (its NetworkCompleter, side
+    ``size``) wrapped in a DetailedCompleter with the bundled DCGAN of that side and its
+    encoder, in --precision; ValueError naming --detail when there is none."""
+    from ..checkpoints import start_encoder
+    from ..completion_net.inference import DetailedCompleter
+    from ..model_sizes import ModelSizeError, bundled_sources
+    try:
+        source = bundled_sources(size=size)[size]
+    except ModelSizeError as e:
+        raise ValueError(f"--detail: the network's fills take detail from the bundled face "
+                         f"model of their side, and {e}") from e
+    config, G, D, _ = load_dcgan(args, batch_size, images, settings["detail_iter"], source)
+    encoder, path = start_encoder(source, config, "encoder", None)
+    log.info("detail for the network's fills: the bundled %d-px face model and its encoder %s",
+             size, path)
+    try:
+        return DetailedCompleter(completer, G, D, encoder, settings)
+    except ValueError as e:
+        raise ValueError(f"--detail: {e}") from e
 
 
 def network_precision(args) -> str:

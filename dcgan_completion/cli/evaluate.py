@@ -68,7 +68,7 @@ from .completion_flags import (MODEL_SIZE_AUTO, add_completion_flags, add_mask_p
                                add_model_size_flag, add_photo_flags, add_precision_flag,
                                add_start_flags, bundled_candidates, check_model_size,
                                completion_settings, load_dcgan, mask_spec, network_precision,
-                               projection_steps, wanted_model_size)
+                               projection_steps, wanted_model_size, with_detail)
 
 log = logging.getLogger("dcgan-evaluate")
 
@@ -225,6 +225,9 @@ def load_side(args, chosen, sources: dict, images: int | None, settings: dict):
         if kind == "network":
             loaded, completer, _ = load_network_completer(      # None: the bundled network
                 source, network_precision(args), batch_size, images=images)
+            if settings["detail"]:
+                completer = with_detail(args, completer, loaded.image_size, settings,
+                                        batch_size, images)
         elif "dcgan" in chosen:
             loaded, G, D, _ = load_dcgan(args, batch_size, images,
                                          projection_steps(args, settings, source), source)

@@ -15,8 +15,9 @@ the server keeps serving):
                          face, as --maskType), face, method (dcgan | network), n_iter, lam,
                          seed, samples (dcgan only: fills per hole, as --samples),
                          sphere (dcgan only: 1 or 0, as --sphere: sharper fills),
-                         detail (dcgan only: 1 or 0, as --detail: fine detail from the
-                         sphere over the fill).
+                         detail (1 or 0, as --detail: fine detail from the face model
+                         on the prior's sphere over the fill; for the network, that of
+                         the face model of its side).
                          network: the result at once; dcgan: {"job": id}, 202
   GET  /api/jobs/<id>    a projection's progress (iteration, the completed face so far as
                          PNG data) and, once done, its result
@@ -127,6 +128,20 @@ class Models:
         """(image size, NetworkCompleter) of image side ``size`` (None: the smallest;
         --networkDir's, else the bundled network)."""
         return self._model("network", self.source("network", size))
+
+    def detailed(self, completer, size: int, settings: dict):
+        """The network's ``completer`` with the detail of the DCGAN of the same side
+        (inference.DetailedCompleter, ``settings``: complete()'s); WebError when there is
+        no such DCGAN or it has no encoder."""
+        from ..completion_net.inference import DetailedCompleter
+        if size not in self.sizes("dcgan"):
+            raise WebError(f"detail: the network's fills take detail from a {size}-px face "
+                           "model, and there is none here")
+        _, G, D, E = self.dcgan(size)
+        try:
+            return DetailedCompleter(completer, G, D, E, settings)
+        except ValueError as e:
+            raise WebError(f"detail: {e}") from e
 
     def _model(self, method: str, source: str | None):
         load = load_network if method == "network" else load_dcgan
@@ -380,6 +395,8 @@ def complete_with_network(req: Request, models: Models) -> dict:
     start = time.perf_counter()
     face, spec = prepare(req, models)
     _, completer = models.network(spec.size)
+    if req.settings["detail"]:
+        completer = models.detailed(completer, spec.size, req.settings)
     completed = completer.complete(face.face.image[None], face.mask[None], 1)[0]
     return result_of(face, completed, req.settings["blend"], time.perf_counter() - start)
 
