@@ -14,6 +14,7 @@ each mask is filled by:
                   its encoder, or --encoder's)
   dcgan-128-detail  the same with detail from the prior's sphere (--detail)
   network-128     the 128-px completion network (with --network)
+  network-128-detail  the same with the 128-px model's detail (--detail; with --model too)
   dcgan-64        the bundled 64-px model and encoder on the face brought to 64 px and
                   pasted back, as dcgan-complete --photo does for a face larger than its
                   model (evaluate.at_model_size)
@@ -70,22 +71,31 @@ def projection(source: str | None, precision: str, encoder: str | None = None, *
     return config.image_size, method, where
 
 
-def network(source: str | None, precision: str) -> tuple[int, evaluate.Method]:
-    """(image size, one pass of a completion network as a Method)."""
-    from dcgan_completion.completion_net.inference import load_network_completer
+def network(source: str | None, precision: str, detail_from: str | None = None,
+            encoder: str | None = None) -> tuple[int, evaluate.Method]:
+    """(image size, one pass of a completion network as a Method); with ``detail_from`` (a
+    DCGAN's source, ``encoder`` its encoder or None for its own), its fills with that
+    DCGAN's detail (inference.DetailedCompleter, the library's settings)."""
+    from dcgan_completion.completion_net.inference import (DetailedCompleter,
+                                                           load_network_completer)
     config, completer, _ = load_network_completer(source, precision)
+    if detail_from:
+        model, G, D = load_model(detail_from, precision)
+        E, _ = start_encoder(detail_from, model, "encoder", encoder)
+        completer = DetailedCompleter(completer, G, D, E, completion.default_settings("encoder"))
     return config.image_size, completer.complete
 
 
-METHODS = ("navier-stokes", "dcgan-128", "dcgan-128-detail", "network-128", "dcgan-64",
-           "network-64")
+METHODS = ("navier-stokes", "dcgan-128", "dcgan-128-detail", "network-128",
+           "network-128-detail", "dcgan-64", "network-64")
 
 
 def methods_of(args) -> dict:
     """{name: Method on 128-px faces} of the methods compared (--methods, of those whose
     model is given: dcgan-128 needs --model, network-128 --network)."""
     wanted = [m for m in args.methods if (not m.startswith("dcgan-128") or args.model)
-              and (m != "network-128" or args.network)]
+              and (not m.startswith("network-128") or args.network)
+              and (m != "network-128-detail" or args.model)]
     chosen = {}
     for name in wanted:
         if name == "navier-stokes":
@@ -95,8 +105,10 @@ def methods_of(args) -> dict:
             size, chosen[name], where = projection(args.model, args.precision, encoder,
                                                    detail=name.endswith("-detail"))
             print(f"128-px model {args.model}: {size} px, encoder {where}")
-        elif name == "network-128":
-            chosen[name] = network(args.network, args.precision)[1]
+        elif name.startswith("network-128"):
+            encoder = find_encoder() if args.encoder == "bundled" else args.encoder
+            chosen[name] = network(args.network, args.precision,
+                                   args.model if name.endswith("-detail") else None, encoder)[1]
         elif name == "dcgan-64":
             small, dcgan64, _ = projection(None, args.precision)
             chosen[name] = evaluate.at_model_size(dcgan64, small)
