@@ -51,7 +51,8 @@ def add_completion_flags(p: argparse.ArgumentParser) -> None:
     g.add_argument("--detail", action="store_true", default=None,
                    help="add the fine detail of a fill found on the prior's sphere (from the z "
                    "found, without refining) to the fill's coarse content: about twice the "
-                   "detail in the hole for 0.1-0.35 dB of hole PSNR and 40 %% more time. "
+                   "detail in the hole for a few tenths of a dB of hole PSNR and 40 %% more "
+                   "time. "
                    "With --method network, the network's fills take the detail of the "
                    "bundled face model of their side, from its encoder's z (default: off)")
     add_flag(g, "detailSigma", "detail-sigma", dest="detail_sigma", type=positive_float,
