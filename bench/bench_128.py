@@ -92,7 +92,8 @@ METHODS = ("navier-stokes", "dcgan-128", "dcgan-128-detail", "network-128",
 
 def methods_of(args) -> dict:
     """{name: Method on 128-px faces} of the methods compared (--methods, of those whose
-    model is given: dcgan-128 needs --model, network-128 --network)."""
+    model is given: dcgan-128[-detail] needs --model, network-128 --network,
+    network-128-detail both)."""
     wanted = [m for m in args.methods if (not m.startswith("dcgan-128") or args.model)
               and (not m.startswith("network-128") or args.network)
               and (m != "network-128-detail" or args.model)]

@@ -126,7 +126,8 @@ class CompletionResult:
     contextual, perceptual, total: (B,) float32 losses of the final images.
     restart:    (B,) int, which of the restarts was kept for each image.
     iterations: (T,) int, the logged iterations: 0, out_interval, 2 out_interval, ..., n_iter,
-                then n_iter + out_interval, ..., n_iter + refine when refined.
+                then n_iter + out_interval, ..., n_iter + refine when refined, and one
+                more, n_iter + refine + detail_iter, with detail.
     trajectory: (T, B, H, W, C) uint8 completions at the logged iterations
                 (trajectory[-1] == completed), for the chosen restart.
     generated_trajectory: (T, B, H, W, C) uint8 G's outputs at those iterations, unblended

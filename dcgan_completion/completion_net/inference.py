@@ -12,7 +12,8 @@ sphere from the encoder's z for the masked image (completion.add_detail, as the
 projection's ``detail``). On the 128-px select split (100 faces, the bundled 128-px network,
 DCGAN and encoder) hole PSNR and sharpness in the hole at 1:1, centre / left half /
 strokes: the network 20.88 / 0.11, 16.19 / 0.11, 23.24 / 0.15; with detail 20.94 / 0.80,
-16.16 / 0.82, 23.29 / 0.84 (prototype; the z of the network's fill instead gave 0.57-0.75).
+16.16 / 0.82, 23.29 / 0.84 (bench/bench_128.py; a prototype that started from the
+encoder's z for the network's whole fill instead gave 0.57-0.75).
 
 Precision: the network keeps its quality in bfloat16 (hole PSNR within 0.01 dB of float32
 on the six mask types of the validation faces), but whether bfloat16 is faster depends
