@@ -249,16 +249,18 @@ def load_inputs(args, sizes: list[int], spec_of, channels: int):
 
 def describe(args, settings: dict, encoder) -> str:
     """How the images are completed, in words."""
+    detail_iter = settings["detail_iter"]
+    steps = f"{detail_iter} iteration{'' if detail_iter == 1 else 's'}"
     if args.method == "network":
         return "the completion network" + (
-            f", with the face model's detail ({settings['detail_iter']} iterations on the "
+            f", with the face model's detail ({steps} on the "
             f"prior's sphere, sigma {settings['detail_sigma']} px)" if settings["detail"] else "")
     start = "random starting z" if encoder is None else "the encoder's starting z"
     return f"{settings['optimizer']}, {settings['n_iter']} iterations from {start}" + \
         (" on the prior's sphere" if settings["sphere"] else "") + \
         (f", then {settings['refine']} refining G's block {settings['refine_layer']}"
          if settings["refine"] else "") + \
-        (f", then {settings['detail_iter']} on the prior's sphere for detail (sigma "
+        (f", then {steps} on the prior's sphere for detail (sigma "
          f"{settings['detail_sigma']} px)" if settings["detail"] else "") + \
         (f", {settings['samples']} fills per image" if settings["samples"] > 1 else "")
 

@@ -50,9 +50,9 @@ def add_completion_flags(p: argparse.ArgumentParser) -> None:
                    "where G's faces are smooth: sharper fills, a lower hole PSNR (default: off)")
     g.add_argument("--detail", action="store_true", default=None,
                    help="add the fine detail of a fill found on the prior's sphere (from the z "
-                   "found, without refining) to the fill's coarse content: about twice the "
-                   "detail in the hole for a few tenths of a dB of hole PSNR and 40 %% more "
-                   "time. "
+                   "found, one iteration there, without refining) to the fill's coarse content: "
+                   "about twice the detail in the hole (128 px: near the original's) for a few "
+                   "tenths of a dB of hole PSNR and 10-25 %% more time. "
                    "With --method network, the network's fills take the detail of the "
                    "bundled face model of their side, from its encoder's z (default: off)")
     add_flag(g, "detailSigma", "detail-sigma", dest="detail_sigma", type=positive_float,

@@ -11,9 +11,12 @@ fills can take the fine detail of a DCGAN of the same image side, found on the p
 sphere from the encoder's z for the masked image (completion.add_detail, as the
 projection's ``detail``). On the 128-px select split (100 faces, the bundled 128-px network,
 DCGAN and encoder) hole PSNR and sharpness in the hole at 1:1, centre / left half /
-strokes: the network 20.88 / 0.11, 16.19 / 0.11, 23.24 / 0.15; with detail 20.94 / 0.80,
-16.16 / 0.82, 23.29 / 0.84 (bench/bench_128.py; a prototype that started from the
-encoder's z for the network's whole fill instead gave 0.57-0.75).
+strokes: the network 20.88 / 0.11, 16.19 / 0.11, 23.24 / 0.15; with detail (one
+iteration on the sphere, sigma 1 px: completion.DETAIL_ITER, DETAIL_SIGMA) 20.93 / 0.83,
+16.15 / 0.93, 23.24 / 0.98, at 43 images/s at batch 64 instead of 100, most of it the
+Poisson blend (bench/bench_128.py; 20 iterations at sigma 1.5 gave 20.94 / 0.80, 16.16 /
+0.82, 23.29 / 0.84 at 11 images/s; a prototype that started from the encoder's z for the
+network's whole fill instead gave 0.57-0.75).
 
 Precision: the network keeps its quality in bfloat16 (hole PSNR within 0.01 dB of float32
 on the six mask types of the validation faces), but whether bfloat16 is faster depends
