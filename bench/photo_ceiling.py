@@ -23,25 +23,21 @@ import tempfile
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
-import cv2  # noqa: E402
 import numpy as np  # noqa: E402
 
 from dcgan_completion import align, images, masks, metrics, photos  # noqa: E402
 
 
-def ceiling(photo: np.ndarray, landmarks: np.ndarray, size: int, kind: str) -> list:
+def ceiling(face: photos.PhotoFace, size: int, kind: str) -> list:
     """[sharpness ratio at each of metrics.SHARPNESS_LEVELS] of the photo's own face,
-    aligned at ``size`` from ``landmarks`` (68, 2) and pasted back over the hole of mask
-    ``kind``."""
-    affine = align.landmark_affine(landmarks, size)
-    inverse = cv2.invertAffineTransform(affine)
-    shrink = align.affine_scale(affine) < 1          # an area average when shrinking, as
-    flags = cv2.INTER_AREA if shrink else cv2.INTER_LINEAR   # a photo is made smaller
-    face = cv2.warpAffine(photo, affine, (size, size), flags=flags)              # (S, S, 3)
-    mask = masks.MaskSpec(kind, size).masks(1).values[0]                         # (S, S, 1)
-    restored = align.paste_face(photo, face, inverse, mask)
-    known = (~align.paste_region(photo.shape, inverse, mask))[..., None].astype(np.float32)
-    return [metrics.sharpness_ratio(photo, restored, known, level=level)
+    aligned at ``size`` as photo mode aligns it (photos.at_size) and pasted back over the
+    hole of mask ``kind`` as photo mode pastes a completion (photos.restore)."""
+    spec = masks.MaskSpec(kind, size)
+    sized = photos.at_size(face, spec, spec.reader(), 0)
+    restored, _ = photos.restore(sized, sized.face.image)
+    region = align.paste_region(sized.photo.shape, sized.face.inverse, sized.mask)
+    known = (~region)[..., None].astype(np.float32)
+    return [metrics.sharpness_ratio(sized.photo, restored, known, level=level)
             for level in metrics.SHARPNESS_LEVELS]
 
 
@@ -66,14 +62,16 @@ def main(argv=None) -> int:
         except images.ImageReadError as e:
             print(f"skipped: {e}", file=sys.stderr)
             continue
-        face = aligner.align(photo, max(args.sizes))
-        if face is None:
-            print(f"skipped: {path}: no face found", file=sys.stderr)
+        try:
+            face = photos.photo_face(path, photo, masks.MaskSpec("center", max(args.sizes)),
+                                     aligner)
+        except images.ImageReadError as e:                               # no face found
+            print(f"skipped: {e}", file=sys.stderr)
             continue
-        side = photos.face_side(face)
+        side = photos.face_side(face.face)
         for kind in args.masks:
             for size in args.sizes:
-                ratios = ceiling(photo, face.landmarks, size, kind)
+                ratios = ceiling(face, size, kind)
                 cells = " | ".join("-" if r is None else f"{r:.2f}" for r in ratios)
                 print(f"| {os.path.basename(path)} | {side:.0f} | {kind} | {size} | {cells} |")
     return 0
