@@ -65,6 +65,20 @@ def test_blending():
     assert gray.shape == (S, S, 1)
 
 
+def test_images_that_share_a_mask_are_blended_each_with_their_own_pixels():
+    """A batch with one mask repeated and another mask: every image is blended as it would
+    be alone (the factorisation is shared, the right-hand sides are each image's)."""
+    rng = np.random.default_rng(2)
+    batch = rng.integers(0, 256, (4, S, S, 3), dtype=np.uint8)
+    generated = rng.integers(0, 256, (2, 4, S, S, 3), dtype=np.uint8)      # two frames
+    m = np.stack([masks.center_mask(S)] * 3 + [masks.left_mask(S)])
+    out = blend.blend_frames(batch, m, generated, "poisson")
+    for t in range(2):
+        for i in range(4):
+            np.testing.assert_array_equal(out[t, i], blend.poisson_blend(batch[i], m[i], generated[t, i]))
+    assert not np.array_equal(out[0, 0], out[0, 1])
+
+
 def test_two_scale_takes_coarse_content_from_one_picture_and_fine_detail_from_the_other():
     rng = np.random.default_rng(0)
     yy, xx = np.mgrid[0:32, 0:32]

@@ -567,6 +567,7 @@ def test_detail_gives_the_network_fills_the_face_models_fine_detail(tmp_path, ca
     import cv2
 
     from dcgan_completion import completion
+    from dcgan_completion.blend import blend_frames, two_scale
     from dcgan_completion.checkpoints import load_model, start_encoder
     from dcgan_completion.cli import complete as complete_cli
     from dcgan_completion.completion_net.inference import DetailedCompleter
@@ -580,8 +581,15 @@ def test_detail_gives_the_network_fills_the_face_models_fine_detail(tmp_path, ca
     known = np.broadcast_to(m > 0.5, x.shape)
     np.testing.assert_array_equal(detailed[known], x[known])             # known pixels kept
     assert not np.array_equal(detailed, plain)
-    np.testing.assert_array_equal(detailed, completion.add_detail(x, m, plain, G, D,
-                                                                  encode(E, x, m), settings))
+    z = encode(E, x, m)
+    np.testing.assert_array_equal(detailed, completion.add_detail(
+        x, m, plain, G, D, z, settings, steps=completion.NETWORK_DETAIL_ITER))
+    # Without iterations the detail is G's image at the encoder's z moved onto the sphere.
+    sharp = completion.to_uint8(G(completion.onto_sphere(z, completion.prior_radius(z.shape[-1])),
+                                  training=False))
+    np.testing.assert_array_equal(completion.add_detail(x, m, plain, G, D, z, settings, steps=0),
+                                  blend_frames(x, m, two_scale(plain, sharp, settings["detail_sigma"])[None],
+                                               settings["blend"])[0])
     # The fill's coarse content stays the network's: its blurred hole moves less than the
     # fine detail does.
     hole = ~known

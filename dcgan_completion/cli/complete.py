@@ -253,7 +253,7 @@ def describe(args, settings: dict, encoder) -> str:
     steps = f"{detail_iter} iteration{'' if detail_iter == 1 else 's'}"
     if args.method == "network":
         return "the completion network" + (
-            f", with the face model's detail ({steps} on the "
+            f", with the face model's detail (its image at the encoder's z on the "
             f"prior's sphere, sigma {settings['detail_sigma']} px)" if settings["detail"] else "")
     start = "random starting z" if encoder is None else "the encoder's starting z"
     return f"{settings['optimizer']}, {settings['n_iter']} iterations from {start}" + \

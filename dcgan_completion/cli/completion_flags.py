@@ -248,6 +248,7 @@ def with_detail(args, completer, size: int, settings: dict, batch_size: int,
     ``size``) wrapped in a DetailedCompleter with the bundled DCGAN of that side and its
     encoder, in --precision; ValueError naming --detail when there is none."""
     from ..checkpoints import start_encoder
+    from ..completion import NETWORK_DETAIL_ITER
     from ..completion_net.inference import DetailedCompleter
     from ..model_sizes import ModelSizeError, bundled_sources
     try:
@@ -255,7 +256,8 @@ def with_detail(args, completer, size: int, settings: dict, batch_size: int,
     except ModelSizeError as e:
         raise ValueError(f"--detail: the network's fills take detail from the bundled face "
                          f"model of their side, and {e}") from e
-    config, G, D, _ = load_dcgan(args, batch_size, images, settings["detail_iter"], source)
+    # One G pass a batch (NETWORK_DETAIL_ITER iterations on the sphere, and G's image).
+    config, G, D, _ = load_dcgan(args, batch_size, images, NETWORK_DETAIL_ITER + 1, source)
     encoder, path = start_encoder(source, config, "encoder", None)
     log.info("detail for the network's fills: the bundled %d-px face model and its encoder %s",
              size, path)

@@ -7,16 +7,18 @@
 Whoever loads a network builds its completer once and keeps it; nothing is cached here.
 
 With detail (DetailedCompleter): a network trained on a pixel loss fills smoothly; its
-fills can take the fine detail of a DCGAN of the same image side, found on the prior's
-sphere from the encoder's z for the masked image (completion.add_detail, as the
-projection's ``detail``). On the 128-px select split (100 faces, the bundled 128-px network,
-DCGAN and encoder) hole PSNR and sharpness in the hole at 1:1, centre / left half /
-strokes: the network 20.88 / 0.11, 16.19 / 0.11, 23.24 / 0.15; with detail (one
-iteration on the sphere, sigma 1 px: completion.DETAIL_ITER, DETAIL_SIGMA) 20.93 / 0.83,
-16.15 / 0.93, 23.24 / 0.98, at 43 images/s at batch 64 instead of 100, most of it the
-Poisson blend (bench/bench_128.py; 20 iterations at sigma 1.5 gave 20.94 / 0.80, 16.16 /
-0.82, 23.29 / 0.84 at 11 images/s; a prototype that started from the encoder's z for the
-network's whole fill instead gave 0.57-0.75).
+fills can take the fine detail of a DCGAN of the same image side: G's image at the
+encoder's z for the masked image, moved onto the prior's sphere (completion.add_detail
+with NETWORK_DETAIL_ITER = 0 iterations there, as the projection's ``detail``). On the
+128-px select split (100 faces, the bundled 128-px network, DCGAN and encoder) hole PSNR
+and sharpness in the hole at 1:1, centre / left half / strokes: the network 21.15 / 0.09,
+16.41 / 0.08, 23.70 / 0.12; with detail (sigma 1 px: completion.DETAIL_SIGMA) 21.15 /
+0.83, 16.35 / 0.93, 23.54 / 0.98, the same as after one iteration on the sphere
+(bench/bench_128.py). At batch 64 that is 57-73 images/s instead of 100-105 (the
+Poisson blend, the encoder and G's pass; bench/bench_completion_net.py --detail). The
+first version (20 iterations at sigma 1.5) gave 20.94 / 0.80, 16.16 / 0.82, 23.29 / 0.84
+with the network shipped before, at 11 images/s; a prototype that started from the
+encoder's z for the network's whole fill instead gave 0.57-0.75.
 
 Precision: the network keeps its quality in bfloat16 (hole PSNR within 0.01 dB of float32
 on the six mask types of the validation faces), but whether bfloat16 is faster depends
@@ -94,7 +96,8 @@ class NetworkCompleter:
 class DetailedCompleter:
     """A NetworkCompleter whose fills get the fine detail of the DCGAN ``generator`` (same
     image side) on the prior's sphere, from ``encoder``'s z for each masked image
-    (completion.add_detail with complete()'s ``settings``); the same complete() call."""
+    (completion.add_detail with complete()'s ``settings``, G's image at that z on the
+    sphere: completion.NETWORK_DETAIL_ITER iterations); the same complete() call."""
 
     def __init__(self, completer: NetworkCompleter, generator: keras.Model,
                  discriminator: keras.Model, encoder: keras.Model, settings: dict):
@@ -111,7 +114,7 @@ class DetailedCompleter:
     def complete(self, images_uint8: np.ndarray, masks: np.ndarray,
                  batch_size: int = BATCH_SIZE) -> np.ndarray:
         """uint8 (B, H, W, C): the network's completions with the DCGAN's detail."""
-        from ..completion import add_detail
+        from ..completion import NETWORK_DETAIL_ITER, add_detail
         from ..encoder import encode
         fills = self.completer.complete(images_uint8, masks, batch_size)
         parts = []
@@ -119,7 +122,7 @@ class DetailedCompleter:
             x, m = images_uint8[start:start + batch_size], masks[start:start + batch_size]
             parts.append(add_detail(x, m, fills[start:start + batch_size], self.generator,
                                     self.discriminator, encode(self.encoder, x, m),
-                                    self.settings))
+                                    self.settings, steps=NETWORK_DETAIL_ITER))
         return np.concatenate(parts) if parts else fills
 
 
