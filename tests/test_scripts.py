@@ -98,3 +98,36 @@ def test_simple_distributions_writes_three_pngs(tmp_path):
     for name in distributions.FILES:
         with Image.open(tmp_path / "figs" / name) as img:
             assert img.format == "PNG" and min(img.size) > 100
+
+
+def test_average_weights_script_writes_the_mean_and_refuses_other_models(tmp_path):
+    """dev/runs/average-weights.py: the mean of each array in the inputs' dtype, their
+    config kept; files of another model or config are refused, and no input is overwritten."""
+    from dcgan_completion.checkpoints import read_weights_file, write_weights_file
+    meta = {"kind": "completion-net", "width": 4}
+    paths = []
+    for k, value in enumerate((1.0, 2.0, 6.0)):
+        path = str(tmp_path / f"w{k}.npz")
+        write_weights_file(path, {"a/kernel": np.full((2, 3), value, np.float16),
+                                  "a/bias": np.full((3,), -value, np.float16)}, meta)
+        paths.append(path)
+    script = os.path.join(ROOT, "dev", "runs", "average-weights.py")
+    out = str(tmp_path / "mean.npz")
+    run = subprocess.run([sys.executable, script, out, *paths], capture_output=True, text=True)
+    assert run.returncode == 0, run.stderr
+    arrays, saved = read_weights_file(out)
+    assert saved == meta
+    np.testing.assert_array_equal(arrays["a/kernel"], np.full((2, 3), 3.0, np.float16))
+    np.testing.assert_array_equal(arrays["a/bias"], np.full((3,), -3.0, np.float16))
+    assert arrays["a/kernel"].dtype == np.float16
+    other = str(tmp_path / "other.npz")
+    write_weights_file(other, {"a/kernel": np.zeros((2, 3), np.float16),
+                               "a/bias": np.zeros((3,), np.float16)}, {**meta, "width": 8})
+    run = subprocess.run([sys.executable, script, str(tmp_path / "x.npz"), paths[0], other],
+                         capture_output=True, text=True)
+    assert run.returncode == 1 and "another config" in run.stderr
+    assert not os.path.exists(tmp_path / "x.npz")
+    before = open(paths[0], "rb").read()
+    run = subprocess.run([sys.executable, script, paths[0], *paths], capture_output=True, text=True)
+    assert run.returncode == 2 and "one of the inputs" in run.stderr
+    assert open(paths[0], "rb").read() == before
