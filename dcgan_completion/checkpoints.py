@@ -134,8 +134,14 @@ def in_precision(config: ModelConfig, generator: keras.Model, discriminator: ker
     return config, G, D
 
 
-def restore_network(directory: str, name: str, net: keras.Model) -> str:
-    """Restore ``net``, saved as checkpoint object ``name``, from the newest checkpoint in
+def saved_objects(checkpoint: str) -> set[str]:
+    """The names of the objects a checkpoint holds (e.g. generator, generator_ema)."""
+    return {name.split("/")[0] for name, _ in tf.train.list_variables(checkpoint)}
+
+
+def restore_network(directory: str, name: str, net: keras.Model, prefer: str | None = None) -> str:
+    """Restore ``net``, saved as checkpoint object ``name`` (or as ``prefer`` where the
+    checkpoint holds that: a run's moving average), from the newest checkpoint in
     ``directory`` (the rest of the checkpoint is left out); returns that checkpoint.
     CheckpointError when there is none, it does not fit, or it cannot be read."""
     latest = newest_checkpoint(directory)
@@ -143,6 +149,8 @@ def restore_network(directory: str, name: str, net: keras.Model) -> str:
         raise CheckpointError(f"no checkpoint found in {directory!r} (config.json is there, "
                               "but no weights: did training save at least once?)")
     try:
+        if prefer and prefer in saved_objects(latest):
+            name = prefer
         tf.train.Checkpoint(**{name: net}).restore(latest).expect_partial() \
             .assert_existing_objects_matched()
     except (AssertionError, ValueError) as e:
@@ -173,8 +181,7 @@ def load_models(checkpoint_dir: str, dtype_policy: str = "float32"
     generator, discriminator = build_generator(config), build_discriminator(config)
     try:
         # A run that keeps a moving average of G (train.py, ema) is used through it.
-        saved = {name.split("/")[0] for name, _ in tf.train.list_variables(latest)}
-        g_name = "generator_ema" if "generator_ema" in saved else "generator"
+        g_name = "generator_ema" if "generator_ema" in saved_objects(latest) else "generator"
         ckpt = tf.train.Checkpoint(**{g_name: generator}, discriminator=discriminator)
         ckpt.restore(latest).expect_partial().assert_existing_objects_matched()
     except (AssertionError, ValueError) as e:

@@ -125,6 +125,21 @@ class TrainSettings:
         return self.batch_size * self.d_steps
 
 
+def update_moving_average(averaged: list, trained: list, decay: float, step) -> None:
+    """One step of a network's exponential moving average (Karras et al.'s G_ema), for
+    each pair of variables,
+
+        average <- d average + (1 - d) weight,    d = min(decay, (1 + step) / (10 + step))
+
+    (the warm-up of tf.train.ExponentialMovingAverage's num_updates, so that the first
+    steps do not keep the initial weights). Called from a method's after_step, in
+    cross-replica context."""
+    step = tf.cast(step, tf.float32)
+    d = tf.minimum(decay, (1.0 + step) / (10.0 + step))
+    for average, weight in zip(averaged, trained):
+        average.assign(d * average + (1.0 - d) * tf.cast(weight, average.dtype))
+
+
 def make_optimizer(cfg: TrainSettings, name: str, rate: float | None = None
                    ) -> keras.optimizers.Optimizer:
     """The settings' optimizer at ``rate`` (default: the learning rate)."""

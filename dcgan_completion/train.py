@@ -51,7 +51,7 @@ from . import augment, losses
 from .checkpoints import BUNDLED_WEIGHTS, CheckpointError, load_weights_file
 from .config import ConfigError, ModelConfig, load_config, save_config
 from .engine import (TrainingRun, TrainSettings, check_settings, load_run_config,
-                     make_optimizers, replica_strategy, synchronized_bn)
+                     make_optimizers, replica_strategy, synchronized_bn, update_moving_average)
 from .model import (build_discriminator, build_generator, fade_reals, fading_generator,
                     fading_models, grow_weights, sample_z, set_fade, standing_statistics)
 
@@ -324,13 +324,11 @@ class GANTrainer:
             set_fade(self.fades, tf.cast(step + 1, tf.float32) / self.train_config.fade_steps)
         if self.generator_ema is None:
             return
-        step = tf.cast(step, tf.float32)
-        d = tf.minimum(self.train_config.ema, (1.0 + step) / (10.0 + step))
         averaged, trained = self.generator_ema, self.generator
         if self.ema_fading is not None:          # G's weights and the smaller model's end
             averaged, trained = self.ema_fading, self.stepped[0]
-        for average, weight in zip(averaged.trainable_weights, trained.trainable_weights):
-            average.assign(d * average + (1.0 - d) * weight)
+        update_moving_average(averaged.trainable_weights, trained.trainable_weights,
+                              self.train_config.ema, step)
 
     def standing_z(self) -> list[tf.Tensor]:
         """The fixed z batches that the moving average's statistics are measured on."""

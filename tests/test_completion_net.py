@@ -348,6 +348,53 @@ def test_completion_keeps_known_pixels_and_weights_round_trip(straight_run, tmp_
 
 
 
+def test_the_networks_moving_average_follows_it_and_is_what_samples_export_and_loading_use(
+        faces, tmp_path):
+    """ema > 0: every weight of the network (batch-norm statistics too) is averaged after
+    each step, ema <- d ema + (1 - d) net with d = min(decay, (1 + step) / (10 + step)); the
+    average is the run's network for samples (complete), --export_weights, a loaded run
+    folder and dcgan-export, and a resumed run gets it back."""
+    for bad in (1.0, -0.1, float("nan"), None):
+        with pytest.raises(ValueError, match="ema must be a finite number"):
+            CompletionTrainConfig(ema=bad)
+    assert RUN.ema == 0.0 and CompletionTrainer(TINY, RUN, str(tmp_path / "plain")).net_ema is None
+    run, ckpt = dataclasses.replace(RUN, epochs=1, ema=0.9), str(tmp_path / "ckpt")
+    trainer = CompletionTrainer(TINY, run, ckpt)
+    net, ema = trainer.net, trainer.net_ema
+    assert trainer.final_net is ema
+    for a, b in zip(net.get_weights(), ema.get_weights()):                # starts at the net
+        np.testing.assert_array_equal(a, b)
+    before = [w.numpy() for w in net.weights]
+    (positions, batch), = trainer.run.epoch_dataset(faces, 0, 0, data.BadFileReport()).take(1)
+    trainer.run.train_step(positions, batch)
+    d = min(0.9, 1 / 10)                                       # the warm-up at step 0
+    for old, new, avg in zip(before, net.weights, ema.weights):
+        np.testing.assert_allclose(avg.numpy(), d * old + (1 - d) * new.numpy(), atol=1e-6)
+    trainer.run.fit(faces, [])
+    y, m = TINY.make_measurement()(tf.random.uniform((2, 16, 16, 3), -1, 1, seed=1), (0, 0))
+    assert not np.allclose(net([y, m], training=False), ema([y, m], training=False))
+    np.testing.assert_array_equal(trainer.complete(y, m), ema([y, m], training=False))
+    config, loaded = load_completion_net(ckpt)                 # a run folder: its average
+    np.testing.assert_allclose(loaded([y, m], training=False), ema([y, m], training=False),
+                               atol=1e-6)
+    resumed = CompletionTrainer(TINY, run, ckpt)
+    assert resumed.run.restore()
+    for a, b in zip(resumed.net_ema.get_weights(), ema.get_weights()):
+        np.testing.assert_array_equal(a, b)
+
+
+def test_cli_ema_exports_the_average(faces, tmp_path):
+    dataset, run = os.path.dirname(faces[0]), tmp_path / "run"
+    assert cli.main(cli_args(dataset, run, "--epoch", "1", "--ema", "0.5",
+                             "--export_weights", str(run / "net.npz"))) == 0
+    assert json.load(open(run / "ckpt" / "config.json"))["train"]["ema"] == 0.5
+    exported, folder = load_completion_net(str(run / "net.npz"))[1], load_completion_net(str(run / "ckpt"))[1]
+    for a, b in zip(exported.get_weights(), folder.get_weights()):      # float16 in the file
+        np.testing.assert_allclose(a, b, atol=2e-3, rtol=2e-3)
+    saved = checkpoints.saved_objects(tf.train.latest_checkpoint(str(run / "ckpt")))
+    assert {"completion_net", "completion_net_ema"} <= saved
+
+
 def test_a_completer_checks_its_inputs_and_keeps_fully_known_images():
     completer = NetworkCompleter(build_completion_net(TINY))
     x = np.random.default_rng(2).integers(0, 256, (3, 16, 16, 3), dtype=np.uint8)

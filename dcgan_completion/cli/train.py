@@ -13,7 +13,7 @@ import argparse
 import logging
 import sys
 
-from .common import (EXIT_FAILED, EXIT_INTERRUPTED, fraction_below_one, nonnegative_float,
+from .common import (EXIT_FAILED, EXIT_INTERRUPTED, nonnegative_float,
                      positive_int, seed)
 from . import training
 
@@ -49,9 +49,7 @@ def build_parser() -> argparse.ArgumentParser:
                    help="DiffAugment of every image D sees, real and generated: a comma-separated "
                    f"list of {', '.join(AUGMENTATIONS)}, or none (default: "
                    f"{T.augment or 'none'}; the paper's: {','.join(DEFAULT_POLICY)})")
-    g.add_argument("--ema", type=fraction_below_one, metavar="DECAY",
-                   help="keep a moving average of G's weights with this decay, used for samples, "
-                   f"export and completion; 0 = none (default: {T.ema}; e.g. 0.999)")
+    training.add_ema_flag(g, T.ema, "G")
     g.add_argument("--r1", type=nonnegative_float, metavar="GAMMA",
                    help="R1 penalty on D at the real images, weight GAMMA/2; 0 = none "
                    f"(default: {T.r1})")

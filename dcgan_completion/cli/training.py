@@ -78,6 +78,13 @@ def add_objective_flags(p, loss_defaults: dict, train, updated: str, critic: boo
     return g
 
 
+def add_ema_flag(g, default: float, what: str) -> None:
+    """--ema DECAY in group ``g``: a moving average of ``what``'s weights."""
+    g.add_argument("--ema", type=fraction_below_one, metavar="DECAY",
+                   help=f"keep a moving average of {what}'s weights with this decay, used for "
+                   f"samples, export and completion; 0 = none (default: {default}; e.g. 0.999)")
+
+
 def weights_to_start_from(text: str) -> str:
     """argparse type of --init_from: "bundled" (the bundled model's own) or a path, made
     absolute so that the saved config names the same file wherever a rerun starts."""

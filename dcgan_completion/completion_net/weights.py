@@ -23,6 +23,9 @@ from .networks import (CONFIG_KIND, CompletionConfig, CompletionConfigError, bui
 # The bundled networks, one per image size (as checkpoints.BUNDLED_DCGAN_NAMES):
 # BUNDLED_NETWORK is the default one, the others lie beside it.
 BUNDLED_NETWORK_NAMES = {64: "completion-net-celeba-64.npz", 128: "completion-net-faces-128.npz"}
+# A run's network in its checkpoints, and its moving average where the run keeps one
+# (training.CompletionTrainer; loading a run folder takes the average).
+NET_NAME, EMA_NAME = "completion_net", "completion_net_ema"
 # From the package's models folder, not from BUNDLED_WEIGHTS: a test that points the DCGAN
 # elsewhere while this module is first imported must not move the network with it.
 BUNDLED_NETWORK = os.path.join(checkpoints.MODELS_DIR,
@@ -71,7 +74,7 @@ def _load_checkpoint_dir(directory: str, dtype_policy: str) -> tuple[CompletionC
     except (FileNotFoundError, CompletionConfigError) as e:
         raise checkpoints.CheckpointError(str(e)) from e
     net = build_completion_net(config, dtype_policy=dtype_policy)
-    checkpoints.restore_network(directory, "completion_net", net)
+    checkpoints.restore_network(directory, NET_NAME, net, prefer=EMA_NAME)
     return config, net
 
 

@@ -13,7 +13,12 @@
 # 1. the first 128-px face set (docs/data-128.md), about 20 minutes on 2 cores, if absent;
 # 2. dcgan-train-completion in RUN (default: <the repository's parent>/runs/net-128),
 #    a checkpoint every 250 steps; rerun this script to resume that run exactly within a
-#    session (the checkpoint wins over --init_from).
+#    session (the checkpoint wins over --init_from). A new leg on a machine that kept an
+#    older run needs a new RUN folder (e.g. RUN=.../runs/net-128-leg4): a run's saved
+#    settings (seed, --ema) cannot change on resume.
+# --ema 0.999 (from leg 4 on): the run keeps a moving average of the network's weights,
+# which samples and dcgan-export use; legs 2-3 showed why (the mean of their checkpoints
+# beat every single one: dev/runs/README.md).
 # Batch 16: on the 2-core CPU a step of 16 128-px images takes about 2 s (8 images/s),
 # and fine-tuning gains more from four times the updates than from larger batches.
 # At the end of a session: dcgan-export --checkpoint_dir RUN/ckpt --out NEW.npz --weights,
@@ -32,4 +37,4 @@ cd "$RUN"
 exec nice -n 5 "$(dirname "$PYTHON")/dcgan-train-completion" --dataset "$DATA/train-128" \
   --image_size 128 --init_from "$START" --seed "$SEED" --d_steps 1 --batch_size 16 \
   --precision mixed_bfloat16 --epoch 5 --checkpoint_dir ckpt --sample_dir samples \
-  --log_dir logs --sample_every 250 --checkpoint_every 250 --no_progress "$@"
+  --log_dir logs --sample_every 250 --checkpoint_every 250 --ema 0.999 --no_progress "$@"
