@@ -38,3 +38,16 @@ def own_cache_folder(tmp_path_factory, monkeypatch):
     """Each test its own user cache folder (the remembered --precision auto choice lives
     there): no test reads the user's cache or what another test left."""
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path_factory.mktemp("cache")))
+
+
+def check_first_average_step(run, paths, trained, averaged, decay):
+    """One training step of ``run`` (an engine.TrainingRun) from its start: every moving
+    average in ``averaged`` is d * before + (1 - d) * after of its variable in ``trained``,
+    with d = min(decay, 1 / 10), the warm-up at step 0 (engine.update_moving_average)."""
+    from dcgan_completion import data
+    before = [w.numpy() for w in trained]
+    (positions, batch), = run.epoch_dataset(paths, 0, 0, data.BadFileReport()).take(1)
+    run.train_step(positions, batch)
+    d = min(decay, 1 / 10)
+    for old, new, avg in zip(before, trained, averaged):
+        np.testing.assert_allclose(avg.numpy(), d * old + (1 - d) * new.numpy(), atol=1e-6)

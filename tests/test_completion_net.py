@@ -20,7 +20,7 @@ from dcgan_completion.completion_net.networks import (CompletionConfig, build_co
 from dcgan_completion.completion_net.training import CompletionTrainConfig, CompletionTrainer
 from dcgan_completion.completion_net.weights import load_completion_net, save_completion_net_weights
 
-from conftest import write_toy_faces
+from conftest import check_first_average_step, write_toy_faces
 from test_train import Record
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -364,12 +364,7 @@ def test_the_networks_moving_average_follows_it_and_is_what_samples_export_and_l
     assert trainer.final_net is ema
     for a, b in zip(net.get_weights(), ema.get_weights()):                # starts at the net
         np.testing.assert_array_equal(a, b)
-    before = [w.numpy() for w in net.weights]
-    (positions, batch), = trainer.run.epoch_dataset(faces, 0, 0, data.BadFileReport()).take(1)
-    trainer.run.train_step(positions, batch)
-    d = min(0.9, 1 / 10)                                       # the warm-up at step 0
-    for old, new, avg in zip(before, net.weights, ema.weights):
-        np.testing.assert_allclose(avg.numpy(), d * old + (1 - d) * new.numpy(), atol=1e-6)
+    check_first_average_step(trainer.run, faces, net.weights, ema.weights, 0.9)
     trainer.run.fit(faces, [])
     y, m = TINY.make_measurement()(tf.random.uniform((2, 16, 16, 3), -1, 1, seed=1), (0, 0))
     assert not np.allclose(net([y, m], training=False), ema([y, m], training=False))

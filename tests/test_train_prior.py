@@ -12,6 +12,7 @@ from dcgan_completion.cli import train as train_cli
 from dcgan_completion.model import sample_z
 from dcgan_completion.train import GANTrainer, TrainConfig
 
+from conftest import check_first_average_step
 from test_train import TINY, Record, tiny_cli_args
 
 POLICY = "color,translation,cutout"
@@ -35,12 +36,7 @@ def test_the_moving_average_follows_g_and_is_what_samples_and_loading_use(tmp_pa
     trainer = GANTrainer(TINY, TrainConfig(epochs=1, batch_size=8, ema=0.9), str(tmp_path))
     G, ema = trainer.generator, trainer.generator_ema
     np.testing.assert_array_equal(G.get_weights()[0], ema.get_weights()[0])    # starts at G
-    before = [w.numpy() for w in G.trainable_weights]
-    (positions, batch), = trainer.run.epoch_dataset(paths, 0, 0, data.BadFileReport()).take(1)
-    trainer.run.train_step(positions, batch)
-    d = min(0.9, 1 / 10)                                       # the warm-up at step 0
-    for old, new, avg in zip(before, G.trainable_weights, ema.trainable_weights):
-        np.testing.assert_allclose(avg.numpy(), d * old + (1 - d) * new.numpy(), atol=1e-6)
+    check_first_average_step(trainer.run, paths, G.trainable_weights, ema.trainable_weights, 0.9)
     trainer.run.fit(paths, [])
     z = sample_z(4, TINY.z_dim, (0, 1))
     assert not np.allclose(G(z, training=False), ema(z, training=False))
