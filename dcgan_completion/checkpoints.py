@@ -139,24 +139,40 @@ def saved_objects(checkpoint: str) -> set[str]:
     return {name.split("/")[0] for name, _ in tf.train.list_variables(checkpoint)}
 
 
+def _newest_or_error(directory: str) -> str:
+    """The newest checkpoint in ``directory``; CheckpointError when there is none."""
+    latest = newest_checkpoint(directory)
+    if latest is None:
+        raise CheckpointError(f"no checkpoint found in {directory!r} (config.json is there, "
+                              "but no weights: did training save at least once?)")
+    return latest
+
+
+def _restore(latest: str, objects: dict, mismatch: str, prefer: dict | None = None) -> None:
+    """Restore ``objects`` (checkpoint object name -> network) from checkpoint ``latest``,
+    each saved under ``prefer``'s name for it where the checkpoint holds that (a run's
+    moving average), the rest of the checkpoint left out. CheckpointError, naming
+    ``mismatch`` (what the checkpoint should fit), when it does not fit or cannot be read."""
+    try:
+        if prefer:
+            saved = saved_objects(latest)
+            objects = {prefer[name] if prefer.get(name) in saved else name: net
+                       for name, net in objects.items()}
+        tf.train.Checkpoint(**objects).restore(latest).expect_partial() \
+            .assert_existing_objects_matched()
+    except (AssertionError, ValueError) as e:
+        raise CheckpointError(f"{latest} does not match {mismatch}: {e}") from e
+    except CHECKPOINT_DAMAGED as e:
+        raise CheckpointError(damaged_checkpoint(latest, e)) from e
+
+
 def restore_network(directory: str, name: str, net: keras.Model, prefer: str | None = None) -> str:
     """Restore ``net``, saved as checkpoint object ``name`` (or as ``prefer`` where the
     checkpoint holds that: a run's moving average), from the newest checkpoint in
     ``directory`` (the rest of the checkpoint is left out); returns that checkpoint.
     CheckpointError when there is none, it does not fit, or it cannot be read."""
-    latest = newest_checkpoint(directory)
-    if latest is None:
-        raise CheckpointError(f"no checkpoint found in {directory!r} (config.json is there, "
-                              "but no weights: did training save at least once?)")
-    try:
-        if prefer and prefer in saved_objects(latest):
-            name = prefer
-        tf.train.Checkpoint(**{name: net}).restore(latest).expect_partial() \
-            .assert_existing_objects_matched()
-    except (AssertionError, ValueError) as e:
-        raise CheckpointError(f"{latest} does not match {directory}/config.json: {e}") from e
-    except CHECKPOINT_DAMAGED as e:
-        raise CheckpointError(damaged_checkpoint(latest, e)) from e
+    latest = _newest_or_error(directory)
+    _restore(latest, {name: net}, f"{directory}/config.json", {name: prefer} if prefer else None)
     return latest
 
 
@@ -174,22 +190,13 @@ def load_models(checkpoint_dir: str, dtype_policy: str = "float32"
         raise CheckpointError(str(e)) from e
     # Inference needs no cross-replica statistics; keep the same variables otherwise.
     config = config.replace(synchronized_bn=False, dtype_policy=dtype_policy)
-    latest = newest_checkpoint(checkpoint_dir)
-    if latest is None:
-        raise CheckpointError(f"no checkpoint found in {checkpoint_dir!r} (config.json is there, "
-                              "but no weights: did training save at least once?)")
+    latest = _newest_or_error(checkpoint_dir)
     generator, discriminator = build_generator(config), build_discriminator(config)
-    try:
-        # A run that keeps a moving average of G (train.py, ema) is used through it.
-        g_name = "generator_ema" if "generator_ema" in saved_objects(latest) else "generator"
-        ckpt = tf.train.Checkpoint(**{g_name: generator}, discriminator=discriminator)
-        ckpt.restore(latest).expect_partial().assert_existing_objects_matched()
-    except (AssertionError, ValueError) as e:
-        raise CheckpointError(f"{latest} does not match the model in {checkpoint_dir}/config.json "
-                              f"({config.image_size}x{config.image_size}x{config.channels}, "
-                              f"z_dim {config.z_dim}): {e}") from e
-    except CHECKPOINT_DAMAGED as e:
-        raise CheckpointError(damaged_checkpoint(latest, e)) from e
+    # A run that keeps a moving average of G (train.py, ema) is used through it.
+    _restore(latest, {"generator": generator, "discriminator": discriminator},
+             f"the model in {checkpoint_dir}/config.json ({config.image_size}x"
+             f"{config.image_size}x{config.channels}, z_dim {config.z_dim})",
+             {"generator": "generator_ema"})
     return config, generator, discriminator
 
 
