@@ -50,7 +50,7 @@ from dcgan_completion.checkpoints import find_encoder, load_model, start_encoder
 from dcgan_completion.cli.evaluate import comparison_grid  # noqa: E402
 from dcgan_completion.config import DTYPE_POLICIES  # noqa: E402
 from dcgan_completion.encoder import encode  # noqa: E402
-from validation import DEFAULT_DATA_128, SPLITS, validation_faces_128  # noqa: E402
+from validation import DEFAULT_DATA_128, add_split_arguments, faces_or_skip  # noqa: E402
 
 MASKS = ("center", "left", "strokes")
 UNSEEN_BY_64 = ("scut-fbp5500", "mebeauty")    # no 128-px validation face trained a 64-px model
@@ -145,19 +145,16 @@ def main(argv=None) -> int:
                    "grown from it that has no encoder yet); default: the one beside --model, "
                    "else random starts")
     p.add_argument("--network", default=None, help="the 128-px completion network, if any")
-    p.add_argument("--data", default=DEFAULT_DATA_128, help="the 128-px face set's folder")
-    p.add_argument("--split", choices=SPLITS, default="report")
-    p.add_argument("--per_source", type=int, default=25, help="faces of each source (default: 25)")
+    add_split_arguments(p, per_source=25, data=DEFAULT_DATA_128,
+                        data_help="the 128-px face set's folder")
     p.add_argument("--masks", nargs="+", choices=masks.MASK_TYPES, default=list(MASKS))
     p.add_argument("--methods", nargs="+", choices=METHODS, default=list(METHODS),
                    help="methods compared (default: all whose model is given)")
     p.add_argument("--precision", choices=DTYPE_POLICIES, default="mixed_bfloat16")
     p.add_argument("--out", default="report-128", help="output folder (default: report-128)")
     args = p.parse_args(argv)
-    try:
-        paths = validation_faces_128(args.data, args.per_source, args.split)
-    except FileNotFoundError as e:
-        print(f"skipped: {e}")
+    paths = faces_or_skip(args.data, args.per_source, args.split, size=128)
+    if paths is None:
         return 0
     faces = np.stack([images.load_image(path) for path in paths])          # (N, 128, 128, 3)
     sources = np.array([path.split(os.sep)[-2] for path in paths])

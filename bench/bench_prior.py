@@ -28,7 +28,6 @@ import argparse
 import json
 import os
 import sys
-import tempfile
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -45,7 +44,7 @@ from dcgan_completion.checkpoints import load_model, start_encoder  # noqa: E402
 from dcgan_completion.config import DTYPE_POLICIES  # noqa: E402
 from dcgan_completion.encoder import encode  # noqa: E402
 from dcgan_completion.model import sample_z  # noqa: E402
-from validation import DEFAULT_DATA, SPLITS, validation_faces  # noqa: E402
+from validation import add_split_arguments, faces_or_skip  # noqa: E402
 
 MASKS = ("center", "left", "random", "full")
 BASELINES = ("navier-stokes", "telea")
@@ -53,11 +52,7 @@ BASELINES = ("navier-stokes", "telea")
 
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--data", default=DEFAULT_DATA, help="folder of faces-64.tar.gz and its list")
-    p.add_argument("--split", choices=SPLITS, default="report",
-                   help="report: the first faces of each source (figures to quote); select: the "
-                   "last ones (for choosing settings and checkpoints)")
-    p.add_argument("--per_source", type=int, default=13, help="faces of each source (default: 13)")
+    add_split_arguments(p, per_source=13)
     p.add_argument("--checkpointDir", default=None, help="model (default: the bundled one)")
     p.add_argument("--nIter", type=int, default=None, help="projection iterations (default: complete's)")
     p.add_argument("--precision", choices=DTYPE_POLICIES, default="float32",
@@ -66,11 +61,8 @@ def main(argv=None) -> int:
                    help="start of the projection (default: the model's encoder when it has one)")
     p.add_argument("--out", default="prior-report", help="output folder (default: prior-report)")
     args = p.parse_args(argv)
-    try:
-        paths = validation_faces(args.data, args.per_source,
-                                 os.path.join(tempfile.gettempdir(), "dcgan-validation"), args.split)
-    except FileNotFoundError as e:
-        print(f"skipped: {e}")
+    paths = faces_or_skip(args.data, args.per_source, args.split)
+    if paths is None:
         return 0
     config, G, D = load_model(args.checkpointDir, args.precision)
     E, where = start_encoder(args.checkpointDir, config, args.init)

@@ -30,7 +30,6 @@ import itertools
 import json
 import os
 import sys
-import tempfile
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
@@ -47,7 +46,7 @@ from dcgan_completion.blend import visible_input  # noqa: E402
 from dcgan_completion.checkpoints import load_model, start_encoder  # noqa: E402
 from dcgan_completion.config import DTYPE_POLICIES  # noqa: E402
 from dcgan_completion.encoder import encode  # noqa: E402
-from validation import DEFAULT_DATA, SPLITS, validation_faces  # noqa: E402
+from validation import add_split_arguments, faces_or_skip  # noqa: E402
 
 
 def hole_psnr(original, completed, mask) -> float:
@@ -69,9 +68,7 @@ def mean_of(values) -> float | None:
 
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--data", default=DEFAULT_DATA, help="folder of faces-64.tar.gz and its list")
-    p.add_argument("--split", choices=SPLITS, default="report")
-    p.add_argument("--per_source", type=int, default=20, help="faces of each source (default: 20)")
+    add_split_arguments(p, per_source=20)
     p.add_argument("--samples", type=int, default=4, help="fills per face (default: 4)")
     p.add_argument("--mask", choices=masks.MASK_TYPES, default="center")
     p.add_argument("--sampleSpread", type=float, default=None, help="(default: complete's)")
@@ -80,11 +77,8 @@ def main(argv=None) -> int:
     p.add_argument("--precision", choices=DTYPE_POLICIES, default="float32")
     p.add_argument("--out", default="samples-report", help="output folder (default: samples-report)")
     args = p.parse_args(argv)
-    try:
-        paths = validation_faces(args.data, args.per_source,
-                                 os.path.join(tempfile.gettempdir(), "dcgan-validation"), args.split)
-    except FileNotFoundError as e:
-        print(f"skipped: {e}")
+    paths = faces_or_skip(args.data, args.per_source, args.split)
+    if paths is None:
         return 0
     config, G, D = load_model(args.checkpointDir, args.precision)
     E, where = start_encoder(args.checkpointDir, config, None)

@@ -44,7 +44,7 @@ import time
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 
-from validation import DEFAULT_DATA, validation_faces  # noqa: E402
+from validation import DEFAULT_DATA, EXTRACTED, validation_faces  # noqa: E402
 
 BIN = os.path.dirname(sys.executable)
 
@@ -136,8 +136,7 @@ def main(argv=None) -> int:
     complete = [os.path.join(BIN, "dcgan-complete"), "--noProgress"]
     out = os.path.join(work, "out")
     try:
-        faces = validation_faces(args.data, 13, os.path.join(tempfile.gettempdir(),
-                                                             "dcgan-validation"))[:64]
+        faces = validation_faces(args.data, 13, EXTRACTED)[:64]
     except FileNotFoundError as e:
         print(f"the 64-face rows are skipped: {e}")
         faces = []

@@ -27,7 +27,6 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-import tempfile
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
@@ -43,7 +42,7 @@ from dcgan_completion import completion, encoder, evaluate, images, masks  # noq
 from dcgan_completion.blend import blend_frames  # noqa: E402
 from dcgan_completion.checkpoints import CheckpointError, load_model, start_encoder  # noqa: E402
 from dcgan_completion.config import DTYPE_POLICIES  # noqa: E402
-from validation import DEFAULT_DATA, SPLITS, validation_faces  # noqa: E402
+from validation import add_split_arguments, faces_or_skip  # noqa: E402
 
 
 def hole_psnr(original, completed, mask) -> float:
@@ -95,11 +94,7 @@ def run_setting(faces, m, G, D, E, settings: dict):
 
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--data", default=DEFAULT_DATA, help="folder of faces-64.tar.gz and its list")
-    p.add_argument("--split", choices=SPLITS, default="report",
-                   help="report: the first faces of each source (figures to quote); select: the "
-                   "last ones (for choosing settings and checkpoints)")
-    p.add_argument("--per_source", type=int, default=13, help="faces of each source (default: 13)")
+    add_split_arguments(p, per_source=13)
     p.add_argument("--masks", nargs="+", default=["center", "left", "random"])
     p.add_argument("--checkpointDir", default=None, help="model (default: the bundled one)")
     p.add_argument("--precision", choices=DTYPE_POLICIES, default="float32",
@@ -111,12 +106,8 @@ def main(argv=None) -> int:
                    "(default: recipe n_iter=1000)")
     args = p.parse_args(argv)
     settings = [parse_setting(s) for s in (args.setting or [["recipe", "n_iter=1000"]])]
-    try:
-        paths = validation_faces(args.data, args.per_source, os.path.join(tempfile.gettempdir(),
-                                                                           "dcgan-validation"),
-                                 args.split)
-    except FileNotFoundError as e:
-        print(f"skipped: {e}")
+    paths = faces_or_skip(args.data, args.per_source, args.split)
+    if paths is None:
         return 0
     config, G, D = load_model(args.checkpointDir, args.precision)
     E = None

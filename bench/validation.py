@@ -13,13 +13,45 @@ the data is not part of the repository, and a benchmark that needs it says so an
 
 from __future__ import annotations
 
+import argparse
 import os
 import tarfile
+import tempfile
 
 ARCHIVE, LIST = "faces-64.tar.gz", "faces-64-validation.txt"
 SPLITS = ("report", "select")
 DEFAULT_DATA = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
                             os.pardir, "shared", "data")
+
+
+# Where validation_faces extracts the 64-px faces for the benchmarks (reused between runs).
+EXTRACTED = os.path.join(tempfile.gettempdir(), "dcgan-validation")
+
+
+def add_split_arguments(parser: argparse.ArgumentParser, per_source: int,
+                        data: str = DEFAULT_DATA,
+                        data_help: str = "folder of faces-64.tar.gz and its list") -> None:
+    """The options of a benchmark on validation faces: --data, --split, --per_source."""
+    parser.add_argument("--data", default=data, help=data_help)
+    parser.add_argument("--split", choices=SPLITS, default="report",
+                        help="report: the first faces of each source (figures to quote); "
+                        "select: the last ones (for choosing settings and checkpoints)")
+    parser.add_argument("--per_source", type=int, default=per_source,
+                        help=f"faces of each source (default: {per_source})")
+
+
+def faces_or_skip(data_dir: str, per_source: int, split: str, size: int = 64
+                  ) -> list[str] | None:
+    """The chosen validation faces' paths (validation_faces into EXTRACTED, or at ``size``
+    128 validation_faces_128), or None after printing why the benchmark skips: the data is
+    not part of the repository."""
+    try:
+        if size == 128:
+            return validation_faces_128(data_dir, per_source, split)
+        return validation_faces(data_dir, per_source, EXTRACTED, split)
+    except FileNotFoundError as e:
+        print(f"skipped: {e}")
+        return None
 
 
 def chosen(data_dir: str, per_source: int, split: str = "report", listing: str = LIST
