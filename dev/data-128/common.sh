@@ -30,3 +30,18 @@ ensure_first_set() {
     "$PYTHON" "$HERE/finish.py" --data "$DATA" --only "${FIRST_SET[@]}"
   fi
 }
+
+# The set a training run of dev/runs/ reads, by SET: "v2" (the default from 2026-12-07's
+# last session on: every source, 54,978 training faces; build.sh, about 40 minutes more on
+# 2 cores where the first set is there) or "first" (the four sources, 31,213 faces, that
+# the legs before it trained on). Sets TRAIN to its training folder.
+SET=${SET:-v2}
+ensure_set() {
+  case "$SET" in
+    first) ensure_first_set; TRAIN="$DATA/train-128" ;;
+    v2) ensure_first_set   # first, so that v2's split extends the first set's
+        [[ -f "$DATA/faces-128-validation-v2.txt" ]] || WORKERS=${WORKERS:-2} "$HERE/build.sh"
+        TRAIN="$DATA/train-128-v2" ;;
+    *) echo "SET is first or v2, not '$SET'" >&2; exit 2 ;;
+  esac
+}

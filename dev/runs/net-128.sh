@@ -10,7 +10,8 @@
 # fresh). Without that file the run starts from the bundled 64x64 network, as the first
 # leg did: the network is fully convolutional, so its weights fit any image size.
 #
-# 1. the first 128-px face set (docs/data-128.md), about 20 minutes on 2 cores, if absent;
+# 1. the 128-px face set SET, v2 by default (as for dev/runs/dcgan-128.sh; legs 1-5 read
+#    SET=first), built when absent;
 # 2. dcgan-train-completion in RUN (default: <the repository's parent>/runs/net-128),
 #    a checkpoint every 250 steps; rerun this script to resume that run exactly within a
 #    session (the checkpoint wins over --init_from). A new leg on a machine that kept an
@@ -31,10 +32,10 @@ FIRST_SEED=1          # a later leg's data order and holes differ from the first
 [[ -f "$START" ]] || { START=bundled; FIRST_SEED=0; }
 SEED=${SEED:-$FIRST_SEED}
 
-ensure_first_set
+ensure_set
 mkdir -p "$RUN"
 cd "$RUN"
-exec nice -n 5 "$(dirname "$PYTHON")/dcgan-train-completion" --dataset "$DATA/train-128" \
+exec nice -n 5 "$(dirname "$PYTHON")/dcgan-train-completion" --dataset "$TRAIN" \
   --image_size 128 --init_from "$START" --seed "$SEED" --d_steps 1 --batch_size 16 \
   --precision mixed_bfloat16 --epoch 5 --checkpoint_dir ckpt --sample_dir samples \
   --log_dir logs --sample_every 250 --checkpoint_every 250 --ema 0.999 --no_progress "$@"
