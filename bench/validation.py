@@ -9,6 +9,8 @@ list holds 200 faces per source: the project reports figures on the first 100 of
 ("report") and chooses designs and checkpoints on the last 100 ("select"), so that no
 reported figure comes from faces a choice was tuned on. Raises FileNotFoundError naming what is missing:
 the data is not part of the repository, and a benchmark that needs it says so and skips.
+A benchmark takes its --data, --split and --per_source from add_split_arguments and its
+faces, or the reason it skips, from faces_or_skip.
 """
 
 from __future__ import annotations
