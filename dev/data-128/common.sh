@@ -32,7 +32,7 @@ ensure_first_set() {
 }
 
 # The set a training run of dev/runs/ reads, by SET: "v2" (the default from 2026-12-07's
-# last session on: every source, 54,978 training faces; build.sh, about 40 minutes more on
+# last session on: every source, 54,978 training faces; build.sh, 26 minutes more on
 # 2 cores where the first set is there) or "first" (the four sources, 31,213 faces, that
 # the legs before it trained on). Sets TRAIN to its training folder.
 SET=${SET:-v2}
