@@ -12,7 +12,8 @@ blended (Navier-Stokes 23.9), with a DCGAN whose whole-face reconstruction is ab
 (nothing known) and full masks (no hole) get the plain composite.
 
 ``two_scale`` puts one picture's fine detail over another's coarse content (the
-projection's two-scale fill, completion.py).
+projection's two-scale fill, completion.py), scaled by a gain; ``matched_gain`` is the
+gain that gives the fine detail the strength the picture's own known pixels have.
 
 ``visible_input`` draws what a completion knows: the missing pixels gray, or for lowres
 masks the block averages.
@@ -28,6 +29,8 @@ import numpy as np
 import scipy.sparse
 import scipy.sparse.linalg
 import tensorflow as tf
+
+from .metrics import luminance
 
 BLENDS = ("poisson", "none")
 BLEND_DILATION = 0        # grow the Poisson region beyond the hole by this many pixels
@@ -148,22 +151,63 @@ def blend_frames(images: np.ndarray, masks: np.ndarray, frames: np.ndarray, meth
     return out
 
 
-def two_scale(base: np.ndarray, detail: np.ndarray, sigma: float) -> np.ndarray:
+def coarse_band(picture: np.ndarray, sigma: float) -> np.ndarray:
+    """float32 (H, W[, C]): ``picture`` blurred by a Gaussian of ``sigma`` px (reflected
+    borders, as cv2 does by default): what is coarser than sigma."""
+    picture = np.asarray(picture, np.float32)
+    return cv2.GaussianBlur(picture, (0, 0), sigma).reshape(picture.shape)
+
+
+def fine_band(picture: np.ndarray, sigma: float) -> np.ndarray:
+    """float32 (H, W[, C]): ``picture`` less its coarse_band: the detail finer than sigma."""
+    picture = np.asarray(picture, np.float32)
+    return picture - coarse_band(picture, sigma)
+
+
+def two_scale(base: np.ndarray, detail: np.ndarray, sigma: float, gain=1.0) -> np.ndarray:
     """uint8 (..., H, W, C): the low frequencies of ``base`` and the high frequencies of
-    ``detail``, split at a Gaussian of ``sigma`` px,
+    ``detail``, split at a Gaussian of ``sigma`` px, the latter times ``gain`` (a number,
+    or one per picture, shape base.shape[:-3]),
 
-        out = Gauss_sigma * base + (detail - Gauss_sigma * detail)
+        out = Gauss_sigma * base + gain * (detail - Gauss_sigma * detail)
 
-    rounded and clipped to [0, 255] (completion's two-scale fill). Equal inputs come back
-    unchanged (up to rounding)."""
+    rounded and clipped to [0, 255] (completion's two-scale fill). Equal inputs at gain 1
+    come back unchanged (up to rounding)."""
     shape = base.shape
     base = np.asarray(base, np.float32).reshape((-1,) + shape[-3:])
     detail = np.asarray(detail, np.float32).reshape(base.shape)
-
-    def low(picture):                   # (H, W, C); reflected borders, as cv2 does by default
-        return cv2.GaussianBlur(picture, (0, 0), sigma).reshape(picture.shape)
-    out = np.stack([low(b) + d - low(d) for b, d in zip(base, detail)])
+    gain = np.broadcast_to(np.asarray(gain, np.float32), shape[:-3]).reshape(-1)
+    out = np.stack([coarse_band(b, sigma) + g * fine_band(d, sigma)
+                    for b, d, g in zip(base, detail, gain)])
     return np.clip(np.rint(out), 0, 255).astype(np.uint8).reshape(shape)
+
+
+def matched_gain(images: np.ndarray, masks: np.ndarray, detail: np.ndarray, sigma: float, *,
+                 ring: int, limits: tuple[float, float]) -> np.ndarray:
+    """(B,) float32: for each image, how much stronger its own fine detail is than that of
+    ``detail`` (what will fill its hole) where both show the same known pixels,
+
+        gain = sqrt(E[fine(image)^2] / E[fine(detail)^2])   over the known pixels within
+                                                              ``ring`` px of the hole
+
+    (fine: fine_band of the luminance at ``sigma``; the ring's own rim left out), clipped
+    to ``limits``: the gain at which the filled hole is about as detailed as the photo
+    around it, a soft photo's softer, a sharp one's sharper. uint8 images and detail (B, H,
+    W, C); masks (B, H, W, 1), 1 = known. 1 for an image without a hole or without known
+    pixels near it (nothing to match)."""
+    gains = np.ones(len(images), np.float32)
+    square = np.ones((2 * ring + 1,) * 2, np.uint8)
+    for i, (image, mask, drawn) in enumerate(zip(images, masks, detail)):
+        hole = (np.asarray(mask).reshape(mask.shape[:2]) < 0.5).astype(np.uint8)
+        near = cv2.dilate(hole, square).astype(bool) & ~hole.astype(bool)
+        near = cv2.erode(near.astype(np.uint8), np.ones((3, 3), np.uint8)).astype(bool)
+        if not hole.any() or not near.any():
+            continue
+        own = np.mean(fine_band(luminance(image), sigma)[near] ** 2)
+        drawn = np.mean(fine_band(luminance(drawn), sigma)[near] ** 2)
+        if drawn > 1e-6:
+            gains[i] = np.clip(np.sqrt(own / drawn), *limits)
+    return gains
 
 
 def visible_input(images: np.ndarray, masks: np.ndarray, lowres_factor: int | None = None) -> np.ndarray:

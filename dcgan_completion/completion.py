@@ -64,8 +64,11 @@ chosen z of each sample is moved onto the prior's sphere and optimised there for
 ``detail_iter`` more iterations, without refining, and the final image takes its
 low frequencies from the fill found before and its high frequencies from that sharp
 one (blend.two_scale, Gaussian ``detail_sigma``): the coarse face of the best-fitting fill
-with the fine structure of a face G draws where its faces are detailed. Logged as one
-more iteration, n_iter + refine + detail_iter; the losses stay those of the fill before.
+with the fine structure of a face G draws where its faces are detailed. That detail is
+scaled to the photo's own (``detail_gain`` "match", blend.matched_gain): by how much
+finer the image's known pixels around the hole are than G's sharp image of them, so a
+soft photo gets a softer fill and a sharp one a sharper. Logged as one more iteration,
+n_iter + refine + detail_iter; the losses stay those of the fill before.
 
 The completion is the known pixels of x and the hole of G(z), Poisson-blended with
 blend='poisson' (the paper's post-processing) wherever the mask has a hole and a known
@@ -104,7 +107,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from .blend import BLENDS, blend_frames, two_scale
+from .blend import BLENDS, blend_frames, matched_gain, two_scale
 from .config import SEED_MAX
 from .images import to_float, to_uint8
 from .losses import (completion_loss, context_weights, contextual_loss, feature_penalty,
@@ -242,6 +245,21 @@ SAMPLE_DISTANCE = 0.02
 # 20.94 / 0.80, 16.16 / 0.82, 23.29 / 0.84) at 43 images/s instead of 11.
 DETAIL_ITER = 1
 DETAIL_SIGMA = 1.0
+# The strength of the added detail (detail_gain): "match" scales each image's by
+# blend.matched_gain, the photo's own fine detail over the sharp fill's on the known
+# pixels within DETAIL_RING of the image's side of the hole (16 px at 128 px), clipped to
+# DETAIL_GAIN_LIMITS; a number
+# fixes it (1: G's detail as drawn, the first versions). On the 128-px select split (100
+# faces, the bundled 128-px model), centre / left half / strokes hole PSNR and sharpness
+# in the hole at 1:1, gain 1: 20.90 / 0.92, 16.47 / 1.09, 23.29 / 1.03; matched: 20.90 /
+# 0.91, 16.46 / 1.05, 23.37 / 0.94, the same on the whole, but each source nearer its own
+# detail: MEBeauty's sharp photos 0.48 / 0.54 / 0.57 -> 0.70 / 0.75 / 0.77, UTKFace's soft
+# ones 1.81 / 2.56 / 1.85 -> 1.21 / 1.74 / 1.22 (mean |log ratio| over the faces 0.70 /
+# 0.71 / 0.69 -> 0.41 / 0.47 / 0.42). Rings of 8 and 24 px and limits (0.5, 1.5),
+# (0.5, 3) and (0.33, 3) measured within 0.05 dB and 0.1 of it (bench/README.md).
+DETAIL_GAIN = "match"
+DETAIL_RING = 0.125
+DETAIL_GAIN_LIMITS = (0.5, 2.0)
 # A completion network's detail takes G's image at the encoder's z moved onto the sphere,
 # without iterating: the iteration changed the hole PSNR by at most 0.01 dB and the
 # sharpness by at most 0.01 (above: 0 against 1 iteration; the same with the network
@@ -419,7 +437,8 @@ def add_detail(images: np.ndarray, masks: np.ndarray, fills: np.ndarray,
     settings['detail_iter']; 0: G's image at z on the sphere), blended into the known
     pixels of ``images``: the two-scale fill of complete(detail=True) for fills that come
     from elsewhere. ``settings``: complete()'s (default_settings()); optimizer, lr,
-    momentum, lam, weighted_context, detail_iter, detail_sigma and blend are used."""
+    momentum, lam, weighted_context, detail_iter, detail_sigma, detail_gain and blend are
+    used."""
     masks = np.asarray(masks, np.float32)
     _check_inputs(images, masks, generator, None)
     x = to_float(images)                                                         # (B, H, W, C)
@@ -429,8 +448,20 @@ def add_detail(images: np.ndarray, masks: np.ndarray, fills: np.ndarray,
                         optimizer=settings["optimizer"],
                         lr=float(settings["lr"]), momentum=float(settings["momentum"]),
                         lam=float(settings["lam"]), lowres_factor=None)
-    merged = two_scale(fills, sharp, settings["detail_sigma"])
+    merged = detailed(images, masks, fills, sharp, settings["detail_sigma"],
+                      settings["detail_gain"])
     return blend_frames(images, masks, merged[None], settings["blend"])[0]
+
+
+def detailed(images: np.ndarray, masks: np.ndarray, fills: np.ndarray, sharp: np.ndarray,
+             sigma: float, gain) -> np.ndarray:
+    """uint8 (B, H, W, C): the two-scale fill, ``fills``' coarse content and ``sharp``'s
+    fine detail at ``sigma`` (blend.two_scale), the detail times ``gain``: a number, or
+    "match" for each image's blend.matched_gain (DETAIL_RING, DETAIL_GAIN_LIMITS)."""
+    if gain == "match":
+        ring = max(1, round(DETAIL_RING * images.shape[-2]))
+        gain = matched_gain(images, masks, sharp, sigma, ring=ring, limits=DETAIL_GAIN_LIMITS)
+    return two_scale(fills, sharp, sigma, gain)
 
 
 def refine_features(z, x, w, generator: keras.Model, discriminator: keras.Model, *,
@@ -537,7 +568,8 @@ def check_settings(*, n_iter: int | None, out_interval: int, restarts: int, opti
                    refine_weight: float | None = None, refine_lr: float | None = None,
                    samples: int = 1, sample_spread: float | None = None,
                    sample_distance: float | None = None, detail_iter: int = DETAIL_ITER,
-                   detail_sigma: float | None = DETAIL_SIGMA, **other) -> None:
+                   detail_sigma: float | None = DETAIL_SIGMA, detail_gain=DETAIL_GAIN,
+                   **other) -> None:
     """Raise ValueError for settings ``complete`` cannot use (callers may check before loading data).
 
     A NaN or infinite number is refused: it would not fail, but make black G(z), NaN
@@ -568,6 +600,10 @@ def check_settings(*, n_iter: int | None, out_interval: int, restarts: int, opti
     if detail_iter < 1 or (detail_sigma is not None and detail_sigma <= 0):
         raise ValueError(f"need detail_iter >= 1 and detail_sigma > 0; got {detail_iter!r} and "
                          f"{detail_sigma!r}")
+    if detail_gain != "match" and not (isinstance(detail_gain, (int, float))
+                                       and math.isfinite(detail_gain) and detail_gain >= 0):
+        raise ValueError(f"detail_gain must be 'match' or a finite number >= 0, got "
+                         f"{detail_gain!r}")
     if refine_weight is not None and refine_weight < 0:
         raise ValueError(f"refine_weight must be >= 0, got {refine_weight!r}")
     if momentum is not None and not 0 <= momentum < 1:
@@ -663,7 +699,8 @@ def complete(images: np.ndarray, masks: np.ndarray, generator: keras.Model,
              samples: int = 1, sample_spread: float = SAMPLE_SPREAD,
              sample_distance: float = SAMPLE_DISTANCE, sphere: bool = False,
              detail: bool = False, detail_iter: int = DETAIL_ITER,
-             detail_sigma: float = DETAIL_SIGMA, z_init: np.ndarray | None = None,
+             detail_sigma: float = DETAIL_SIGMA, detail_gain: float | str = DETAIL_GAIN,
+             z_init: np.ndarray | None = None,
              progress: Callable[..., None] | None = None) -> CompletionResult:
     """Complete uint8 ``images`` (B, H, W, C) where ``masks`` (B, H, W, 1) is 0; see the module doc.
 
@@ -686,8 +723,9 @@ def complete(images: np.ndarray, masks: np.ndarray, generator: keras.Model,
     (module doc). ``sphere`` keeps z on the prior's sphere (module doc): sharper fills,
     a lower hole PSNR. ``detail`` adds the high frequencies of a fill found on the sphere
     (``detail_iter`` iterations from the chosen z) to each final fill's low frequencies
-    (split at a Gaussian of ``detail_sigma`` px), logged as one more iteration (module
-    doc): about twice the detail for a few tenths of a dB. Writes no files.
+    (split at a Gaussian of ``detail_sigma`` px), times ``detail_gain`` ("match": as
+    strong as the image's own around the hole; DETAIL_GAIN), logged as one more iteration
+    (module doc): about twice the detail for a few tenths of a dB. Writes no files.
     """
     budget = with_budget(dict(n_iter=n_iter, refine=refine), start_of(z_init))
     n_iter, refine = budget["n_iter"], budget["refine"]
@@ -697,7 +735,8 @@ def complete(images: np.ndarray, masks: np.ndarray, generator: keras.Model,
                    lr=lr, momentum=momentum, lam=lam, tol=tol, refine=refine,
                    refine_layer=refine_layer, refine_weight=refine_weight, refine_lr=refine_lr,
                    samples=samples, sample_spread=sample_spread, sample_distance=sample_distance,
-                   detail_iter=detail_iter, detail_sigma=detail_sigma)
+                   detail_iter=detail_iter, detail_sigma=detail_sigma,
+                   detail_gain=detail_gain)
     _check_inputs(images, masks, generator, lowres_factor)
     B, S, R = len(images), samples, restarts
     K = S * R                                                    # start points per image
@@ -797,7 +836,8 @@ def complete(images: np.ndarray, masks: np.ndarray, generator: keras.Model,
         sharp = sphere_fill(z, tf.gather(x, rows), tf.gather(w, rows), generator,
                             discriminator, steps=detail_iter, optimizer=optimizer, lr=float(lr),
                             momentum=float(momentum), **losses)                # (SB, H, W, C)
-        frame = two_scale(frames[-1], sharp, detail_sigma)
+        frame = detailed(np.tile(images, (S, 1, 1, 1)), np.tile(masks, (S, 1, 1, 1)),
+                         frames[-1], sharp, detail_sigma, detail_gain)
         logged = list(logged) + [logged[-1] + detail_iter]
         report(logged[-1], frame[best_rows(frame_losses[-1, :, 2], B)])
         frames = np.concatenate([frames, frame[None]])

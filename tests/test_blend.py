@@ -101,3 +101,30 @@ def test_two_scale_takes_coarse_content_from_one_picture_and_fine_detail_from_th
     # One picture as both: unchanged; a single (H, W, 1) picture keeps its shape.
     noisy = rng.integers(0, 256, (16, 16, 1), dtype=np.uint8)
     np.testing.assert_array_equal(blend.two_scale(noisy, noisy, 2.0), noisy)
+    # A gain scales the fine detail, one per picture: 0 leaves the coarse content alone.
+    scaled = blend.two_scale(pictures, np.stack([detailed, detailed]), 1.5, np.array([0.0, 0.5]))
+    np.testing.assert_allclose(scaled[0][inner], np.rint(low(smooth))[inner], atol=1.0)
+    half = scaled[1].astype(np.float32) - low(scaled[1])
+    assert 7 < np.abs(half[inner]).mean() < 13        # half the checker's +-20
+
+
+def test_matched_gain_is_how_much_finer_the_photo_is_than_the_detail_near_the_hole():
+    yy, xx = np.mgrid[0:48, 0:48]
+    checker = (((yy + xx) % 2) * 2 - 1)[..., None]                   # +-1, the finest detail
+    grey = lambda a: np.broadcast_to(128 + a * checker, (48, 48, 3)).astype(np.uint8)
+    photo, drawn = grey(30), grey(10)          # the photo's detail three times the drawing's
+    m = np.ones((48, 48, 1), np.float32)
+    m[16:32, 16:32] = 0                                                       # the hole
+    kw = dict(ring=6, limits=(0.5, 2.0))
+    gain = blend.matched_gain(np.stack([photo, drawn, photo]), np.stack([m, m, np.ones_like(m)]),
+                              np.stack([drawn, photo, drawn]), 1.0, **kw)
+    # 3 clipped to 2; 1/3 clipped to 0.5; no hole: nothing to match, 1.
+    np.testing.assert_allclose(gain, [2.0, 0.5, 1.0], rtol=1e-5)
+    wide = blend.matched_gain(photo[None], m[None], drawn[None], 1.0, ring=6, limits=(0.1, 10))
+    np.testing.assert_allclose(wide, [3.0], rtol=0.02)
+    # Only the ring counts: detail far from the hole does not.
+    far = photo.copy()
+    far[:4] = 128
+    far[:, :4] = 128
+    np.testing.assert_allclose(blend.matched_gain(far[None], m[None], drawn[None], 1.0, ring=6,
+                                                  limits=(0.1, 10)), [3.0], rtol=0.02)

@@ -248,15 +248,24 @@ def test_detail_adds_the_sphere_fills_fine_detail_as_one_more_logged_iteration(m
     on_sphere = completion.sphere_fill(
         plain.z, tf.constant(images.to_float(y)), tf.constant(m), G, D, steps=6, optimizer="adam",
         lr=0.01, momentum=0.9, lam=0.003, lowres_factor=None)
+    # Its detail is scaled to the photo's own (detail_gain "match", the default).
+    gain = blend.matched_gain(y, m, on_sphere, completion.DETAIL_SIGMA,
+                              ring=round(completion.DETAIL_RING * S), limits=completion.DETAIL_GAIN_LIMITS)
     np.testing.assert_array_equal(
-        sharp.generated, blend.two_scale(plain.generated, on_sphere, completion.DETAIL_SIGMA))
+        sharp.generated, blend.two_scale(plain.generated, on_sphere, completion.DETAIL_SIGMA, gain))
     assert not np.array_equal(sharp.generated, plain.generated)
+    fixed = completion.complete(y, m, G, D, detail=True, detail_iter=6, detail_gain=1, **settings)
+    np.testing.assert_array_equal(
+        fixed.generated, blend.two_scale(plain.generated, on_sphere, completion.DETAIL_SIGMA))
     known = np.broadcast_to(m > 0.5, y.shape)
     np.testing.assert_array_equal(sharp.completed[known], y[known])      # known pixels kept
     two = completion.complete(y, m, G, D, detail=True, detail_iter=6, samples=2, **settings)
     assert two.samples.completed.shape[:2] == (4, 2) and list(two.iterations)[-1] == 30
     with pytest.raises(ValueError, match="detail_sigma > 0"):
         completion.complete(y, m, G, D, detail=True, detail_sigma=0.0, **settings)
+    for bad in (-1.0, float("nan"), "loud"):
+        with pytest.raises(ValueError, match="detail_gain must be 'match' or a finite number"):
+            completion.complete(y, m, G, D, detail=True, detail_gain=bad, **settings)
 
 
 def test_trajectory_restarts_and_lowres(models, targets):
@@ -700,8 +709,18 @@ def test_cli_detail_flag_reaches_the_projection(tmp_path, checkpoint, caplog):
         rc, out = run_cli(tmp_path, checkpoint, faces, "--detail", "--detailSigma", "2",
                           "--init", "random", "--nIter", "10")
     assert rc == 0
-    assert "then 1 iteration on the prior's sphere for detail (sigma 2.0 px)" in caplog.text
+    assert ("then 1 iteration on the prior's sphere for detail (sigma 2.0 px, matched to "
+            "the photo's)") in caplog.text
     assert sorted(os.listdir(os.path.join(out, "completed"))) == ["face000.png", "face001.png"]
+    caplog.clear()
+    with caplog.at_level(logging.INFO):
+        rc, out = run_cli(tmp_path, checkpoint, faces, "--detail", "--detail-gain", "1.5",
+                          "--init", "random", "--nIter", "10", "--outDir", str(tmp_path / "b"))
+    assert rc == 0 and "(sigma 1.0 px, gain 1.5)" in caplog.text
+    parser = complete_cli.build_parser()
+    assert parser.parse_args(["x.png", "--detailGain", "MATCH"]).detail_gain == "match"
+    with pytest.raises(SystemExit):
+        parser.parse_args(["x.png", "--detailGain", "-1"])
 
 
 def test_cli_refine_continues_the_logged_iterations(tmp_path, checkpoint):

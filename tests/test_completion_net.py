@@ -609,7 +609,7 @@ def test_detail_gives_the_network_fills_the_face_models_fine_detail(tmp_path, ca
     import cv2
 
     from dcgan_completion import completion
-    from dcgan_completion.blend import blend_frames, two_scale
+    from dcgan_completion.blend import blend_frames, matched_gain, two_scale
     from dcgan_completion.checkpoints import load_model, start_encoder
     from dcgan_completion.cli import complete as complete_cli
     from dcgan_completion.completion_net.inference import DetailedCompleter
@@ -630,7 +630,10 @@ def test_detail_gives_the_network_fills_the_face_models_fine_detail(tmp_path, ca
     sharp = completion.to_uint8(G(completion.onto_sphere(z, completion.prior_radius(z.shape[-1])),
                                   training=False))
     np.testing.assert_array_equal(completion.add_detail(x, m, plain, G, D, z, settings, steps=0),
-                                  blend_frames(x, m, two_scale(plain, sharp, settings["detail_sigma"])[None],
+                                  blend_frames(x, m, two_scale(plain, sharp, settings["detail_sigma"],
+                                                               matched_gain(x, m, sharp, settings["detail_sigma"],
+                                                                            ring=round(completion.DETAIL_RING * 64),
+                                                                            limits=completion.DETAIL_GAIN_LIMITS))[None],
                                                settings["blend"])[0])
     # The fill's coarse content stays the network's: its blurred hole moves less than the
     # fine detail does.

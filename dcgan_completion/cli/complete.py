@@ -251,17 +251,20 @@ def describe(args, settings: dict, encoder) -> str:
     """How the images are completed, in words."""
     detail_iter = settings["detail_iter"]
     steps = f"{detail_iter} iteration{'' if detail_iter == 1 else 's'}"
+    gain = settings["detail_gain"]
+    gain = "matched to the photo's" if gain == "match" else f"gain {gain:g}"
     if args.method == "network":
         return "the completion network" + (
             f", with the face model's detail (its image at the encoder's z on the "
-            f"prior's sphere, sigma {settings['detail_sigma']} px)" if settings["detail"] else "")
+            f"prior's sphere, sigma {settings['detail_sigma']} px, {gain})"
+            if settings["detail"] else "")
     start = "random starting z" if encoder is None else "the encoder's starting z"
     return f"{settings['optimizer']}, {settings['n_iter']} iterations from {start}" + \
         (" on the prior's sphere" if settings["sphere"] else "") + \
         (f", then {settings['refine']} refining G's block {settings['refine_layer']}"
          if settings["refine"] else "") + \
         (f", then {steps} on the prior's sphere for detail (sigma "
-         f"{settings['detail_sigma']} px)" if settings["detail"] else "") + \
+         f"{settings['detail_sigma']} px, {gain})" if settings["detail"] else "") + \
         (f", {settings['samples']} fills per image" if settings["samples"] > 1 else "")
 
 

@@ -18,7 +18,7 @@ log = logging.getLogger(__name__)
 COMPLETE_FLAGS = ("n_iter", "lr", "momentum", "optimizer", "lam", "weighted_context",
                   "restarts", "out_interval", "seed", "blend", "tol", "refine", "refine_layer",
                   "refine_weight", "refine_lr", "samples", "sample_spread", "sample_distance",
-                  "sphere", "detail", "detail_sigma")
+                  "sphere", "detail", "detail_sigma", "detail_gain")
 
 
 def add_completion_flags(p: argparse.ArgumentParser) -> None:
@@ -58,6 +58,11 @@ def add_completion_flags(p: argparse.ArgumentParser) -> None:
     add_flag(g, "detailSigma", "detail-sigma", dest="detail_sigma", type=positive_float,
              metavar="PX", help="with --detail: where coarse becomes fine, a Gaussian's sigma "
              f"in pixels of the model's images (default: {S['detail_sigma']})")
+    add_flag(g, "detailGain", "detail-gain", dest="detail_gain", type=detail_gain,
+             metavar="G|match", help="with --detail: how strong the added detail is; match: "
+             "as fine as the photo's own around the hole (a soft photo gets a softer fill, a "
+             "sharp one a sharper); a number fixes it, 1 = as the model draws it "
+             f"(default: {S['detail_gain']})")
     g.add_argument("--tol", type=nonnegative_float,
                    help="stop an image once its loss changes by less than this fraction between "
                    f"two logged iterations (--outInterval); 0 = never (default: {S['tol']})")
@@ -68,6 +73,11 @@ def add_completion_flags(p: argparse.ArgumentParser) -> None:
     g.add_argument("--blend", choices=BLENDS,
                    help=f"poisson: blend every hole seamlessly into the known pixels; none: paste "
                    f"(default: {S['blend']})")
+
+
+def detail_gain(text: str):
+    """--detailGain: "match", or a number >= 0."""
+    return "match" if text.strip().lower() == "match" else nonnegative_float(text)
 
 
 def add_refine_flags(g, S: dict, B: dict) -> None:
