@@ -12,9 +12,11 @@ encoder's z for the masked image, moved onto the prior's sphere (completion.add_
 with NETWORK_DETAIL_ITER = 0 iterations there, as the projection's ``detail``). On the
 128-px select split (100 faces, the bundled 128-px network, DCGAN and encoder) hole PSNR
 and sharpness in the hole at 1:1, centre / left half / strokes: the network 21.56 / 0.07,
-16.96 / 0.07, 24.37 / 0.11; with detail (sigma 1 px: completion.DETAIL_SIGMA) 21.50 /
-0.83, 16.88 / 0.93, 24.05 / 0.99 (bench/bench_128.py; with an earlier network,
-the same figures within 0.01 as after one iteration on the sphere). At batch 64 that is 56-73 images/s instead of 96-106 (the
+16.96 / 0.07, 24.37 / 0.11; with detail (sigma 1 px: completion.DETAIL_SIGMA; scaled to
+the photo's own, completion.DETAIL_GAIN) 21.51 / 0.77, 16.88 / 0.88, 24.18 / 0.82
+(bench/bench_128.py; as G draws it, gain 1: 21.50 / 0.83, 16.88 / 0.93, 24.05 / 0.99;
+with an earlier network, the same figures within 0.01 as after one iteration on the
+sphere). At batch 64 that is 53-73 images/s instead of 90-106 (the
 Poisson blend, the encoder and G's pass; bench/bench_completion_net.py --detail). The
 first version (20 iterations at sigma 1.5) gave 20.94 / 0.80, 16.16 / 0.82, 23.29 / 0.84
 with the network shipped before, at 11 images/s; a prototype that started from the
