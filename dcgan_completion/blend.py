@@ -197,14 +197,14 @@ def matched_gain(images: np.ndarray, masks: np.ndarray, detail: np.ndarray, sigm
     pixels near it (nothing to match)."""
     gains = np.ones(len(images), np.float32)
     square = np.ones((2 * ring + 1,) * 2, np.uint8)
-    for i, (image, mask, drawn) in enumerate(zip(images, masks, detail)):
+    for i, (image, mask, theirs) in enumerate(zip(images, masks, detail)):
         hole = (np.asarray(mask).reshape(mask.shape[:2]) < 0.5).astype(np.uint8)
         near = cv2.dilate(hole, square).astype(bool) & ~hole.astype(bool)
         near = cv2.erode(near.astype(np.uint8), np.ones((3, 3), np.uint8)).astype(bool)
         if not hole.any() or not near.any():
             continue
         own = np.mean(fine_band(luminance(image), sigma)[near] ** 2)
-        drawn = np.mean(fine_band(luminance(drawn), sigma)[near] ** 2)
+        drawn = np.mean(fine_band(luminance(theirs), sigma)[near] ** 2)
         if drawn > 1e-6:
             gains[i] = np.clip(np.sqrt(own / drawn), *limits)
     return gains

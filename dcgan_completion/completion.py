@@ -247,16 +247,16 @@ DETAIL_ITER = 1
 DETAIL_SIGMA = 1.0
 # The strength of the added detail (detail_gain): "match" scales each image's by
 # blend.matched_gain, the photo's own fine detail over the sharp fill's on the known
-# pixels within DETAIL_RING of the image's side of the hole (16 px at 128 px), clipped to
-# DETAIL_GAIN_LIMITS; a number
-# fixes it (1: G's detail as drawn, the first versions). On the 128-px select split (100
+# pixels within DETAIL_RING of the image's side of the hole (16 px at 128 px), clipped
+# to DETAIL_GAIN_LIMITS; a number fixes it (1: G's detail as drawn, the versions before
+# 2026-12-07's fourth session). On the 128-px select split (100
 # faces, the bundled 128-px model), centre / left half / strokes hole PSNR and sharpness
 # in the hole at 1:1, gain 1: 20.90 / 0.92, 16.47 / 1.09, 23.29 / 1.03; matched: 20.90 /
 # 0.91, 16.46 / 1.05, 23.37 / 0.94, the same on the whole, but each source nearer its own
 # detail: MEBeauty's sharp photos 0.48 / 0.54 / 0.57 -> 0.70 / 0.75 / 0.77, UTKFace's soft
 # ones 1.81 / 2.56 / 1.85 -> 1.21 / 1.74 / 1.22 (mean |log ratio| over the faces 0.70 /
 # 0.71 / 0.69 -> 0.41 / 0.47 / 0.42). Rings of 8 and 24 px and limits (0.5, 1.5),
-# (0.5, 3) and (0.33, 3) measured within 0.05 dB and 0.1 of it (bench/README.md).
+# (0.5, 3) and (0.33, 3) measured within 0.05 dB and 0.13 of it (bench/README.md).
 DETAIL_GAIN = "match"
 DETAIL_RING = 0.125
 DETAIL_GAIN_LIMITS = (0.5, 2.0)
