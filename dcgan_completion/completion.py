@@ -830,22 +830,23 @@ def complete(images: np.ndarray, masks: np.ndarray, generator: keras.Model,
         frames = np.concatenate([frames, np.stack([f for _, f, _ in more])])
         frame_losses = np.concatenate([frame_losses, np.stack([v for _, _, v in more])])
 
+    # Each sample's rows of the inputs: row s * B + i is sample s of image i.
+    images_s, masks_s = np.tile(images, (S, 1, 1, 1)), np.tile(masks, (S, 1, 1, 1))
+
     # Detail (optional): the high frequencies of a fill found on the prior's sphere from
     # each sample's z, over the low frequencies of the fill so far; one more logged frame.
     if detail:
         sharp = sphere_fill(z, tf.gather(x, rows), tf.gather(w, rows), generator,
                             discriminator, steps=detail_iter, optimizer=optimizer, lr=float(lr),
                             momentum=float(momentum), **losses)                # (SB, H, W, C)
-        frame = detailed(np.tile(images, (S, 1, 1, 1)), np.tile(masks, (S, 1, 1, 1)),
-                         frames[-1], sharp, detail_sigma, detail_gain)
+        frame = detailed(images_s, masks_s, frames[-1], sharp, detail_sigma, detail_gain)
         logged = list(logged) + [logged[-1] + detail_iter]
         report(logged[-1], frame[best_rows(frame_losses[-1, :, 2], B)])
         frames = np.concatenate([frames, frame[None]])
         frame_losses = np.concatenate([frame_losses, frame_losses[-1:]])
 
     # Blend: known pixels from the input, hole from G(z), at every logged iteration.
-    trajectory = blend_frames(np.tile(images, (S, 1, 1, 1)), np.tile(masks, (S, 1, 1, 1)),
-                              frames, blend)                               # (T, SB, H, W, C)
+    trajectory = blend_frames(images_s, masks_s, frames, blend)          # (T, SB, H, W, C)
     frame_losses = frame_losses.astype(np.float32)
 
     # Rank each image's samples by loss, the diversity rule on the hole (rank_samples);
