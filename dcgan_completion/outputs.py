@@ -183,10 +183,11 @@ def sample_name(name: str, rank: int) -> str:
 
 
 def save_samples(files: BatchFiles, k: int, names: list[str], known, result, faces,
-                 blend: str) -> list[list]:
+                 blend: str, texture: bool = False) -> list[list]:
     """The distinct fills of each image (result.samples, completion.Samples), by rank r = 1, 2, ...:
     completed/ and generated/<stem>_<r>.png, samples/<name>.png (what is known, then the
-    fills) and with ``faces`` restored/<stem>_<r>.png and damaged/<name>.png; returns the
+    fills) and with ``faces`` restored/<stem>_<r>.png and damaged/<name>.png (``texture``: as
+    save_photos); returns the
     batch's losses.csv rows, every fill at every logged iteration."""
     samples, count = result.samples, result.samples.count()
     for i, name in enumerate(names):
@@ -198,7 +199,7 @@ def save_samples(files: BatchFiles, k: int, names: list[str], known, result, fac
                    images.make_grid(np.concatenate([known[i:i + 1], fills]), columns=1 + count[i]))
         if faces:
             for r in range(count[i]):
-                restored, damaged = photo_lib.restore(faces[i], fills[r], blend)
+                restored, damaged = photo_lib.restore(faces[i], fills[r], blend, texture=texture)
                 files.save(os.path.join("restored", sample_name(name, r + 1)), restored)
             files.save(os.path.join("damaged", name), damaged)
     return [[name, k, int(it), *(f"{v:.6g}" for v in samples.trajectory_losses[j, i, r]), r + 1,
@@ -207,11 +208,13 @@ def save_samples(files: BatchFiles, k: int, names: list[str], known, result, fac
             for r in range(count[i])]
 
 
-def save_photos(files: BatchFiles, names: list[str], faces, completed, blend: str) -> None:
-    """restored/<name>.png: each photo with its face's hole filled; damaged/<name>.png: the
-    photo as the completion saw it (missing pixels gray)."""
+def save_photos(files: BatchFiles, names: list[str], faces, completed, blend: str,
+                texture: bool = False) -> None:
+    """restored/<name>.png: each photo with its face's hole filled (with ``texture``, given
+    the photo's own fine texture: photos.restore); damaged/<name>.png: the photo as the
+    completion saw it (missing pixels gray)."""
     for name, face, done in zip(names, faces, completed):
-        restored, damaged = photo_lib.restore(face, done, blend)
+        restored, damaged = photo_lib.restore(face, done, blend, texture=texture)
         files.save(os.path.join("restored", name), restored)
         files.save(os.path.join("damaged", name), damaged)
 
@@ -220,7 +223,8 @@ def save_photos(files: BatchFiles, names: list[str], faces, completed, blend: st
 
 def run_projection(record: RunRecord, names, pixels, mask_set, G, D, settings: dict,
                    batch_size: int, *, quiet: bool = False, faces=None,
-                   first_index: int = 0, encoder=None, replicas=(), first_batch: int = 0) -> None:
+                   first_index: int = 0, encoder=None, replicas=(), first_batch: int = 0,
+                   texture: bool = False) -> None:
     """Complete ``pixels`` (uint8 (N, S, S, C)) with completion.complete(**settings), batch
     by batch, and write each batch's files, with ``faces`` (photos.PhotoFace, one per
     image) its restored/ and damaged/ photos; ``record`` lists each batch once all its
@@ -229,7 +233,8 @@ def run_projection(record: RunRecord, names, pixels, mask_set, G, D, settings: d
     (encoder.encode). ``replicas``: more (device, G, D), models placed on other devices
     (every local GPU): each completes its own batch at the same time as G and D do, and
     the batches are still written and recorded in order. ``first_batch``: the number of
-    the first batch (batch<kkk>/ folders), after a run's earlier batches."""
+    the first batch (batch<kkk>/ folders), after a run's earlier batches. ``texture``: the
+    restored photos take the photo's own fine texture (photos.restore)."""
     from tqdm import tqdm
     n_batches = -(-len(pixels) // batch_size)
     workers = [(None, G, D), *replicas]
@@ -259,7 +264,7 @@ def run_projection(record: RunRecord, names, pixels, mask_set, G, D, settings: d
                 x, m = pixels[part], mask_set.batch(part.start, part.stop)
                 record.commit_batch(len(x), batch_writer(offset + k, names[part], x, m,
                                                          mask_set, result, settings,
-                                                         faces and faces[part]))
+                                                         faces and faces[part], texture))
 
 
 def last_iteration(settings: dict) -> int:
@@ -296,25 +301,27 @@ def complete_batch(x, mask_set, part: slice, G, D, settings: dict, bar, *,
     return result
 
 
-def batch_writer(k: int, names, x, m, mask_set, result, settings: dict, faces):
-    """write(files) for RunRecord.commit_batch: batch k's pictures, trajectory and photos;
-    returns its losses.csv rows."""
+def batch_writer(k: int, names, x, m, mask_set, result, settings: dict, faces,
+                 texture: bool = False):
+    """write(files) for RunRecord.commit_batch: batch k's pictures, trajectory and photos
+    (``texture``: as save_photos); returns its losses.csv rows."""
     def write(files):
         known = visible_input(x, m, mask_set.lowres_factor)
         if settings.get("samples", 1) > 1:        # the fills by rank; the grids show rank 1
             save_pictures(files, k, names, x, known)
             save_trajectory(files, k, names, result, last_iteration(settings))
-            return save_samples(files, k, names, known, result, faces, settings["blend"])
+            return save_samples(files, k, names, known, result, faces, settings["blend"], texture)
         save_pictures(files, k, names, x, known, result.completed, result.generated)
         rows = save_trajectory(files, k, names, result, last_iteration(settings))
         if faces:
-            save_photos(files, names, faces, result.completed, settings["blend"])
+            save_photos(files, names, faces, result.completed, settings["blend"], texture)
         return rows
     return write
 
 
 def run_network(record: RunRecord, names, pixels, mask_set, completer, batch_size: int, *,
-                faces=None, blend: str = "poisson", first_batch: int = 0) -> None:
+                faces=None, blend: str = "poisson", first_batch: int = 0,
+                texture: bool = False) -> None:
     """The same with a completion network's one forward pass per batch (``completer``: a
     completion_net.inference.NetworkCompleter): no generated/, frames, GIF or losses, and
     batch<k>/completed.png."""
@@ -328,6 +335,6 @@ def run_network(record: RunRecord, names, pixels, mask_set, completer, batch_siz
             save_pictures(files, k, names[lo:hi], x, known, completed)
             files.save(os.path.join(f"batch{k:03d}", "completed.png"), images.make_grid(completed))
             if faces is not None:
-                save_photos(files, names[lo:hi], faces[lo:hi], completed, blend)
+                save_photos(files, names[lo:hi], faces[lo:hi], completed, blend, texture)
 
         record.commit_batch(hi - lo, write)

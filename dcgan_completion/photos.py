@@ -33,6 +33,10 @@ import numpy as np
 
 from . import align, images, masks
 from .blend import MISSING_GRAY
+from .texture import TEXTURE_SIGMA, transfer_texture
+
+
+PHOTO_TEXTURE = True       # restored photos take the photo's own texture (with_texture)
 
 
 @dataclasses.dataclass
@@ -108,14 +112,31 @@ def with_mask(face: PhotoFace, spec: masks.MaskSpec, reader, index: int) -> Phot
                                                     face.face, index))
 
 
-def restore(photo_face: PhotoFace, completed: np.ndarray, blend: str = "poisson"):
+def restore(photo_face: PhotoFace, completed: np.ndarray, blend: str = "poisson", *,
+            texture: bool = PHOTO_TEXTURE):
     """(restored, damaged), uint8 (H, W, 3): the photo with the face's hole filled from the
-    completed aligned face (S, S, 3), and the photo as the completion saw it (the hole gray)."""
+    completed aligned face (S, S, 3), and the photo as the completion saw it (the hole gray).
+    With ``texture`` the hole then takes the photo's own fine texture, at the photo's
+    resolution (with_texture)."""
     photo, inverse, mask = photo_face.photo, photo_face.face.inverse, photo_face.mask
     restored = align.paste_face(photo, completed, inverse, mask, blend=blend)
+    if texture:
+        restored = with_texture(photo_face, restored)
     gray = np.full_like(completed, MISSING_GRAY)
     damaged = align.paste_face(photo, gray, inverse, mask, blend="none")
     return restored, damaged
+
+
+def with_texture(photo_face: PhotoFace, restored: np.ndarray) -> np.ndarray:
+    """``restored`` (the photo with the face's hole filled, uint8 (H, W, 3)) with the photo's
+    own fine texture in the hole: texture.transfer_texture at TEXTURE_SIGMA pixels of the
+    model's image, that is TEXTURE_SIGMA / scale photo pixels, taken from the known pixels
+    of the square the aligned face covers."""
+    photo, inverse, mask = photo_face.photo, photo_face.face.inverse, photo_face.mask
+    hole = align.paste_region(photo.shape, inverse, mask)                      # (H, W) bool
+    square = align.paste_region(photo.shape, inverse, np.zeros_like(mask))     # the face's
+    return transfer_texture(photo, restored, hole, area=square,
+                            sigma=TEXTURE_SIGMA / photo_face.face.scale)
 
 
 def aligned_face(path: str, image: np.ndarray, spec: masks.MaskSpec, *, index: int = 0,

@@ -613,12 +613,36 @@ def test_photo_faces_take_the_masks_of_their_place_in_the_run(tmp_path):
     assert (restored[:, :, 0] != 90).sum() > 0 and (restored[20:, :, 0] == 90).all()
 
 
+def test_restored_photo_takes_the_photos_own_texture_in_the_hole_only():
+    # A detail-less fill pasted into a sharp photo is a soft patch; with texture the hole
+    # gets about the photo's own detail, and nothing outside it changes.
+    import cv2
+    from skimage import data as skdata
+
+    from dcgan_completion import align, photos
+    from dcgan_completion.metrics import sharpness_ratio
+    photo = skdata.astronaut()
+    face = photos.photo_face("astronaut.png", photo, masks.MaskSpec("center", 64), align.FaceAligner())
+    smooth = cv2.GaussianBlur(face.face.image, (0, 0), 2)            # the right look, no detail
+    plain, _ = photos.restore(face, smooth, texture=False)
+    rich, damaged = photos.restore(face, smooth, texture=True)
+    hole = align.paste_region(photo.shape, face.face.inverse, face.mask)
+    np.testing.assert_array_equal(rich[~hole], photo[~hole])
+    assert np.any(rich[hole] != plain[hole])
+    known = (~hole)[..., None].astype(np.float32)
+    before, after = (sharpness_ratio(photo, p, known) for p in (plain, rich))
+    assert before < 0.3 and 0.4 < after < 2.5 and after > 3 * before
+    assert photos.PHOTO_TEXTURE                      # the default: restore() adds it
+    np.testing.assert_array_equal(photos.restore(face, smooth)[0], rich)
+
+
 def test_cli_mask_flags_that_contradict_each_other_are_refused(tmp_path, checkpoint, caplog):
     faces = write_toy_faces(str(tmp_path / "faces"), 1, size=(S, S))
     cases = [(("--photoMask", "m.png"), "needs --photo"),
              (("--photo", "--photoMask", "m.png", "--maskFile", "m.png"), "cannot be combined"),
              (("--maskFile", "m.png", "--maskType", "grid"), "cannot be combined with --maskType grid"),
-             (("--maskType", "file"), "needs --maskFile")]
+             (("--maskType", "file"), "needs --maskFile"),
+             (("--texture",), "they need --photo"), (("--no-texture",), "they need --photo")]
     for flags, message in cases:
         caplog.clear()
         with caplog.at_level(logging.ERROR):

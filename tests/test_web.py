@@ -178,6 +178,25 @@ def test_the_detail_switch_reaches_both_methods(client, astronaut):
     assert not np.array_equal(fills["0"], fills["1"])
 
 
+def test_the_texture_switch_reaches_the_restored_photo_and_is_checked(client, astronaut):
+    from dcgan_completion import photos
+    assert client.get("/api/info").json["texture"] is photos.PHOTO_TEXTURE
+    restored = {}
+    for texture in ("0", "1"):
+        r = post(client, png(astronaut), painted_mask(astronaut.shape, WIDE), method="network",
+                 texture=texture)
+        assert r.status_code == 200, r.json
+        restored[texture] = decode(r.json["restored"])
+        assert_only_painted_region_changed(astronaut, restored[texture], WIDE)
+    # The same fill: only the texture carried into the hole differs.
+    assert r.json["face"] == post(client, png(astronaut), painted_mask(astronaut.shape, WIDE),
+                                  method="network", texture="0").json["face"]
+    assert not np.array_equal(restored["0"], restored["1"])
+    bad = post(client, png(astronaut), painted_mask(astronaut.shape), method="network",
+               texture="yes")
+    assert bad.status_code == 400 and "texture must be 1 or 0" in bad.json["error"]
+
+
 def test_faces_are_listed_main_face_first_and_can_be_chosen(client, astronaut):
     r = client.post("/api/faces", data={"photo": (io.BytesIO(png(astronaut)), "a.png")})
     assert r.status_code == 200

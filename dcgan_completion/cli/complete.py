@@ -66,8 +66,8 @@ from .completion_flags import (add_completion_flags, add_mask_parameter_flags,
                                add_model_size_flag, add_photo_flags, add_precision_flag,
                                add_sample_flags, add_start_flags, bundled_candidates,
                                check_model_size, completion_settings, load_dcgan, mask_spec,
-                               network_precision, projection_steps, wanted_model_size,
-                               with_detail)
+                               network_precision, photo_texture, projection_steps,
+                               wanted_model_size, with_detail)
 
 log = logging.getLogger("dcgan-complete")
 
@@ -148,6 +148,7 @@ def check_mask_flags(args) -> None:
         raise ValueError("--maskType file needs --maskFile PATH (a mask image or a folder of masks)")
     if args.photo_mask and not args.photo:
         raise ValueError("--photoMask draws masks on photos; it needs --photo")
+    photo_texture(args)
 
 
 def model_candidates(args) -> dict[int, str | None] | None:
@@ -281,16 +282,21 @@ def complete_group(args, record, names: list[str], group: list, loaded, spec,
     pixels = np.stack([item.pixels for item in group])                      # (N, S, S, C)
     mask_set = spec.stack([item.mask for item in group])
     faces = [item.face for item in group] if args.photo else None
-    log.info("completing %d image(s) in batches of up to %d: %s masks, %s; outputs in %s",
-             len(group), batch_size, spec.kind, describe(args, settings, encoder), out_dir)
+    texture = bool(args.photo) and photo_texture(args)
+    log.info("completing %d image(s) in batches of up to %d: %s masks, %s; outputs in %s%s",
+             len(group), batch_size, spec.kind, describe(args, settings, encoder), out_dir,
+             "; the restored photos take the photo's own texture (--no-texture: off)"
+             if texture else "")
     if args.method == "network":
         outputs.run_network(record, names, pixels, mask_set, *models, batch_size, faces=faces,
-                            blend=settings["blend"], first_batch=first_batch)
+                            blend=settings["blend"], first_batch=first_batch,
+                            texture=texture)
     else:
         G, D, replicas = models
         outputs.run_projection(record, names, pixels, mask_set, G, D, settings, batch_size,
                                quiet=bool(args.no_progress), faces=faces, first_index=first,
-                               encoder=encoder, replicas=replicas, first_batch=first_batch)
+                               encoder=encoder, replicas=replicas, first_batch=first_batch,
+                               texture=texture)
 
 
 # --- main --------------------------------------------------------------------------------

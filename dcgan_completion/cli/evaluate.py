@@ -17,7 +17,8 @@ results.json and left out of the identity figures only.
 
 With --photo the inputs are photographs (files, folders or patterns): each one's main
 face is found and aligned, the mask is placed in the aligned face (or drawn on the photo:
---photoMask), and dcgan and network restore it as dcgan-complete --photo does; OpenCV
+--photoMask), and dcgan and network restore it as dcgan-complete --photo does (with the
+photo's own texture unless --no-texture; recorded in results.json as texture); OpenCV
 inpaints the photo itself at its resolution over the same region. Everything is scored
 at the photo's own resolution (no Frechet distance: a few photos are not a distribution);
 the grids show the face's region of each photo. As with dcgan-complete --photo, each
@@ -68,7 +69,7 @@ from .completion_flags import (MODEL_SIZE_AUTO, add_completion_flags, add_mask_p
                                add_model_size_flag, add_photo_flags, add_precision_flag,
                                add_start_flags, bundled_candidates, check_model_size,
                                completion_settings, load_dcgan, mask_spec, network_precision,
-                               projection_steps, wanted_model_size, with_detail)
+                               photo_texture, projection_steps, wanted_model_size, with_detail)
 
 log = logging.getLogger("dcgan-evaluate")
 
@@ -128,6 +129,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def check_data(args) -> None:
     """ValueError for inputs and mask flags that do not fit the mode (faces or --photo)."""
+    photo_texture(args)
     if args.photo:
         if args.photo_mask and args.masks:
             raise ValueError("--photoMask draws the hidden region on the photos; it cannot be "
@@ -426,6 +428,8 @@ def main(argv=None) -> int:
                   "same_person_below": SAME_PERSON, "unreadable_faces": unreadable,
                   "frechet_and_kernel": FRECHET_LABEL},
               "summary": results, "per_image": per_image}
+    if args.photo:
+        record["texture"] = photo_texture(args)
     if args.photo or args.model_size is not None:   # aligned faces: only when asked for
         record["model_size"] = model_size_record(args, [name(p) for p in paths], sizes, sides,
                                                  models)
@@ -517,6 +521,7 @@ def run_photos(args, out_dir, chosen, items, spec_makers, models, reference, wri
     from ..config import BATCH_SIZE
     from ..images import save_image
     batch_size = args.batch_size or BATCH_SIZE
+    texture = photo_texture(args)
     originals = [item.face.photo for item in items]
     groups = {}                                  # {side: the indices of its faces}
     for i, item in enumerate(items):
@@ -552,7 +557,7 @@ def run_photos(args, out_dir, chosen, items, spec_makers, models, reference, wri
                             method(aligned[j:j + batch_size], aligned_masks[j:j + batch_size])
                             for j in range(0, len(aligned), batch_size)])
                         for i, c in zip(indices, completed):
-                            out[i] = photos.restore(masked[i], c)[0]
+                            out[i] = photos.restore(masked[i], c, texture=texture)[0]
                 seconds = time.perf_counter() - t
                 scores, descriptors = evaluate.measure(originals, out, known, reference)
                 run = evaluate.MethodResult(out, scores, seconds, descriptors)

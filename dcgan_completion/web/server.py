@@ -210,6 +210,7 @@ class Request:
     method: str
     face: int
     settings: dict                    # completion.complete's settings
+    texture: bool = photos.PHOTO_TEXTURE   # the restored photo takes the photo's own texture
 
 
 @dataclasses.dataclass
@@ -312,7 +313,8 @@ def read_request(defaults: dict) -> Request:
     settings["out_interval"] = max(1, settings["n_iter"] // GIF_FRAMES)
     check_settings(**settings)
     face = number(form, "face", int, 0, 0, 1000)
-    return Request(name, photo, drawn, mask_type, method, face, settings)
+    texture = switch(form, "texture", photos.PHOTO_TEXTURE)
+    return Request(name, photo, drawn, mask_type, method, face, settings, texture)
 
 
 def preset_masks() -> tuple[str, ...]:
@@ -369,11 +371,12 @@ def model_choice(face: photos.PhotoFace) -> dict:
 
 
 def result_of(face: photos.PhotoFace, completed: np.ndarray, blend: str, seconds: float,
-              gif: bytes | None = None, samples=None) -> dict:
+              gif: bytes | None = None, samples=None, texture: bool = photos.PHOTO_TEXTURE) -> dict:
     """What the page shows: the restored photo, the damaged one and the completed face;
     with ``samples`` (completion.Samples of this one face, more than one fill) the
-    distinct fills by rank, each restored (rank 1 is ``completed``)."""
-    restored, damaged = photos.restore(face, completed, blend)
+    distinct fills by rank, each restored (rank 1 is ``completed``); ``texture``: the
+    restored photos take the photo's own texture (photos.restore)."""
+    restored, damaged = photos.restore(face, completed, blend, texture=texture)
     out = {"status": "done", "restored": png_url(restored), "damaged": png_url(damaged),
            "face": png_url(completed), "width": int(restored.shape[1]),
            "height": int(restored.shape[0]), "seconds": round(seconds, 3),
@@ -386,7 +389,8 @@ def result_of(face: photos.PhotoFace, completed: np.ndarray, blend: str, seconds
         for r in range(1, int(samples.count()[0])):
             fill = samples.completed[0, r]
             out["fills"].append({"face": png_url(fill),
-                                 "restored": png_url(photos.restore(face, fill, blend)[0]),
+                                 "restored": png_url(photos.restore(face, fill, blend,
+                                                                    texture=texture)[0]),
                                  "loss": float(samples.losses[0, r, 2])})
     return out
 
@@ -398,7 +402,8 @@ def complete_with_network(req: Request, models: Models) -> dict:
     if req.settings["detail"]:
         completer = models.detailed(completer, spec.size, req.settings)
     completed = completer.complete(face.face.image[None], face.mask[None], 1)[0]
-    return result_of(face, completed, req.settings["blend"], time.perf_counter() - start)
+    return result_of(face, completed, req.settings["blend"], time.perf_counter() - start,
+                     texture=req.texture)
 
 
 def project(job: Job, req: Request, face: photos.PhotoFace, spec: masks.MaskSpec,
@@ -420,7 +425,7 @@ def project(job: Job, req: Request, face: photos.PhotoFace, spec: masks.MaskSpec
                       progress=progress, **req.settings)
     gif = images.encode_gif(trajectory_frames(result))
     job.result = result_of(face, result.completed[0], req.settings["blend"],
-                           time.perf_counter() - start, gif, result.samples)
+                           time.perf_counter() - start, gif, result.samples, req.texture)
     job.status = "done"
 
 
@@ -466,7 +471,7 @@ def create_app(checkpoint_dir: str | None = None, network_dir: str | None = None
         return jsonify(mask_types=list(preset_masks()), painted=PAINTED, methods=list(METHODS),
                        n_iter=S["n_iter"], lam=S["lam"], seed=S["seed"], max_iterations=MAX_ITERATIONS,
                        samples=S["samples"], max_samples=MAX_SAMPLES, sphere=S["sphere"],
-                       detail=S["detail"],
+                       detail=S["detail"], texture=photos.PHOTO_TEXTURE,
                        max_upload_bytes=app.config["MAX_CONTENT_LENGTH"], busy=busy.locked())
 
     @app.post("/api/faces")

@@ -1,0 +1,156 @@
+"""The picture's own fine texture carried into a filled hole (guided texture transfer).
+
+A face model draws at its own size (64 or 128 px) and draws smooth skin: pasted into a
+photo whose face is larger, its fill is also enlarged, and the hole is a soft patch
+beside the photo's pores, wrinkles and grain. The photo itself shows what that detail
+looks like, around the hole. ``transfer_texture`` gives it to the hole:
+
+  1. split at a Gaussian of ``sigma`` px: the fill's coarse band (its structure: nose,
+     mouth, shading) stays; the fine band (luminance less its blur) is what is carried;
+  2. the hole is covered by square patches of ``patch`` px, half a patch apart. For each,
+     the known patches of the picture (wholly outside the hole, inside ``area``) are
+     compared with it on the coarse band, colour included (mean squared difference), and
+     one of the ``choices`` best (kept at least half a patch apart) is taken, at random
+     with a fixed seed: with only the best, every flat stretch of a fill takes the same
+     flattest source, and the repeats read as a grid;
+  3. the chosen patches' fine bands are added with sin^2 windows and divided by the root
+     of the summed squared windows: independent patches then keep their strength, where
+     a plain average of overlapping patches would soften them;
+  4. the hole becomes the fill's coarse band plus that fine band, the same on every
+     channel (fine detail is mostly luminance; carrying colour would paint, e.g., a glasses
+     frame's colour onto skin). Known pixels are unchanged.
+
+This is the texture half of Yang et al. 2017 ("High-Resolution Image Inpainting using
+Multi-Scale Neural Patch Synthesis": a network's coarse content, with fine texture taken
+from the known region's best-matching patches), done on pixels with a blurred guide as
+in Image Analogies (Hertzmann et al. 2001) rather than on a network's features. It adds
+what the photo has, not what the face needs: a wrinkle or a pore where the source patch
+had one, not where this face would. bench/README.md ("The photo's own texture") measures
+it.
+"""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+
+from .metrics import luminance
+
+TEXTURE_SIGMA = 1.5        # where coarse becomes fine, in pixels of the model's images
+TEXTURE_PATCH = 6.0        # patch side in units of sigma
+TEXTURE_CHOICES = 6        # how many of the best-matching sources one is drawn from
+MATCH_SIGMA = 1.5          # patches are compared at a size where sigma is at most this
+
+
+def patch_side(sigma: float) -> int:
+    """The patch side for ``sigma``: TEXTURE_PATCH sigmas, even (half a patch is the step),
+    at least 4 px."""
+    return max(4, 2 * int(round(TEXTURE_PATCH * sigma / 2)))
+
+
+def _window(side: int) -> np.ndarray:
+    """(side, side) float32: sin^2 in each direction; copies half a side apart sum to 1."""
+    w = np.sin(np.pi * (np.arange(side) + 0.5) / side) ** 2
+    return np.outer(w, w).astype(np.float32)
+
+
+def _sources(known: np.ndarray, side: int) -> np.ndarray:
+    """(H - side + 1, W - side + 1) bool: the top-left corners of side x side patches that
+    lie wholly in ``known``."""
+    h, w = known.shape
+    share = cv2.boxFilter(known.astype(np.float32), -1, (side, side), normalize=True,
+                          anchor=(0, 0), borderType=cv2.BORDER_CONSTANT)
+    return share[:h - side + 1, :w - side + 1] > 1.0 - 1e-6
+
+
+def _pick(cost: np.ndarray, side: int, choices: int, rng) -> tuple[int, int]:
+    """One of the ``choices`` lowest-cost corners of ``cost`` (inf where not allowed), each
+    at least side // 2 from the better ones, drawn by ``rng``."""
+    cost = cost.copy()
+    picks, r = [], side // 2
+    for _ in range(choices):
+        y, x = np.unravel_index(int(np.argmin(cost)), cost.shape)
+        if not np.isfinite(cost[y, x]):
+            break
+        picks.append((int(y), int(x)))
+        cost[max(y - r, 0):y + r + 1, max(x - r, 0):x + r + 1] = np.inf
+    return picks[int(rng.integers(len(picks)))]
+
+
+def transfer_texture(picture: np.ndarray, filled: np.ndarray, hole: np.ndarray, *,
+                     sigma: float, patch: int | None = None, area: np.ndarray | None = None,
+                     choices: int = TEXTURE_CHOICES, seed: int = 0) -> np.ndarray:
+    """uint8 (H, W, C): ``filled`` with its hole's fine detail carried over from the known
+    pixels of ``picture`` (the module doc): the hole's coarse band (Gaussian ``sigma`` px)
+    from ``filled``, its fine band from the best-matching known patches of ``patch`` px
+    (default patch_side(sigma)) inside ``area`` ((H, W) bool, default everywhere).
+
+    picture, filled: uint8 (H, W, C), equal outside the hole (a completion); hole: (H, W)
+    bool, True = missing. ``filled`` comes back unchanged when there is no hole or no
+    known patch to take from. Deterministic for a given ``seed``."""
+    hole = np.asarray(hole, bool)
+    side = patch or patch_side(sigma)
+    if choices < 1:
+        raise ValueError(f"choices must be at least 1, got {choices}")
+    area = np.ones_like(hole) if area is None else np.asarray(area, bool)
+    if not hole.any():
+        return filled.copy()
+    # Everything happens inside the box of the area and the hole, a patch's margin round.
+    ys, xs = np.nonzero(area | hole)
+    top, left = max(ys.min() - side, 0), max(xs.min() - side, 0)
+    bottom, right = min(ys.max() + side + 1, hole.shape[0]), min(xs.max() + side + 1, hole.shape[1])
+    box = (slice(top, bottom), slice(left, right))
+    hole_b, area_b = hole[box], area[box]
+    valid = _sources(area_b & ~hole_b, side)                                # (h', w') corners
+    if not valid.any() or min(hole_b.shape) < side:
+        return filled.copy()
+
+    def blurred(x):
+        return cv2.GaussianBlur(x, (0, 0), sigma).reshape(x.shape)
+
+    own = luminance(picture[box]).astype(np.float32)                           # (h, w)
+    fine = own - blurred(own)                                                  # what is carried
+    fill = filled[box].astype(np.float32)                                      # (h, w[, C])
+    coarse = blurred(fill)                                                     # the fill's structure
+    # Patches are compared on the coarse band, which has nothing finer than sigma: at
+    # MATCH_SIGMA px a sigma it can be compared f times smaller, so that a large face costs
+    # what a small one does (the search is area x patch area: side^4 at full size).
+    f = max(1.0, sigma / MATCH_SIGMA)
+    small = (max(1, round(coarse.shape[1] / f)), max(1, round(coarse.shape[0] / f)))
+    guide = cv2.resize(coarse, small, interpolation=cv2.INTER_AREA).reshape(
+        (small[1], small[0], -1))                                              # (h/f, w/f, C)
+    side_s = max(2, int(round(side / f)))
+    h_s, w_s = guide.shape[0] - side_s + 1, guide.shape[1] - side_s + 1
+    # A small corner (i, j) stands for the full corner (round(i f), round(j f)).
+    rows = np.minimum(np.rint(np.arange(h_s) * f).astype(int), valid.shape[0] - 1)
+    cols = np.minimum(np.rint(np.arange(w_s) * f).astype(int), valid.shape[1] - 1)
+    allowed = valid[np.ix_(rows, cols)]                                        # (h_s, w_s)
+    if not allowed.any():
+        return filled.copy()
+
+    rng = np.random.default_rng(seed)
+    window = _window(side)
+    carried = np.zeros(hole_b.shape, np.float32)
+    weight = np.zeros(hole_b.shape, np.float32)
+    h, w = hole_b.shape
+    step = side // 2
+    hy, hx = np.nonzero(hole_b)
+    for y in range(max(hy.min() - step, 0), min(hy.max(), h - side) + 1, step):
+        for x in range(max(hx.min() - step, 0), min(hx.max(), w - side) + 1, step):
+            if not hole_b[y:y + side, x:x + side].any():
+                continue
+            ty, tx = min(int(round(y / f)), h_s - 1), min(int(round(x / f)), w_s - 1)
+            target = np.ascontiguousarray(guide[ty:ty + side_s, tx:tx + side_s])
+            cost = cv2.matchTemplate(guide, target, cv2.TM_SQDIFF)             # (h_s, w_s[, C])
+            if cost.ndim == 3:
+                cost = cost.sum(-1)
+            i, j = _pick(np.where(allowed, cost, np.inf), side_s, choices, rng)
+            sy, sx = rows[i], cols[j]
+            carried[y:y + side, x:x + side] += window * fine[sy:sy + side, sx:sx + side]
+            weight[y:y + side, x:x + side] += window ** 2
+    detail = carried / np.sqrt(np.maximum(weight, 1e-6))
+    out_box = np.where(hole_b[..., None] if fill.ndim == 3 else hole_b,
+                       coarse + (detail[..., None] if fill.ndim == 3 else detail), fill)
+    out = filled.copy()
+    out[box] = np.clip(np.rint(out_box), 0, 255).astype(np.uint8)
+    return out
