@@ -34,7 +34,7 @@ def ceiling(face: photos.PhotoFace, size: int, kind: str) -> list:
     hole of mask ``kind`` as photo mode pastes a completion (photos.restore)."""
     spec = masks.MaskSpec(kind, size)
     sized = photos.at_size(face, spec, spec.reader(), 0)
-    restored, _ = photos.restore(sized, sized.face.image)
+    restored, _ = photos.restore(sized, sized.face.image, texture=False)   # the fill alone
     region = align.paste_region(sized.photo.shape, sized.face.inverse, sized.mask)
     known = (~region)[..., None].astype(np.float32)
     return [metrics.sharpness_ratio(sized.photo, restored, known, level=level)

@@ -6,7 +6,8 @@ beside the photo's pores, wrinkles and grain. The photo itself shows what that d
 looks like, around the hole. ``transfer_texture`` gives it to the hole:
 
   1. split at a Gaussian of ``sigma`` px: the fill's coarse band (its structure: nose,
-     mouth, shading) stays; the fine band (luminance less its blur) is what is carried;
+     mouth, shading) guides the search; the picture's fine band (luminance less its
+     blur) is what is carried;
   2. the hole is covered by square patches of ``patch`` px, half a patch apart. For each,
      the known patches of the picture (wholly outside the hole, inside ``area``) are
      compared with it on the coarse band, colour included (mean squared difference), and
@@ -16,9 +17,13 @@ looks like, around the hole. ``transfer_texture`` gives it to the hole:
   3. the chosen patches' fine bands are added with sin^2 windows and divided by the root
      of the summed squared windows: independent patches then keep their strength, where
      a plain average of overlapping patches would soften them;
-  4. the hole becomes the fill's coarse band plus that fine band, the same on every
-     channel (fine detail is mostly luminance; carrying colour would paint, e.g., a glasses
-     frame's colour onto skin). Known pixels are unchanged.
+  4. only what the fill lacks is added: the carried band is scaled so that the hole's
+     fine band (the fill's own plus the carried) is as strong as the picture's on the
+     known pixels next to the hole (deficit_gain, at most 1). An enlarged, smooth fill
+     gets about the photo's texture; a fill drawn at the photo's resolution or finer
+     keeps its own edges (lips, nostrils) and gets little. It is added the same on every
+     channel (fine detail is mostly luminance; carrying colour would paint, e.g., a
+     glasses frame's colour onto skin). Known pixels are unchanged.
 
 This is the texture half of Yang et al. 2017 ("High-Resolution Image Inpainting using
 Multi-Scale Neural Patch Synthesis": a network's coarse content, with fine texture taken
@@ -36,10 +41,10 @@ import numpy as np
 
 from .metrics import luminance
 
-TEXTURE_SIGMA = 1.5        # where coarse becomes fine, in pixels of the model's images
+TEXTURE_SIGMA = 1.0        # where coarse becomes fine, in pixels of the model's images
 TEXTURE_PATCH = 6.0        # patch side in units of sigma
 TEXTURE_CHOICES = 6        # how many of the best-matching sources one is drawn from
-MATCH_SIGMA = 1.5          # patches are compared at a size where sigma is at most this
+MATCH_SIGMA = 1.0          # patches are compared at a size where sigma is at most this
 
 
 def patch_side(sigma: float) -> int:
@@ -80,10 +85,11 @@ def _pick(cost: np.ndarray, side: int, choices: int, rng) -> tuple[int, int]:
 def transfer_texture(picture: np.ndarray, filled: np.ndarray, hole: np.ndarray, *,
                      sigma: float, patch: int | None = None, area: np.ndarray | None = None,
                      choices: int = TEXTURE_CHOICES, seed: int = 0) -> np.ndarray:
-    """uint8 (H, W, C): ``filled`` with its hole's fine detail carried over from the known
-    pixels of ``picture`` (the module doc): the hole's coarse band (Gaussian ``sigma`` px)
-    from ``filled``, its fine band from the best-matching known patches of ``patch`` px
-    (default patch_side(sigma)) inside ``area`` ((H, W) bool, default everywhere).
+    """uint8 (H, W, C): ``filled`` with fine detail carried into its hole from the known
+    pixels of ``picture`` (the module doc): the fine band (finer than a Gaussian of
+    ``sigma`` px) of the known patches of ``patch`` px (default patch_side(sigma)) inside
+    ``area`` ((H, W) bool, default everywhere) whose coarse band best matches the fill's,
+    added as far as the fill lacks the picture's detail (deficit_gain).
 
     picture, filled: uint8 (H, W, C), equal outside the hole (a completion); hole: (H, W)
     bool, True = missing. ``filled`` comes back unchanged when there is no hole or no
@@ -148,9 +154,36 @@ def transfer_texture(picture: np.ndarray, filled: np.ndarray, hole: np.ndarray, 
             sy, sx = rows[i], cols[j]
             carried[y:y + side, x:x + side] += window * fine[sy:sy + side, sx:sx + side]
             weight[y:y + side, x:x + side] += window ** 2
-    detail = carried / np.sqrt(np.maximum(weight, 1e-6))
-    out_box = np.where(hole_b[..., None] if fill.ndim == 3 else hole_b,
-                       coarse + (detail[..., None] if fill.ndim == 3 else detail), fill)
+    detail = carried / np.sqrt(np.maximum(weight, 1e-6))                      # (h, w)
+    # Only what the fill lacks is added: the photo's detail next to the hole, less the
+    # fill's own (a fill drawn at or above the photo's resolution keeps its edges and
+    # gets little; an enlarged, smooth one gets about the photo's).
+    gain = deficit_gain(fine, fill, hole_b, detail, sigma, side)
+    lifted = fill + gain * (detail[..., None] if fill.ndim == 3 else detail)
+    out_box = np.where(hole_b[..., None] if fill.ndim == 3 else hole_b, lifted, fill)
     out = filled.copy()
     out[box] = np.clip(np.rint(out_box), 0, 255).astype(np.uint8)
     return out
+
+
+def deficit_gain(fine: np.ndarray, fill: np.ndarray, hole: np.ndarray, detail: np.ndarray,
+                 sigma: float, ring: int) -> float:
+    """The gain g in [0, 1] at which the fill's own fine band plus g x ``detail`` has, in
+    the hole, the mean square the picture's fine band ``fine`` has on the known pixels
+    within ``ring`` px of it (their rim left out):
+
+        g^2 = max(E_ring[fine^2] - E_hole[fine(fill)^2], 0) / E_hole[detail^2]
+
+    (fine(fill): the fill's luminance less its Gaussian of ``sigma``). 0 when nothing is
+    known near the hole or ``detail`` is empty."""
+    near = cv2.dilate(hole.astype(np.uint8), np.ones((2 * ring + 1,) * 2, np.uint8)).astype(bool)
+    near = cv2.erode((near & ~hole).astype(np.uint8), np.ones((3, 3), np.uint8)).astype(bool)
+    inside = cv2.erode(hole.astype(np.uint8), np.ones((3, 3), np.uint8)).astype(bool)
+    inside = inside if inside.any() else hole
+    drawn = np.mean(detail[hole] ** 2)
+    if not near.any() or drawn <= 1e-9:
+        return 0.0
+    lum = luminance(np.clip(fill, 0, 255)).astype(np.float32)
+    own = lum - cv2.GaussianBlur(lum, (0, 0), sigma)
+    lacking = np.mean(fine[near] ** 2) - np.mean(own[inside] ** 2)
+    return float(np.clip(np.sqrt(max(lacking, 0.0) / drawn), 0.0, 1.0))

@@ -132,3 +132,24 @@ def test_patch_side_is_even_and_grows_with_sigma():
     sides = [patch_side(s) for s in (0.2, 1.0, 1.5, 3.0, 10.0)]
     assert all(s % 2 == 0 and s >= 4 for s in sides)
     assert sides == sorted(sides) and sides[-1] == 60
+
+
+def test_a_fill_as_detailed_as_the_picture_gets_nothing_added():
+    # Only what the fill lacks is carried: the picture's own content in the hole (as
+    # detailed as its surroundings) comes back as it was.
+    picture = two_tone()
+    hole = centre_hole(96, 32)
+    np.testing.assert_array_equal(transfer_texture(picture, picture, hole, sigma=1.5), picture)
+
+
+def test_deficit_gain_fills_the_gap_between_the_pictures_detail_and_the_fills():
+    # g^2 = (E_ring[fine^2] - E_hole[fine(fill)^2]) / E_hole[detail^2], clipped to [0, 1].
+    hole = centre_hole(40, 10)
+    fine = np.full((40, 40), 2.0, np.float32)                  # E_ring = 4
+    flat = np.full((40, 40, 3), 100.0, np.float32)             # the fill has no detail
+    gain = texture.deficit_gain
+    assert gain(fine, flat, hole, np.full((40, 40), 4.0, np.float32), 1.0, 5) == pytest.approx(0.5)
+    assert gain(fine, flat, hole, np.full((40, 40), 1.0, np.float32), 1.0, 5) == 1.0   # at most 1
+    stripes_fill = flat + stripes((40, 40), 3, vertical=True, amplitude=6.0)[..., None]
+    assert gain(fine, stripes_fill, hole, np.full((40, 40), 4.0, np.float32), 1.0, 5) == 0.0
+    assert gain(fine, flat, hole, np.zeros((40, 40), np.float32), 1.0, 5) == 0.0
