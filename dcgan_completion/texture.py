@@ -45,6 +45,8 @@ TEXTURE_SIGMA = 1.0        # where coarse becomes fine, in pixels of the model's
 TEXTURE_PATCH = 6.0        # patch side in units of sigma
 TEXTURE_CHOICES = 6        # how many of the best-matching sources one is drawn from
 MATCH_SIGMA = 1.0          # patches are compared at a size where sigma is at most this
+PICK_POOL = 64             # the best sources among which the choices are kept apart
+TARGET_CHUNK = 256         # hole patches compared with every source at once
 
 
 def patch_side(sigma: float) -> int:
@@ -68,18 +70,21 @@ def _sources(known: np.ndarray, side: int) -> np.ndarray:
     return share[:h - side + 1, :w - side + 1] > 1.0 - 1e-6
 
 
-def _pick(cost: np.ndarray, side: int, choices: int, rng) -> tuple[int, int]:
-    """One of the ``choices`` lowest-cost corners of ``cost`` (inf where not allowed), each
-    at least side // 2 from the better ones, drawn by ``rng``."""
-    cost = cost.copy()
-    picks, r = [], side // 2
-    for _ in range(choices):
-        y, x = np.unravel_index(int(np.argmin(cost)), cost.shape)
-        if not np.isfinite(cost[y, x]):
-            break
-        picks.append((int(y), int(x)))
-        cost[max(y - r, 0):y + r + 1, max(x - r, 0):x + r + 1] = np.inf
-    return picks[int(rng.integers(len(picks)))]
+def _pick(cost: np.ndarray, i: np.ndarray, j: np.ndarray, apart: int, choices: int,
+          rng) -> int:
+    """The index of one of the ``choices`` lowest ``cost`` sources (at (i, j)), each more
+    than ``apart`` from the better ones in both directions, drawn by ``rng``; the lowest
+    PICK_POOL costs are searched."""
+    pool = np.argpartition(cost, min(PICK_POOL, len(cost)) - 1)[:PICK_POOL]
+    pool = pool[np.argsort(cost[pool], kind="stable")]                      # best first
+    near = np.maximum(np.abs(i[pool][:, None] - i[pool][None, :]),
+                      np.abs(j[pool][:, None] - j[pool][None, :])) <= apart  # (P, P)
+    kept, free = [], np.ones(len(pool), bool)
+    while free.any() and len(kept) < choices:
+        p = int(np.argmax(free))                     # the best not near one kept already
+        kept.append(p)
+        free &= ~near[p]
+    return int(pool[kept[int(rng.integers(len(kept)))]])
 
 
 def transfer_texture(picture: np.ndarray, filled: np.ndarray, hole: np.ndarray, *,
@@ -134,24 +139,34 @@ def transfer_texture(picture: np.ndarray, filled: np.ndarray, hole: np.ndarray, 
     if not allowed.any():
         return filled.copy()
 
+    # Every allowed source patch as a vector (N, d), d = C side_s^2; the guide is centred
+    # so that the squared distances below lose no precision to a large common level.
+    guide = guide - guide.mean()
+    patches = np.lib.stride_tricks.sliding_window_view(guide, (side_s, side_s), axis=(0, 1))
+    src_i, src_j = np.nonzero(allowed)                                         # (N,) each
+    sources = patches[src_i, src_j].reshape(len(src_i), -1)                    # (N, d)
+    norms = np.einsum("nd,nd->n", sources, sources)                           # (N,)
+    # The patches that cover the hole, half a patch apart (full-size corners).
+    h, w = hole_b.shape
+    step = side // 2
+    hy, hx = np.nonzero(hole_b)
+    corners = [(y, x) for y in range(max(hy.min() - step, 0), min(hy.max(), h - side) + 1, step)
+               for x in range(max(hx.min() - step, 0), min(hx.max(), w - side) + 1, step)
+               if hole_b[y:y + side, x:x + side].any()]
+    at = np.array([(min(int(round(y / f)), h_s - 1), min(int(round(x / f)), w_s - 1))
+                   for y, x in corners])                                       # (T, 2) small
+    targets = patches[at[:, 0], at[:, 1]].reshape(len(corners), -1)            # (T, d)
+
     rng = np.random.default_rng(seed)
     window = _window(side)
     carried = np.zeros(hole_b.shape, np.float32)
     weight = np.zeros(hole_b.shape, np.float32)
-    h, w = hole_b.shape
-    step = side // 2
-    hy, hx = np.nonzero(hole_b)
-    for y in range(max(hy.min() - step, 0), min(hy.max(), h - side) + 1, step):
-        for x in range(max(hx.min() - step, 0), min(hx.max(), w - side) + 1, step):
-            if not hole_b[y:y + side, x:x + side].any():
-                continue
-            ty, tx = min(int(round(y / f)), h_s - 1), min(int(round(x / f)), w_s - 1)
-            target = np.ascontiguousarray(guide[ty:ty + side_s, tx:tx + side_s])
-            cost = cv2.matchTemplate(guide, target, cv2.TM_SQDIFF)             # (h_s, w_s[, C])
-            if cost.ndim == 3:
-                cost = cost.sum(-1)
-            i, j = _pick(np.where(allowed, cost, np.inf), side_s, choices, rng)
-            sy, sx = rows[i], cols[j]
+    for lo in range(0, len(corners), TARGET_CHUNK):
+        # |s - t|^2 less |t|^2, the same for every source s: (chunk, N).
+        cost = norms[None, :] - 2.0 * (targets[lo:lo + TARGET_CHUNK] @ sources.T)
+        for (y, x), row in zip(corners[lo:lo + TARGET_CHUNK], cost):
+            k = _pick(row, src_i, src_j, side_s // 2, choices, rng)
+            sy, sx = rows[src_i[k]], cols[src_j[k]]
             carried[y:y + side, x:x + side] += window * fine[sy:sy + side, sx:sx + side]
             weight[y:y + side, x:x + side] += window ** 2
     detail = carried / np.sqrt(np.maximum(weight, 1e-6))                      # (h, w)
