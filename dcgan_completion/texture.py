@@ -150,8 +150,10 @@ def transfer_texture(picture: np.ndarray, filled: np.ndarray, hole: np.ndarray, 
     h, w = hole_b.shape
     step = side // 2
     hy, hx = np.nonzero(hole_b)
-    corners = [(y, x) for y in range(max(hy.min() - step, 0), min(hy.max(), h - side) + 1, step)
-               for x in range(max(hx.min() - step, 0), min(hx.max(), w - side) + 1, step)
+    first_y = min(max(hy.min() - step, 0), h - side)       # a hole on the box's last rows
+    first_x = min(max(hx.min() - step, 0), w - side)       # still gets its patch
+    corners = [(y, x) for y in range(first_y, min(hy.max(), h - side) + 1, step)
+               for x in range(first_x, min(hx.max(), w - side) + 1, step)
                if hole_b[y:y + side, x:x + side].any()]
     at = np.array([(min(int(round(y / f)), h_s - 1), min(int(round(x / f)), w_s - 1))
                    for y, x in corners])                                       # (T, 2) small

@@ -153,3 +153,13 @@ def test_deficit_gain_fills_the_gap_between_the_pictures_detail_and_the_fills():
     stripes_fill = flat + stripes((40, 40), 3, vertical=True, amplitude=6.0)[..., None]
     assert gain(fine, stripes_fill, hole, np.full((40, 40), 4.0, np.float32), 1.0, 5) == 0.0
     assert gain(fine, flat, hole, np.zeros((40, 40), np.float32), 1.0, 5) == 0.0
+
+
+def test_a_hole_on_the_pictures_edge_is_reached():
+    picture = two_tone(64)
+    hole = np.zeros((64, 64), bool)
+    hole[-2:, 10:40] = True                                  # the last two rows only
+    filled = smooth_fill(picture, hole)
+    out = transfer_texture(picture, filled, hole, sigma=1.5)
+    np.testing.assert_array_equal(out[~hole], filled[~hole])
+    assert np.any(out[hole] != filled[hole])
