@@ -138,6 +138,7 @@ def test_photo_evaluation_of_the_packaged_photos(tmp_path, caplog):
     assert sorted(os.listdir(out)) == ["grid_center.png", "results.json", "table.txt"]
     results = json.load(open(out / "results.json"))
     assert results["photo"] and list(results["skipped"]) == [str(photos / "broken.jpg")]
+    assert results["texture"] is True                     # photo mode's default, recorded
     assert [os.path.basename(p) for p in results["images"]] == ["astronaut.png", "hopper.jpg"]
     for name in ("navier-stokes", "dcgan"):
         summary = results["summary"]["center"][name]
@@ -155,7 +156,8 @@ def test_photo_flags_that_do_not_fit_are_refused(tmp_path, caplog):
     cases = [([str(tmp_path / "faces"), str(tmp_path / "faces")], "one folder"),
              ([str(tmp_path / "faces"), "--photoMask", "m.png"], "needs --photo"),
              (["--photo", str(tmp_path / "faces"), "--photoMask", "m.png", "--masks", "left"],
-              "cannot be combined")]
+              "cannot be combined"),
+             ([str(tmp_path / "faces"), "--no-texture"], "they need --photo")]
     for argv, message in cases:
         assert evaluate_cli.main(argv + ["--checkpointDir", ckpt, "--methods", "telea",
                                          "--outDir", str(tmp_path / "out")]) == 2
