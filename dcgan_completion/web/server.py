@@ -17,7 +17,9 @@ the server keeps serving):
                          sphere (dcgan only: 1 or 0, as --sphere: sharper fills),
                          detail (1 or 0, as --detail: fine detail from the face model
                          on the prior's sphere over the fill; for the network, that of
-                         the face model of its side).
+                         the face model of its side), texture (1 or 0, as --texture /
+                         --no-texture: the restored photo takes the photo's own fine
+                         texture; default photos.PHOTO_TEXTURE).
                          network: the result at once; dcgan: {"job": id}, 202
   GET  /api/jobs/<id>    a projection's progress (iteration, the completed face so far as
                          PNG data) and, once done, its result
