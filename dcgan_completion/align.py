@@ -207,8 +207,13 @@ def paste_region(photo_shape, inverse: np.ndarray, aligned_mask: np.ndarray) -> 
         return region
     kernel = np.ones((2 * PASTE_DILATION + 1,) * 2, np.uint8)
     region = cv2.dilate(region.astype(np.uint8), kernel).astype(bool)
-    square = np.full(aligned_mask.shape[:2], 255, np.uint8)
-    return region & (warp_to_photo(square, inverse, photo_shape, nearest=True)[..., 0] > 127)
+    return region & aligned_square(photo_shape, inverse, aligned_mask.shape[0])
+
+
+def aligned_square(photo_shape, inverse: np.ndarray, size: int) -> np.ndarray:
+    """(H, W) bool: the photo pixels that the aligned size x size face covers."""
+    square = np.full((size, size), 255, np.uint8)
+    return warp_to_photo(square, inverse, photo_shape, nearest=True)[..., 0] > 127
 
 
 def paste_face(photo: np.ndarray, completed: np.ndarray, inverse: np.ndarray,
@@ -218,7 +223,11 @@ def paste_face(photo: np.ndarray, completed: np.ndarray, inverse: np.ndarray,
     photo: uint8 (H, W, C); completed: uint8 (S, S, C); inverse: (2, 3) aligned -> photo;
     aligned_mask: (S, S, 1), 1 = known. Only the hole (warped back and grown by
     PASTE_DILATION pixels, but not past the aligned square) changes; blend='poisson' solves
-    for a seamless fill there.
+    for a seamless fill there, held by the known pixels inside the aligned square only:
+    past its edge lie pixels the completion never saw (background, hair), which are a free
+    boundary, as the image's border is to the completion itself (blend.PoissonBlend's
+    ``free``). Held by them, a hole at the square's edge took their colour: on 100
+    validation photos, left half, hole PSNR 11.6 dB.
     """
     from .blend import poisson_blend
     region = paste_region(photo.shape, inverse, aligned_mask)                     # (H, W)
@@ -233,7 +242,8 @@ def paste_face(photo: np.ndarray, completed: np.ndarray, inverse: np.ndarray,
     crop = (slice(top, bottom), slice(left, right))
     known = (~region[crop]).astype(np.float32)[..., None]
     if blend == "poisson":
-        out[crop] = poisson_blend(photo[crop], known, face[crop])
+        outside = ~aligned_square(photo.shape, inverse, completed.shape[0])[crop]
+        out[crop] = poisson_blend(photo[crop], known, face[crop], free=outside)
     else:
         out[crop] = np.where(known > 0, photo[crop], face[crop])
     return out

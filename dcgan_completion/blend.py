@@ -55,7 +55,9 @@ class PoissonBlend:
     with N_p the 4-neighbours of p inside the image and g = G(z): f has G(z)'s gradients
     inside R and meets the known pixels x at R's edge. At the image border p simply has
     fewer neighbours (a free, Neumann boundary), so holes that touch the border need no
-    padding. The matrix depends only on the mask: it is factorised once and reused for
+    padding. Pixels marked ``free`` ((H, W) bool) count as outside the image too: a face
+    pasted into a photo meets, past the edge of its aligned square, photo pixels that the
+    completion never saw (background, hair), and must not be pulled towards them. The matrix depends only on the mask: it is factorised once and reused for
     every frame of a trajectory.
 
     (cv2.seamlessClone would be the usual tool, but the opencv-python-headless 5.0.0
@@ -64,7 +66,7 @@ class PoissonBlend:
     solved directly.)
     """
 
-    def __init__(self, mask: np.ndarray):
+    def __init__(self, mask: np.ndarray, free: np.ndarray | None = None):
         region = mask[..., 0] < 0.5                                              # (H, W)
         if BLEND_DILATION:
             region = cv2.dilate(region.astype(np.uint8), np.ones((3, 3), np.uint8),
@@ -78,6 +80,8 @@ class PoissonBlend:
         for dy, dx in ((1, 0), (-1, 0), (0, 1), (0, -1)):
             qy, qx = self.ys + dy, self.xs + dx
             ok = (qy >= 0) & (qy < h) & (qx >= 0) & (qx < w)
+            if free is not None:
+                ok[ok] &= ~free[qy[ok], qx[ok]]
             p, qy, qx = np.arange(n)[ok], qy[ok], qx[ok]     # p: unique within a direction
             inside = region[qy, qx]
             degree[p] += 1
@@ -113,9 +117,11 @@ class PoissonBlend:
         return np.clip(np.round(out), 0, 255).astype(np.uint8)
 
 
-def poisson_blend(image: np.ndarray, mask: np.ndarray, generated: np.ndarray) -> np.ndarray:
-    """The hole of ``generated`` Poisson-blended into ``image`` (see PoissonBlend); uint8 (H, W, C)."""
-    return PoissonBlend(mask)(composite(image, mask, generated), generated)
+def poisson_blend(image: np.ndarray, mask: np.ndarray, generated: np.ndarray,
+                  free: np.ndarray | None = None) -> np.ndarray:
+    """The hole of ``generated`` Poisson-blended into ``image`` (see PoissonBlend; ``free``:
+    pixels that are no boundary condition); uint8 (H, W, C)."""
+    return PoissonBlend(mask, free)(composite(image, mask, generated), generated)
 
 
 def blend_frames(images: np.ndarray, masks: np.ndarray, frames: np.ndarray, method: str) -> np.ndarray:

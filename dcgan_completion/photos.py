@@ -134,7 +134,7 @@ def with_texture(photo_face: PhotoFace, restored: np.ndarray) -> np.ndarray:
     of the square the aligned face covers."""
     photo, inverse, mask = photo_face.photo, photo_face.face.inverse, photo_face.mask
     hole = align.paste_region(photo.shape, inverse, mask)                      # (H, W) bool
-    square = align.paste_region(photo.shape, inverse, np.zeros_like(mask))     # the face's
+    square = align.aligned_square(photo.shape, inverse, mask.shape[0])
     return transfer_texture(photo, restored, hole, area=square,
                             sigma=TEXTURE_SIGMA / photo_face.face.scale)
 

@@ -358,3 +358,20 @@ def test_data_128_near_duplicates_are_copies_not_look_alikes(tmp_path):
         paths.append(str(tmp_path / f"{name}.png"))
     assert [(i, j) for i, j, _, _ in finish.confirmed(pairs, paths)] == [(0, 1)]
     assert finish.black_fraction(np.zeros((4, 4, 3), np.uint8)) == 1.0
+
+
+def test_a_hole_at_the_squares_edge_is_not_pulled_towards_what_lies_past_it():
+    # Past the aligned square lie photo pixels the completion never saw: a white wall
+    # beside the face must not brighten a fill that meets the square's edge.
+    photo = np.full((60, 60, 3), 250, np.uint8)
+    photo[10:50, 10:50] = 100                                 # the face's square
+    inverse = np.float32([[1, 0, 10], [0, 1, 10]])            # aligned 40 x 40 -> photo
+    mask = np.ones((40, 40, 1), np.float32)
+    mask[:, :20] = 0                                           # the left half
+    completed = np.full((40, 40, 3), 100, np.uint8)           # as the face is
+    out = align.paste_face(photo, completed, inverse, mask, blend="poisson")
+    region = align.paste_region(photo.shape, inverse, mask)
+    assert region[:, 10].any() and not region[:, 9].any()     # it reaches the square's edge
+    assert np.abs(out[region].astype(int) - 100).max() <= 1
+    np.testing.assert_array_equal(out[~region], photo[~region])
+    assert align.aligned_square(photo.shape, inverse, 40).sum() == 40 * 40

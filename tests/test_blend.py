@@ -128,3 +128,19 @@ def test_matched_gain_is_how_much_finer_the_photo_is_than_the_detail_near_the_ho
     far[:, :4] = 128
     np.testing.assert_allclose(blend.matched_gain(far[None], m[None], drawn[None], 1.0, ring=6,
                                                   limits=(0.1, 10)), [3.0], rtol=0.02)
+
+
+def test_free_pixels_are_no_boundary_as_if_the_image_ended_there():
+    # A hole next to pixels marked free blends as it would in the picture cut there: the
+    # free pixels (whatever their values) neither hold nor pull the fill.
+    rng = np.random.default_rng(0)
+    image = rng.integers(0, 256, (20, 24, 3)).astype(np.uint8)
+    generated = rng.integers(0, 256, (20, 24, 3)).astype(np.uint8)
+    mask = np.ones((20, 24, 1), np.float32)
+    mask[4:15, 6:12] = 0                                   # the hole starts at column 6
+    free = np.zeros((20, 24), bool)
+    free[:, :6] = True                                     # the columns left of it
+    padded = blend.poisson_blend(image, mask, generated, free=free)
+    cut = blend.poisson_blend(image[:, 6:], mask[:, 6:], generated[:, 6:])
+    np.testing.assert_array_equal(padded[:, 6:], cut)
+    np.testing.assert_array_equal(padded[:, :6], image[:, :6])
