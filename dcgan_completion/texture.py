@@ -41,7 +41,7 @@ import numpy as np
 
 from .metrics import luminance
 
-TEXTURE_SIGMA = 1.0        # where coarse becomes fine, in pixels of the model's images
+TEXTURE_SIGMA = 0.75       # where coarse becomes fine, in pixels of the model's images
 TEXTURE_PATCH = 6.0        # patch side in units of sigma
 TEXTURE_CHOICES = 6        # how many of the best-matching sources one is drawn from
 MATCH_SIGMA = 1.0          # patches are compared at a size where sigma is at most this
