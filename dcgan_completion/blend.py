@@ -57,8 +57,9 @@ class PoissonBlend:
     fewer neighbours (a free, Neumann boundary), so holes that touch the border need no
     padding. Pixels marked ``free`` ((H, W) bool) count as outside the image too: a face
     pasted into a photo meets, past the edge of its aligned square, photo pixels that the
-    completion never saw (background, hair), and must not be pulled towards them. The matrix depends only on the mask: it is factorised once and reused for
-    every frame of a trajectory.
+    completion never saw (background, hair), and must not be pulled towards them. The
+    matrix depends only on the mask: it is factorised once and reused for every frame of a
+    trajectory.
 
     (cv2.seamlessClone would be the usual tool, but the opencv-python-headless 5.0.0
     installed here returned its destination unchanged whenever the destination already
