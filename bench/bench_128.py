@@ -13,6 +13,9 @@ each mask is filled by:
   dcgan-128       the projection's defaults with the 128-px model (with --model; and
                   its encoder, or --encoder's)
   dcgan-128-detail  the same with detail from the prior's sphere (--detail)
+  dcgan-128-net   the projection's fills averaged with the 128-px network's (--withNetwork;
+                  with --network too)
+  dcgan-128-net-detail  the same with detail (--withNetwork --detail)
   network-128     the 128-px completion network (with --network)
   network-128-detail  the same with the 128-px model's detail (--detail; with --model too)
   dcgan-64        the bundled 64-px model and encoder on the face brought to 64 px and
@@ -57,17 +60,20 @@ UNSEEN_BY_64 = ("scut-fbp5500", "mebeauty")    # no 128-px validation face train
 GRID_ROWS = 6
 
 
-def projection(source: str | None, precision: str, encoder: str | None = None, **changes
-               ) -> tuple[int, evaluate.Method, str | None]:
+def projection(source: str | None, precision: str, encoder: str | None = None, guide=None,
+               **changes) -> tuple[int, evaluate.Method, str | None]:
     """(image size, the projection's defaults, with ``changes``, as a Method, the encoder's
     path) of a model; ``encoder``: an encoder's path instead of the model's own (a smaller
-    model's is used on the faces averaged down, checkpoints.start_encoder)."""
+    model's is used on the faces averaged down, checkpoints.start_encoder); ``guide``: a
+    network's completer whose fills the projection's are averaged with (complete's guide)."""
     config, G, D = load_model(source, precision)
     E, where = start_encoder(source, config, None, encoder)
     settings = {**completion.default_settings(completion.start_of(E)), **changes}
 
     def method(x, m):
-        return completion.complete(x, m, G, D, z_init=encode(E, x, m), **settings).completed
+        fills = None if guide is None else guide(x, m)
+        return completion.complete(x, m, G, D, z_init=encode(E, x, m), guide=fills,
+                                   **settings).completed
     return config.image_size, method, where
 
 
@@ -86,24 +92,26 @@ def network(source: str | None, precision: str, detail_from: str | None = None,
     return config.image_size, completer.complete
 
 
-METHODS = ("navier-stokes", "dcgan-128", "dcgan-128-detail", "network-128",
-           "network-128-detail", "dcgan-64", "network-64")
+METHODS = ("navier-stokes", "dcgan-128", "dcgan-128-detail", "dcgan-128-net",
+           "dcgan-128-net-detail", "network-128", "network-128-detail", "dcgan-64", "network-64")
 
 
 def methods_of(args) -> dict:
     """{name: Method on 128-px faces} of the methods compared (--methods, of those whose
     model is given: dcgan-128[-detail] needs --model, network-128 --network,
-    network-128-detail both)."""
+    network-128-detail and dcgan-128-net[-detail] both)."""
     wanted = [m for m in args.methods if (not m.startswith("dcgan-128") or args.model)
               and (not m.startswith("network-128") or args.network)
-              and (m != "network-128-detail" or args.model)]
+              and (m != "network-128-detail" or args.model)
+              and (not m.startswith("dcgan-128-net") or args.network)]
     chosen = {}
     for name in wanted:
         if name == "navier-stokes":
             chosen[name] = evaluate.BASELINES[name]
         elif name.startswith("dcgan-128"):
             encoder = find_encoder() if args.encoder == "bundled" else args.encoder
-            size, chosen[name], where = projection(args.model, args.precision, encoder,
+            guide = network(args.network, args.precision)[1] if "-net" in name else None
+            size, chosen[name], where = projection(args.model, args.precision, encoder, guide,
                                                    detail=name.endswith("-detail"))
             print(f"128-px model {args.model}: {size} px, encoder {where}")
         elif name.startswith("network-128"):

@@ -224,7 +224,7 @@ def save_photos(files: BatchFiles, names: list[str], faces, completed, blend: st
 def run_projection(record: RunRecord, names, pixels, mask_set, G, D, settings: dict,
                    batch_size: int, *, quiet: bool = False, faces=None,
                    first_index: int = 0, encoder=None, replicas=(), first_batch: int = 0,
-                   texture: bool = False) -> None:
+                   texture: bool = False, guide=None) -> None:
     """Complete ``pixels`` (uint8 (N, S, S, C)) with completion.complete(**settings), batch
     by batch, and write each batch's files, with ``faces`` (photos.PhotoFace, one per
     image) its restored/ and damaged/ photos; ``record`` lists each batch once all its
@@ -234,7 +234,9 @@ def run_projection(record: RunRecord, names, pixels, mask_set, G, D, settings: d
     (every local GPU): each completes its own batch at the same time as G and D do, and
     the batches are still written and recorded in order. ``first_batch``: the number of
     the first batch (batch<kkk>/ folders), after a run's earlier batches. ``texture``: the
-    restored photos take the photo's own fine texture (photos.restore)."""
+    restored photos take the photo's own fine texture (photos.restore). ``guide``: a
+    completion network's NetworkCompleter whose fills each batch's are averaged with
+    (complete's guide), or None."""
     from tqdm import tqdm
     n_batches = -(-len(pixels) // batch_size)
     workers = [(None, G, D), *replicas]
@@ -248,7 +250,7 @@ def run_projection(record: RunRecord, names, pixels, mask_set, G, D, settings: d
         part = slice(k * batch_size, min((k + 1) * batch_size, len(pixels)))
         with tf_device(device):
             result = complete_batch(pixels[part], mask_set, part, g, d, settings, bar,
-                                    first_index=first_index, encoder=encoder)
+                                    first_index=first_index, encoder=encoder, guide=guide)
         return part, result
 
     with bar:
@@ -281,9 +283,10 @@ def tf_device(device: str | None):
 
 
 def complete_batch(x, mask_set, part: slice, G, D, settings: dict, bar, *,
-                   first_index: int, encoder=None):
+                   first_index: int, encoder=None, guide=None):
     """completion.complete on the batch ``x`` (images ``part`` of the run), counting its
-    iterations on the progress ``bar``."""
+    iterations on the progress ``bar``; with ``guide`` (a NetworkCompleter), its fills
+    are complete's guide."""
     from . import completion
     from .encoder import encode
     done = [0]
@@ -296,6 +299,7 @@ def complete_batch(x, mask_set, part: slice, G, D, settings: dict, bar, *,
     result = completion.complete(x, m, G, D, first_index=first_index + part.start,
                                  lowres_factor=mask_set.lowres_factor,
                                  z_init=encode(encoder, x, m, mask_set.lowres_factor),
+                                 guide=None if guide is None else guide.complete(x, m, len(x)),
                                  progress=progress, **settings)
     progress(last_iteration(settings))  # images that stopped early (tol) end the batch
     return result

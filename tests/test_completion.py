@@ -268,6 +268,51 @@ def test_detail_adds_the_sphere_fills_fine_detail_as_one_more_logged_iteration(m
             completion.complete(y, m, G, D, detail=True, detail_gain=bad, **settings)
 
 
+def test_averaged_rounds_the_mean_half_up():
+    a = np.array([0, 1, 254, 255, 10], np.uint8)
+    b = np.array([1, 1, 255, 255, 13], np.uint8)
+    np.testing.assert_array_equal(completion.averaged(a, b), [1, 1, 255, 255, 12])
+    assert completion.averaged(a, b).dtype == np.uint8
+
+
+def test_guide_averages_the_final_fill_with_another_methods_before_the_detail(models, targets):
+    G, D = models
+    y, _ = targets
+    m = masks.MaskSpec("center", S).masks(4).values
+    settings = dict(n_iter=8, out_interval=4, blend="none")
+    plain = completion.complete(y, m, G, D, **settings)
+    other = np.random.default_rng(0).integers(0, 256, y.shape, dtype=np.uint8)   # a network's
+    guided = completion.complete(y, m, G, D, guide=other, **settings)
+    # The search is the projection's: the same z, losses and frames until the last.
+    np.testing.assert_array_equal(guided.z, plain.z)
+    np.testing.assert_array_equal(guided.total, plain.total)
+    np.testing.assert_array_equal(guided.trajectory[:-1], plain.trajectory[:-1])
+    mean = completion.averaged(plain.generated, other)
+    np.testing.assert_array_equal(guided.generated, mean)
+    hole = np.broadcast_to(m < 0.5, y.shape)
+    np.testing.assert_array_equal(guided.completed[hole], mean[hole])
+    np.testing.assert_array_equal(guided.completed[~hole], y[~hole])           # known kept
+    assert np.array_equal(guided.trajectory[-1], guided.completed)
+    # With detail, the mean is the coarse content under G's detail on the sphere.
+    sharp = completion.complete(y, m, G, D, guide=other, detail=True, detail_iter=3,
+                                detail_gain=1, **settings)
+    on_sphere = completion.sphere_fill(
+        plain.z, tf.constant(images.to_float(y)), tf.constant(m), G, D, steps=3,
+        optimizer="adam", lr=0.01, momentum=0.9, lam=0.003, lowres_factor=None)
+    np.testing.assert_array_equal(
+        sharp.generated, blend.two_scale(mean, on_sphere, completion.DETAIL_SIGMA))
+    # Every sample of an image is averaged with that image's guide.
+    two = completion.complete(y, m, G, D, guide=other, samples=2, **settings)
+    for k in range(2):
+        own = completion.complete(y, m, G, D, samples=2, **settings).samples.generated[:, k]
+        np.testing.assert_array_equal(two.samples.generated[:, k],
+                                      completion.averaged(own, other))
+    for bad in (other.astype(np.float32), other[:2], other[..., :1]):
+        with pytest.raises(ValueError, match="guide must be uint8"):
+            completion.complete(y, m, G, D, guide=bad, **settings)
+    assert "guide" not in completion.default_settings()          # a batch's, not a run's
+
+
 def test_trajectory_restarts_and_lowres(models, targets):
     G, D = models
     y, _ = targets
@@ -745,6 +790,24 @@ def test_cli_detail_flag_reaches_the_projection(tmp_path, checkpoint, caplog):
     assert parser.parse_args(["x.png", "--detailGain", "MATCH"]).detail_gain == "match"
     with pytest.raises(SystemExit):
         parser.parse_args(["x.png", "--detailGain", "-1"])
+
+
+def test_cli_with_network_needs_a_network_of_the_models_side(tmp_path, checkpoint, caplog):
+    faces = write_toy_faces(str(tmp_path / "faces"), 2, size=(S, S))
+    with caplog.at_level(logging.ERROR):
+        rc, out = run_cli(tmp_path, checkpoint, faces, "--withNetwork")
+    assert rc == 2 and (f"--withNetwork: the fills are averaged with the bundled completion "
+                        f"network of their side, and no bundled {S}-px completion network is "
+                        "installed") in caplog.text
+    assert not os.path.exists(out)
+    caplog.clear()
+    with caplog.at_level(logging.ERROR):
+        rc, out = run_cli(tmp_path, checkpoint, faces, "--with-network", "--method", "network")
+    assert rc == 2 and "--method network has no projection" in caplog.text
+    caplog.clear()
+    with caplog.at_level(logging.INFO):     # off: a model of one's own is completed alone
+        rc, out = run_cli(tmp_path, checkpoint, faces, "--no-withNetwork")
+    assert rc == 0 and "averaged" not in caplog.text
 
 
 def test_cli_refine_continues_the_logged_iterations(tmp_path, checkpoint):

@@ -58,6 +58,38 @@ def test_demo_with_the_bundled_model_writes_every_promised_file(tmp_path):
 
 
 @needs_bundled
+def test_with_network_averages_the_bundled_projection_with_the_bundled_network(tmp_path,
+                                                                               caplog):
+    import logging
+
+    from skimage import data as skdata
+
+    from dcgan_completion import align
+    from dcgan_completion.cli import complete as complete_cli
+    from dcgan_completion.completion_net.weights import bundled_network_available
+    if not bundled_network_available():
+        pytest.skip("no bundled completion network installed")
+    face = align.FaceAligner().align(skdata.astronaut(), 64).image
+    images.save_image(str(tmp_path / "astronaut.png"), face)
+    runs = {}
+    for flag in ("--withNetwork", "--no-withNetwork"):
+        out = tmp_path / flag.strip("-")
+        caplog.clear()
+        with caplog.at_level(logging.INFO):
+            assert complete_cli.main([str(tmp_path / "astronaut.png"), "--nIter", "2",
+                                      "--modelSize", "64", "--outDir", str(out), flag,
+                                      "--precision", "float32", "--noProgress"]) == 0
+        runs[flag] = images.load_image(str(out / "completed" / "astronaut.png"))
+        assert ("each fill averaged with the completion network's" in caplog.text) == (
+            flag == "--withNetwork")
+    from dcgan_completion import masks
+    hole = np.broadcast_to(masks.MaskSpec(masks.DEFAULT_KIND, 64).masks(1).values[0] < 0.5,
+                           face.shape)
+    assert not np.array_equal(runs["--withNetwork"][hole], runs["--no-withNetwork"][hole])
+    np.testing.assert_array_equal(runs["--withNetwork"][~hole], face[~hole])
+
+
+@needs_bundled
 def test_evaluate_on_the_packaged_photos(tmp_path):
     import json
 
@@ -77,6 +109,7 @@ def test_evaluate_on_the_packaged_photos(tmp_path):
                               "left", "--outDir", str(out), "--noProgress"]) == 0
     results = json.load(open(out / "results.json"))
     assert results["model"] == "bundled"
+    assert results["dcgan_with_network"] == completion.WITH_NETWORK
     assert set(results["summary"]["left"]) == {"telea", "navier-stokes", "dcgan", "network"}
     assert all(len(v) == 2 for v in results["per_image"]["center"].values())
     assert (out / "grid_center.png").exists() and (out / "table.txt").exists()

@@ -66,8 +66,8 @@ from .completion_flags import (add_completion_flags, add_mask_parameter_flags,
                                add_model_size_flag, add_photo_flags, add_precision_flag,
                                add_sample_flags, add_start_flags, bundled_candidates,
                                check_model_size, completion_settings, load_dcgan, mask_spec,
-                               network_precision, photo_texture, projection_steps,
-                               wanted_model_size, with_detail)
+                               network_guide, network_precision, photo_texture,
+                               projection_steps, wanted_model_size, with_detail)
 
 log = logging.getLogger("dcgan-complete")
 
@@ -169,7 +169,8 @@ def load_completer(args, source: str | None = None, images: int | None = None, s
     """(image size, channels, the model(s), the encoder or None) of --method and --init for
     the model ``source`` (--checkpointDir, a bundled weights file, or None: the default
     bundled one): the network's completer (with ``settings``' detail, the bundled DCGAN's
-    too: with_detail), or G, D and their replicas on every other local GPU; raises
+    too: with_detail), or G, D, their replicas on every other local GPU and the
+    network whose fills the projection's are averaged with (network_guide) or None; raises
     CheckpointError / ConfigError. ``images`` and ``steps`` (a batch's projection steps):
     the job's size, which decides whether --precision auto is worth timing."""
     from ..checkpoints import load_replicas, start_encoder
@@ -194,7 +195,8 @@ def load_completer(args, source: str | None = None, images: int | None = None, s
     replicas = load_replicas(source, precision)                           # other GPUs
     if replicas:
         log.info("completing on %d devices at once", 1 + len(replicas))
-    return config.image_size, config.channels, (G, D, replicas), encoder
+    guide = network_guide(args, config.image_size, args.batch_size or BATCH_SIZE, images)
+    return config.image_size, config.channels, (G, D, replicas, guide), encoder
 
 
 def load_checked(args, source: str | None, images: int, settings: dict):
@@ -248,8 +250,8 @@ def load_inputs(args, sizes: list[int], spec_of, channels: int):
     return items, failed, first
 
 
-def describe(args, settings: dict, encoder) -> str:
-    """How the images are completed, in words."""
+def describe(args, settings: dict, encoder, guide: bool = False) -> str:
+    """How the images are completed, in words (``guide``: averaged with a network's fills)."""
     detail_iter = settings["detail_iter"]
     steps = f"{detail_iter} iteration{'' if detail_iter == 1 else 's'}"
     gain = settings["detail_gain"]
@@ -266,6 +268,9 @@ def describe(args, settings: dict, encoder) -> str:
          if settings["refine"] else "") + \
         (f", then {steps} on the prior's sphere for detail (sigma "
          f"{settings['detail_sigma']} px, {gain})" if settings["detail"] else "") + \
+        (", each fill averaged with the completion network's before the detail" if guide
+         and settings["detail"] else ", each fill averaged with the completion network's"
+         if guide else "") + \
         (f", {settings['samples']} fills per image" if settings["samples"] > 1 else "")
 
 
@@ -283,8 +288,10 @@ def complete_group(args, record, names: list[str], group: list, loaded, spec,
     mask_set = spec.stack([item.mask for item in group])
     faces = [item.face for item in group] if args.photo else None
     texture = bool(args.photo) and photo_texture(args)
+    guide = None if args.method == "network" or mask_set.lowres_factor else models[3]
     log.info("completing %d image(s) in batches of up to %d: %s masks, %s; outputs in %s%s",
-             len(group), batch_size, spec.kind, describe(args, settings, encoder), out_dir,
+             len(group), batch_size, spec.kind,
+             describe(args, settings, encoder, guide is not None), out_dir,
              "; the restored photos take the photo's own texture (--no-texture: off)"
              if texture else "")
     if args.method == "network":
@@ -292,11 +299,11 @@ def complete_group(args, record, names: list[str], group: list, loaded, spec,
                             blend=settings["blend"], first_batch=first_batch,
                             texture=texture)
     else:
-        G, D, replicas = models
+        G, D, replicas, _ = models
         outputs.run_projection(record, names, pixels, mask_set, G, D, settings, batch_size,
                                quiet=bool(args.no_progress), faces=faces, first_index=first,
                                encoder=encoder, replicas=replicas, first_batch=first_batch,
-                               texture=texture)
+                               texture=texture, guide=guide)
 
 
 # --- main --------------------------------------------------------------------------------
@@ -332,6 +339,9 @@ def run(args, out_dir: str) -> int:
     try:
         settings = completion_settings(args)
         check_mask_flags(args)
+        if args.method == "network" and args.with_network:
+            raise ValueError("--withNetwork averages the projection's fills with the "
+                             "network's; --method network has no projection")
         refused = projection_only(settings) if args.method == "network" else []
         if refused:
             name, value = refused[0], settings[refused[0]]
@@ -351,6 +361,8 @@ def run(args, out_dir: str) -> int:
         spec = spec_of(models.sizes[0])[0]
         if args.method == "network" and unsupported_masks(spec):
             raise ValueError(f"--method network: {unsupported_masks(spec)}")
+        if args.with_network and unsupported_masks(spec):
+            raise ValueError(f"--withNetwork: {unsupported_masks(spec)}")
         channels = next(iter(models.loaded.values()))[1] if models.loaded else 3   # bundled: RGB
         items, failed, first = load_inputs(args, models.sizes, spec_of, channels)
         groups = by_size(items)

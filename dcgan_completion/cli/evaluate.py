@@ -69,7 +69,8 @@ from .completion_flags import (MODEL_SIZE_AUTO, add_completion_flags, add_mask_p
                                add_model_size_flag, add_photo_flags, add_precision_flag,
                                add_start_flags, bundled_candidates, check_model_size,
                                completion_settings, load_dcgan, mask_spec, network_precision,
-                               photo_texture, projection_steps, wanted_model_size, with_detail)
+                               network_guide, photo_texture, projection_steps,
+                               wanted_model_size, with_detail)
 
 log = logging.getLogger("dcgan-evaluate")
 
@@ -199,7 +200,7 @@ def photo_spec_makers(args, kinds: list[str], seed: int) -> list:
 class SideModels:
     """The models that complete the faces of one image side."""
     config: object               # the model's config (image_size, channels)
-    dcgan: tuple                 # (G, D, the encoder or None) of the dcgan method
+    dcgan: tuple                 # (G, D, the encoder or None, the guide network or None)
     completer: object            # the network method's NetworkCompleter, or None
     settings: dict               # complete()'s settings, with the budget of the dcgan's start
     names: dict                  # {"dcgan" / "network": its model, as results.json names it}
@@ -217,7 +218,7 @@ def load_side(args, chosen, sources: dict, images: int | None, settings: dict):
     from ..config import BATCH_SIZE
     batch_size = args.batch_size or BATCH_SIZE
     given = {"dcgan": args.checkpoint_dir, "network": args.network_dir}
-    config = G = D = encoder = completer = None
+    config = G = D = encoder = completer = guide = None
     mine = {k for k in sources if given[k] and sources[k] == given[k]}     # models given
     where = next((given[k] for k in sorted(mine)), "the bundled weights")
     names, side = {}, None
@@ -237,6 +238,7 @@ def load_side(args, chosen, sources: dict, images: int | None, settings: dict):
             if path:
                 log.info("dcgan starts from the encoder %s", path)
             settings = with_budget(settings, start_of(encoder))
+            guide = network_guide(args, loaded.image_size, batch_size, images)
         else:            # OpenCV alone still takes its image size from the model
             loaded, G, D = checkpoints.load_model(source)
         if side is not None and loaded.image_size != side:
@@ -250,7 +252,7 @@ def load_side(args, chosen, sources: dict, images: int | None, settings: dict):
     if args.photo and config.channels != 3:
         raise ValueError(f"--photo needs an RGB model; this one has {config.channels} "
                          "channel(s)")
-    return side, SideModels(config, (G, D, encoder), completer, settings, names)
+    return side, SideModels(config, (G, D, encoder, guide), completer, settings, names)
 
 
 def evaluation_models(args, chosen, settings: dict, job: int):
@@ -428,6 +430,8 @@ def main(argv=None) -> int:
                   "same_person_below": SAME_PERSON, "unreadable_faces": unreadable,
                   "frechet_and_kernel": FRECHET_LABEL},
               "summary": results, "per_image": per_image}
+    if "dcgan" in chosen:
+        record["dcgan_with_network"] = any(models[size].dcgan[3] is not None for size in sizes)
     if args.photo:
         record["texture"] = photo_texture(args)
     if args.photo or args.model_size is not None:   # aligned faces: only when asked for
@@ -455,14 +459,16 @@ def aligned_methods(chosen, spec, dcgan, completer, settings) -> dict:
     from ..completion import complete
     from ..completion_net.inference import unsupported_masks
     from ..encoder import encode
-    G, D, E = dcgan
+    G, D, E, guide = dcgan
     methods = {}
     for name in chosen:
         if name in evaluate.BASELINES:
             methods[name] = evaluate.BASELINES[name]
         elif name == "dcgan":
-            methods[name] = lambda x, m, f=spec.lowres_factor: complete(
-                x, m, G, D, lowres_factor=f, z_init=encode(E, x, m, f), **settings).completed
+            fill = None if guide is None or unsupported_masks(spec) else guide.complete
+            methods[name] = lambda x, m, f=spec.lowres_factor, fill=fill: complete(
+                x, m, G, D, lowres_factor=f, z_init=encode(E, x, m, f),
+                guide=None if fill is None else fill(x, m, len(x)), **settings).completed
         elif not unsupported_masks(spec):   # e.g. lowres: no known pixel to fill around
             methods[name] = completer.complete
     return methods
