@@ -97,13 +97,15 @@ def test_projection_job_reports_progress_and_ends_with_photo_and_gif(client, ast
             break
         time.sleep(0.2)
     assert state["status"] == "done", state
-    # The bundled model has an encoder: 6 iterations on z, then its budget's refinement.
+    # The bundled model has an encoder: 6 iterations on z, then its budget's refinement,
+    # then the detail's iteration where detail is on by default (averaged fills).
     refine = completion.START_BUDGETS["encoder"]["refine"]
-    assert state["iteration"] == state["n_iter"] == 6 + refine
+    more = completion.DETAIL_ITER if client.get("/api/info").json["detail"] else 0
+    assert state["iteration"] == state["n_iter"] == 6 + refine + more
     side = state["model_size"]                                  # 128 where one is installed
     assert decode(state["face"]).shape == (side, side, 3)       # the last progress image
     gif = Image.open(io.BytesIO(base64.b64decode(state["gif"].split(",", 1)[1])))
-    assert gif.format == "GIF" and gif.n_frames == 7 + refine  # iterations 0 to 6 + refine
+    assert gif.format == "GIF" and gif.n_frames == 7 + refine + (1 if more else 0)
     assert_only_painted_region_changed(astronaut, decode(state["restored"]))
     assert client.get("/api/jobs/999").status_code == 404
 
@@ -163,7 +165,9 @@ def test_the_sphere_switch_reaches_the_projection_and_is_checked(client, astrona
 
 
 def test_the_detail_switch_reaches_both_methods(client, astronaut):
-    assert client.get("/api/info").json["detail"] is False          # complete()'s default
+    from dcgan_completion import completion
+    info = client.get("/api/info").json     # off (complete()'s), on for averaged fills
+    assert info["detail"] is (completion.GUIDE_DETAIL and info["with_network"])
     state = finished(client, post(client, png(astronaut), painted_mask(astronaut.shape, WIDE),
                                   method="dcgan", n_iter=4, seed=2, detail="1"))
     assert state["status"] == "done", state
@@ -176,6 +180,24 @@ def test_the_detail_switch_reaches_both_methods(client, astronaut):
         assert_only_painted_region_changed(astronaut, decode(r.json["restored"]), WIDE)
         fills[detail] = decode(r.json["face"])
     assert not np.array_equal(fills["0"], fills["1"])
+
+
+def test_the_with_network_switch_reaches_the_projection_and_is_checked(client, astronaut):
+    from dcgan_completion import completion
+    assert client.get("/api/info").json["with_network"] is completion.WITH_NETWORK
+    fills = {}
+    for with_network in ("0", "1"):
+        state = finished(client, post(client, png(astronaut), painted_mask(astronaut.shape, WIDE),
+                                      method="dcgan", n_iter=4, seed=2, detail="0",
+                                      with_network=with_network))
+        assert state["status"] == "done", state
+        assert state["with_network"] is (with_network == "1")
+        assert_only_painted_region_changed(astronaut, decode(state["restored"]), WIDE)
+        fills[with_network] = decode(state["face"])
+    assert not np.array_equal(fills["0"], fills["1"])
+    bad = post(client, png(astronaut), painted_mask(astronaut.shape), method="dcgan",
+               with_network="both")
+    assert bad.status_code == 400 and "with_network must be 1 or 0" in bad.json["error"]
 
 
 def test_the_texture_switch_reaches_the_restored_photo_and_is_checked(client, astronaut):

@@ -66,7 +66,7 @@ from .completion_flags import (add_completion_flags, add_mask_parameter_flags,
                                add_model_size_flag, add_photo_flags, add_precision_flag,
                                add_sample_flags, add_start_flags, bundled_candidates,
                                check_model_size, completion_settings, load_dcgan, mask_spec,
-                               network_guide, network_precision, photo_texture,
+                               guided_settings, network_guide, network_precision, photo_texture,
                                projection_steps, wanted_model_size, with_detail)
 
 log = logging.getLogger("dcgan-complete")
@@ -289,6 +289,7 @@ def complete_group(args, record, names: list[str], group: list, loaded, spec,
     faces = [item.face for item in group] if args.photo else None
     texture = bool(args.photo) and photo_texture(args)
     guide = None if args.method == "network" or mask_set.lowres_factor else models[3]
+    settings = guided_settings(args, settings, guide is not None)
     log.info("completing %d image(s) in batches of up to %d: %s masks, %s; outputs in %s%s",
              len(group), batch_size, spec.kind,
              describe(args, settings, encoder, guide is not None), out_dir,

@@ -48,13 +48,14 @@ def add_completion_flags(p: argparse.ArgumentParser) -> None:
                    help="keep z on the sphere where the prior's z lie (radius sqrt(z_dim / 3)) "
                    "instead of where the encoder and the descent put it, nearer the centre, "
                    "where G's faces are smooth: sharper fills, a lower hole PSNR (default: off)")
-    g.add_argument("--detail", action="store_true", default=None,
+    g.add_argument("--detail", action=argparse.BooleanOptionalAction, default=None,
                    help="add the fine detail of a fill found on the prior's sphere (from the z "
                    "found, one iteration there, without refining) to the fill's coarse content: "
                    "about twice the detail in the hole (128 px: near the original's) for a few "
                    "tenths of a dB of hole PSNR and 10-25 %% more time. "
                    "With --method network, the network's fills take the detail of the "
-                   "bundled face model of their side, from its encoder's z (default: off)")
+                   "bundled face model of their side, from its encoder's z (default: on "
+                   "for fills averaged with the network's, --withNetwork; else off)")
     g.add_argument("--withNetwork", "--with-network", dest="with_network",
                    action=argparse.BooleanOptionalAction, default=None,
                    help="average each fill with the bundled completion network's fill of the "
@@ -325,6 +326,16 @@ def network_guide(args, size: int, batch_size: int, images: int | None = None):
     log.info("the projection's fills are averaged with the bundled %d-px completion "
              "network's (--no-withNetwork: off)", size)
     return completer
+
+
+def guided_settings(args, settings: dict, guided: bool) -> dict:
+    """complete()'s ``settings`` for a projection whose fills are averaged with a
+    network's (``guided``: network_guide found one): the detail on (completion.GUIDE_DETAIL)
+    unless --detail / --no-detail says."""
+    from ..completion import GUIDE_DETAIL
+    if guided and args.detail is None:
+        return {**settings, "detail": GUIDE_DETAIL}
+    return settings
 
 
 def network_precision(args) -> str:

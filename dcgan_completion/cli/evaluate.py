@@ -69,7 +69,7 @@ from .completion_flags import (MODEL_SIZE_AUTO, add_completion_flags, add_mask_p
                                add_model_size_flag, add_photo_flags, add_precision_flag,
                                add_start_flags, bundled_candidates, check_model_size,
                                completion_settings, load_dcgan, mask_spec, network_precision,
-                               network_guide, photo_texture, projection_steps,
+                               guided_settings, network_guide, photo_texture, projection_steps,
                                wanted_model_size, with_detail)
 
 log = logging.getLogger("dcgan-evaluate")
@@ -219,6 +219,7 @@ def load_side(args, chosen, sources: dict, images: int | None, settings: dict):
     batch_size = args.batch_size or BATCH_SIZE
     given = {"dcgan": args.checkpoint_dir, "network": args.network_dir}
     config = G = D = encoder = completer = guide = None
+    net_settings = settings               # the network's detail: --detail alone
     mine = {k for k in sources if given[k] and sources[k] == given[k]}     # models given
     where = next((given[k] for k in sorted(mine)), "the bundled weights")
     names, side = {}, None
@@ -228,8 +229,8 @@ def load_side(args, chosen, sources: dict, images: int | None, settings: dict):
         if kind == "network":
             loaded, completer, _ = load_network_completer(      # None: the bundled network
                 source, network_precision(args), batch_size, images=images)
-            if settings["detail"]:
-                completer = with_detail(args, completer, loaded.image_size, settings,
+            if net_settings["detail"]:
+                completer = with_detail(args, completer, loaded.image_size, net_settings,
                                         batch_size, images)
         elif "dcgan" in chosen:
             loaded, G, D, _ = load_dcgan(args, batch_size, images,
@@ -239,6 +240,7 @@ def load_side(args, chosen, sources: dict, images: int | None, settings: dict):
                 log.info("dcgan starts from the encoder %s", path)
             settings = with_budget(settings, start_of(encoder))
             guide = network_guide(args, loaded.image_size, batch_size, images)
+            settings = guided_settings(args, settings, guide is not None)
         else:            # OpenCV alone still takes its image size from the model
             loaded, G, D = checkpoints.load_model(source)
         if side is not None and loaded.image_size != side:

@@ -15,6 +15,10 @@ the server keeps serving):
                          face, as --maskType), face, method (dcgan | network), n_iter, lam,
                          seed, samples (dcgan only: fills per hole, as --samples),
                          sphere (dcgan only: 1 or 0, as --sphere: sharper fills),
+                         with_network (dcgan only: 1 or 0, as --withNetwork: the fill
+                         averaged with the completion network's of the model's side,
+                         where one is installed; default: completion.WITH_NETWORK
+                         without --checkpointDir, and then detail defaults to on too),
                          detail (1 or 0, as --detail: fine detail from the face model
                          on the prior's sphere over the fill; for the network, that of
                          the face model of its side), texture (1 or 0, as --texture /
@@ -166,6 +170,12 @@ class Models:
         """The image sides of the models of ``method`` to choose from, smallest first."""
         return sorted(self.sources(method))
 
+    def with_network(self) -> bool:
+        """Whether the projection averages its fills with the network's by default
+        (completion.WITH_NETWORK, with the bundled face models only, as dcgan-complete)."""
+        from ..completion import WITH_NETWORK
+        return WITH_NETWORK and not self.checkpoint_dir
+
     def projection_defaults(self) -> dict:
         """complete()'s defaults with the budget of the DCGAN's start (its encoder or random),
         found without loading the model (the smallest bundled one's, without --checkpointDir)."""
@@ -213,13 +223,14 @@ class Request:
     face: int
     settings: dict                    # completion.complete's settings
     texture: bool = photos.PHOTO_TEXTURE   # the restored photo takes the photo's own texture
+    with_network: bool = False        # the projection's fill averaged with the network's
 
 
 @dataclasses.dataclass
 class Job:
     """A projection running in its worker thread."""
     id: str
-    n_iter: int                       # iterations in all: on z, then refining G's features
+    n_iter: int                       # iterations in all: on z, refining G's features, detail
     status: str = "running"           # running, done, failed
     iteration: int = 0
     face_png: bytes | None = None     # the completed face so far
@@ -276,10 +287,10 @@ def switch(form, key: str, default: bool) -> bool:
     return text in ("1", "true")
 
 
-def read_request(defaults: dict) -> Request:
-    """The completion the page asks for, over complete()'s settings ``defaults``; WebError
-    with a message for anything unusable."""
-    from ..completion import PROJECTION_ONLY, check_settings, projection_only
+def read_request(defaults: dict, with_network: bool = False) -> Request:
+    """The completion the page asks for, over complete()'s settings ``defaults`` and the
+    default of with_network; WebError with a message for anything unusable."""
+    from ..completion import GUIDE_DETAIL, PROJECTION_ONLY, check_settings, projection_only
     form = request.form
     name, photo = read_photo()
     method = form.get("method", "dcgan")
@@ -307,7 +318,9 @@ def read_request(defaults: dict) -> Request:
     settings["seed"] = number(form, "seed", int, settings["seed"], 0, SEED_MAX)
     settings["samples"] = number(form, "samples", int, settings["samples"], 1, MAX_SAMPLES)
     settings["sphere"] = switch(form, "sphere", settings["sphere"])
-    settings["detail"] = switch(form, "detail", settings["detail"])
+    with_network = method == "dcgan" and switch(form, "with_network", with_network)
+    settings["detail"] = switch(form, "detail", GUIDE_DETAIL if with_network
+                                else settings["detail"])
     refused = projection_only(settings) if method == "network" else []
     if refused:
         name = refused[0]
@@ -316,7 +329,8 @@ def read_request(defaults: dict) -> Request:
     check_settings(**settings)
     face = number(form, "face", int, 0, 0, 1000)
     texture = switch(form, "texture", photos.PHOTO_TEXTURE)
-    return Request(name, photo, drawn, mask_type, method, face, settings, texture)
+    return Request(name, photo, drawn, mask_type, method, face, settings, texture,
+                   with_network)
 
 
 def preset_masks() -> tuple[str, ...]:
@@ -423,11 +437,15 @@ def project(job: Job, req: Request, face: photos.PhotoFace, spec: masks.MaskSpec
 
     x, m = face.face.image[None], face.mask[None]
     lowres = spec.lowres_factor if req.drawn is None else None
+    guide = None         # the network's fill, where one of this side can fill these masks
+    if req.with_network and not lowres and spec.size in models.sizes("network"):
+        guide = models.network(spec.size)[1].complete(x, m, 1)
     result = complete(x, m, G, D, lowres_factor=lowres, z_init=encode(E, x, m, lowres),
-                      progress=progress, **req.settings)
+                      guide=guide, progress=progress, **req.settings)
     gif = images.encode_gif(trajectory_frames(result))
     job.result = result_of(face, result.completed[0], req.settings["blend"],
                            time.perf_counter() - start, gif, result.samples, req.texture)
+    job.result["with_network"] = guide is not None
     job.status = "done"
 
 
@@ -469,11 +487,13 @@ def create_app(checkpoint_dir: str | None = None, network_dir: str | None = None
 
     @app.get("/api/info")
     def info():
+        from ..completion import GUIDE_DETAIL
         S = models.projection_defaults()
         return jsonify(mask_types=list(preset_masks()), painted=PAINTED, methods=list(METHODS),
                        n_iter=S["n_iter"], lam=S["lam"], seed=S["seed"], max_iterations=MAX_ITERATIONS,
                        samples=S["samples"], max_samples=MAX_SAMPLES, sphere=S["sphere"],
-                       detail=S["detail"], texture=photos.PHOTO_TEXTURE,
+                       detail=S["detail"] or (GUIDE_DETAIL and models.with_network()),
+                       with_network=models.with_network(), texture=photos.PHOTO_TEXTURE,
                        max_upload_bytes=app.config["MAX_CONTENT_LENGTH"], busy=busy.locked())
 
     @app.post("/api/faces")
@@ -489,7 +509,7 @@ def create_app(checkpoint_dir: str | None = None, network_dir: str | None = None
 
     @app.post("/api/complete")
     def complete():
-        req = read_request(models.projection_defaults())
+        req = read_request(models.projection_defaults(), models.with_network())
         if not busy.acquire(blocking=False):
             raise WebError("busy: another completion is running; wait until it is done", 409)
         started = False
@@ -497,8 +517,9 @@ def create_app(checkpoint_dir: str | None = None, network_dir: str | None = None
             if req.method == "network":
                 return jsonify(complete_with_network(req, models))
             face, spec = prepare(req, models)
-            job = Job(str(next(ids)), req.settings["n_iter"] + req.settings["refine"],
-                      choice=model_choice(face))
+            S = req.settings
+            job = Job(str(next(ids)), S["n_iter"] + S["refine"] +
+                      (S["detail_iter"] if S["detail"] else 0), choice=model_choice(face))
             for old in list(jobs)[:-JOBS_KEPT + 1]:
                 jobs.pop(old)
             jobs[job.id] = job
