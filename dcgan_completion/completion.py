@@ -79,8 +79,8 @@ is the two methods' and the fine detail G's on the sphere. On the 128-px select 
 (100 faces, the bundled 128-px models), hole PSNR / sharpness at 1:1, centre / left half
 / strokes: the projection 21.05 / 0.41, 16.56 / 0.40, 23.65 / 0.45; the network 21.56 /
 0.07, 16.96 / 0.07, 24.37 / 0.11; their mean 21.89 / 0.14, 17.37 / 0.13, 24.64 / 0.16;
-the mean with the detail 21.67 / 0.85, 17.21 / 0.99, 24.28 / 0.89 (a prototype;
-bench/README.md has the figures as built). The losses and z stay the projection's.
+the mean with the detail 21.66 / 0.86, 17.21 / 0.99, 24.20 / 0.89 (bench/README.md). The
+losses and z stay the projection's.
 
 The completion is the known pixels of x and the hole of G(z), Poisson-blended with
 blend='poisson' (the paper's post-processing) wherever the mask has a hole and a known
@@ -282,10 +282,12 @@ NETWORK_DETAIL_ITER = 0
 # network's of the same side (complete(guide=...); dcgan-complete --withNetwork), with
 # the bundled face models; and whether such a fill then takes the detail (GUIDE_DETAIL;
 # --detail / --no-detail decide when given): the mean of two fills is smoother than
-# either, and the detail gives it G's. On the 128-px select split (100 faces), centre /
-# left half / strokes hole PSNR / sharpness at 1:1: the projection's earlier defaults
-# 21.05 / 0.41, 16.56 / 0.40, 23.65 / 0.45; averaged 21.88 / 0.14, ...; averaged with
-# the detail 21.66 / 0.86, ... (bench/README.md).
+# either, and the detail gives it G's. On the 128-px select split (100 faces, the bundled
+# 128-px models), centre / left half / strokes hole PSNR / sharpness at 1:1: the
+# projection alone 21.05 / 0.41, 16.56 / 0.40, 23.65 / 0.45 (Navier-Stokes 19.06, 14.14,
+# 21.19); averaged 21.88 / 0.14, 17.37 / 0.13, 24.64 / 0.16; averaged with the detail
+# 21.66 / 0.86, 17.21 / 0.99, 24.20 / 0.89. Equal weights were set before measuring; the
+# network's at 0.7 gained less than 0.1 dB (bench/README.md).
 WITH_NETWORK = True
 GUIDE_DETAIL = True
 
