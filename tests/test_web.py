@@ -146,16 +146,23 @@ def test_projection_gives_several_fills_each_restored(client, astronaut):
     assert too_many.status_code == 400 and "samples must be" in too_many.json["error"]
 
 
-def test_the_sphere_switch_reaches_the_projection_and_is_checked(client, astronaut):
-    assert client.get("/api/info").json["sphere"] is False          # complete()'s default
-    fills = {}
-    for sphere in ("0", "1"):
+def switched_projections(client, astronaut, key: str, **form) -> dict:
+    """{"0" / "1": the finished state of a projection with the switch ``key`` off / on}:
+    each changes only the painted region, and the two fills differ."""
+    states = {}
+    for value in ("0", "1"):
         state = finished(client, post(client, png(astronaut), painted_mask(astronaut.shape, WIDE),
-                                      method="dcgan", n_iter=4, seed=2, sphere=sphere))
+                                      method="dcgan", n_iter=4, seed=2, **form, **{key: value}))
         assert state["status"] == "done", state
         assert_only_painted_region_changed(astronaut, decode(state["restored"]), WIDE)
-        fills[sphere] = decode(state["face"])
-    assert not np.array_equal(fills["0"], fills["1"])
+        states[value] = state
+    assert not np.array_equal(decode(states["0"]["face"]), decode(states["1"]["face"]))
+    return states
+
+
+def test_the_sphere_switch_reaches_the_projection_and_is_checked(client, astronaut):
+    assert client.get("/api/info").json["sphere"] is False          # complete()'s default
+    switched_projections(client, astronaut, "sphere")
     bad = post(client, png(astronaut), painted_mask(astronaut.shape), method="dcgan",
                sphere="maybe")
     assert bad.status_code == 400 and "sphere must be 1 or 0" in bad.json["error"]
@@ -185,16 +192,8 @@ def test_the_detail_switch_reaches_both_methods(client, astronaut):
 def test_the_with_network_switch_reaches_the_projection_and_is_checked(client, astronaut):
     from dcgan_completion import completion
     assert client.get("/api/info").json["with_network"] is completion.WITH_NETWORK
-    fills = {}
-    for with_network in ("0", "1"):
-        state = finished(client, post(client, png(astronaut), painted_mask(astronaut.shape, WIDE),
-                                      method="dcgan", n_iter=4, seed=2, detail="0",
-                                      with_network=with_network))
-        assert state["status"] == "done", state
-        assert state["with_network"] is (with_network == "1")
-        assert_only_painted_region_changed(astronaut, decode(state["restored"]), WIDE)
-        fills[with_network] = decode(state["face"])
-    assert not np.array_equal(fills["0"], fills["1"])
+    states = switched_projections(client, astronaut, "with_network", detail="0")
+    assert [states[v]["with_network"] for v in ("0", "1")] == [False, True]
     bad = post(client, png(astronaut), painted_mask(astronaut.shape), method="dcgan",
                with_network="both")
     assert bad.status_code == 400 and "with_network must be 1 or 0" in bad.json["error"]
