@@ -270,8 +270,10 @@ def run_projection(record: RunRecord, names, pixels, mask_set, G, D, settings: d
 
 
 def last_iteration(settings: dict) -> int:
-    """The last logged iteration of complete(**settings): the z stage's, then the refinement's."""
-    return settings["n_iter"] + settings.get("refine", 0)
+    """The last logged iteration of complete(**settings): the z stage's, then the
+    refinement's, then the detail's."""
+    detail = settings.get("detail_iter", 0) if settings.get("detail") else 0
+    return settings["n_iter"] + settings.get("refine", 0) + detail
 
 
 def tf_device(device: str | None):
