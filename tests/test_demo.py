@@ -54,7 +54,11 @@ def test_demo_with_the_bundled_model_writes_every_promised_file(tmp_path):
     for name in ("completion.gif", "masked.png", f"completed_{3 + refine:04d}.png"):
         assert os.path.getsize(out / "completion" / "batch000" / name) > 0
     rows = open(out / "completion" / "losses.csv").readlines()
-    assert len(rows) == 1 + 2 * 3                                  # it 0, 3 and 3 + refine
+    # it 0, 3 and 3 + refine, and the detail's one more where fills are averaged with the
+    # bundled network by default (dcgan-complete's default).
+    from dcgan_completion.completion_net.weights import bundled_network_available
+    detail = completion.WITH_NETWORK and completion.GUIDE_DETAIL and bundled_network_available()
+    assert len(rows) == 1 + 2 * (3 + detail)
 
 
 @needs_bundled

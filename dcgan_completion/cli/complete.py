@@ -195,7 +195,8 @@ def load_completer(args, source: str | None = None, images: int | None = None, s
     replicas = load_replicas(source, precision)                           # other GPUs
     if replicas:
         log.info("completing on %d devices at once", 1 + len(replicas))
-    guide = network_guide(args, config.image_size, args.batch_size or BATCH_SIZE, images)
+    guide = network_guide(args.with_network, bool(args.checkpoint_dir), config.image_size,
+                          network_precision(args), args.batch_size or BATCH_SIZE, images)
     return config.image_size, config.channels, (G, D, replicas, guide), encoder
 
 
@@ -289,7 +290,7 @@ def complete_group(args, record, names: list[str], group: list, loaded, spec,
     faces = [item.face for item in group] if args.photo else None
     texture = bool(args.photo) and photo_texture(args)
     guide = None if args.method == "network" or mask_set.lowres_factor else models[3]
-    settings = guided_settings(args, settings, guide is not None)
+    settings = guided_settings(args.detail, settings, guide is not None)
     log.info("completing %d image(s) in batches of up to %d: %s masks, %s; outputs in %s%s",
              len(group), batch_size, spec.kind,
              describe(args, settings, encoder, guide is not None), out_dir,

@@ -302,17 +302,18 @@ def with_detail(args, completer, size: int, settings: dict, batch_size: int,
         raise ValueError(f"--detail: {e}") from e
 
 
-def network_guide(args, size: int, batch_size: int, images: int | None = None):
-    """The projection's --withNetwork: the bundled completion network of side ``size``
-    (a NetworkCompleter, in --precision) whose fills complete() averages with its own
-    (``guide``), or None: --no-withNetwork; by default (completion.WITH_NETWORK) with the
-    bundled face models only, and only where a network of that side is installed.
-    ValueError for --withNetwork without such a network."""
+def network_guide(asked: bool | None, own_model: bool, size: int, precision: str,
+                  batch_size: int, images: int | None = None):
+    """The projection's --withNetwork (``asked``: True, False or None = the default): the
+    bundled completion network of side ``size`` (a NetworkCompleter in ``precision``)
+    whose fills complete() averages with its own (``guide``), or None: --no-withNetwork;
+    by default (completion.WITH_NETWORK) only for the bundled face models (not
+    ``own_model``) and only where a network of that side is installed. ValueError for
+    --withNetwork without such a network."""
     from ..completion import WITH_NETWORK
     from ..completion_net.inference import load_network_completer
     from ..model_sizes import ModelSizeError, bundled_sources
-    asked = args.with_network
-    if asked is False or (asked is None and (not WITH_NETWORK or args.checkpoint_dir)):
+    if asked is False or (asked is None and (not WITH_NETWORK or own_model)):
         return None
     try:
         source = bundled_sources(network=True, size=size)[size]
@@ -321,19 +322,18 @@ def network_guide(args, size: int, batch_size: int, images: int | None = None):
             raise ValueError(f"--withNetwork: the fills are averaged with the bundled "
                              f"completion network of their side, and {e}") from e
         return None
-    _, completer, _ = load_network_completer(source, network_precision(args), batch_size,
-                                             images=images)
+    _, completer, _ = load_network_completer(source, precision, batch_size, images=images)
     log.info("the projection's fills are averaged with the bundled %d-px completion "
              "network's (--no-withNetwork: off)", size)
     return completer
 
 
-def guided_settings(args, settings: dict, guided: bool) -> dict:
+def guided_settings(detail: bool | None, settings: dict, guided: bool) -> dict:
     """complete()'s ``settings`` for a projection whose fills are averaged with a
     network's (``guided``: network_guide found one): the detail on (completion.GUIDE_DETAIL)
-    unless --detail / --no-detail says."""
+    unless ``detail`` (--detail / --no-detail; None: not given) says."""
     from ..completion import GUIDE_DETAIL
-    if guided and args.detail is None:
+    if guided and detail is None:
         return {**settings, "detail": GUIDE_DETAIL}
     return settings
 

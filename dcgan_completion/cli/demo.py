@@ -4,7 +4,9 @@
 
 Takes two photographs that ship inside installed packages (scikit-image's astronaut,
 Eileen Collins, and matplotlib's Grace Hopper), aligns each face, hides its centre,
-completes it with the bundled face model and pastes it back into the photo. As
+completes it with the bundled face model (averaged with the bundled completion network's
+fill, with the model's detail: dcgan-complete's default) and pastes it back into the
+photo. As
 dcgan-complete --photo does, each face is completed by the bundled model its size picks
 (--modelSize auto: the smallest at least as large as the face is in the photo, else the
 largest; with only the 64-px model installed, that one), the choice logged per model
@@ -15,7 +17,7 @@ size and, with models of several sizes to choose from, recorded in completion/in
   demo/completion/                what ./complete.py --photo writes: restored/, damaged/,
                                   the aligned faces, grids, completion.gif, losses.csv,
                                   inputs.csv
-A few minutes on a 2-core CPU (1000 iterations for two faces).
+About 10-15 seconds on a 2-core CPU.
 """
 
 from __future__ import annotations
@@ -31,7 +33,8 @@ import numpy as np
 from .common import (EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK, EXIT_PARTIAL, HelpFormatter,
                      add_flag, add_verbose_flag, error_message, positive_int, setup_logging,
                      sigterm_as_interrupt)
-from .completion_flags import add_model_size_flag, wanted_model_size
+from .completion_flags import (add_model_size_flag, guided_settings, network_guide,
+                               wanted_model_size)
 
 log = logging.getLogger("dcgan-demo")
 
@@ -61,6 +64,11 @@ def main(argv=None) -> int:
     add_model_size_flag(p, recorded="in completion/inputs.csv (model_size) when there is a "
                         "choice", aligned="",
                         photo="")
+    p.add_argument("--withNetwork", "--with-network", dest="with_network",
+                   action=argparse.BooleanOptionalAction, default=None,
+                   help="average each fill with the bundled completion network's and add the "
+                   "face model's detail, as dcgan-complete does (default: on with the bundled "
+                   "models, off with --checkpointDir)")
     add_verbose_flag(p)
     args = p.parse_args(argv)
     setup_logging(args.verbose)
@@ -72,7 +80,7 @@ def main(argv=None) -> int:
     new = files.missing_folders(args.out_dir)
     try:
         status = restore_demo_photos(args.out_dir, args.checkpoint_dir, args.n_iter,
-                                     wanted_model_size(args))
+                                     wanted_model_size(args), args.with_network)
     except (CheckpointError, ConfigError, AlignError, ValueError) as e:   # files.OutputError too
         log.error("%s", error_message(e, {"source": "--checkpointDir DIR",
                                           "model_size": "--modelSize"}))
@@ -87,22 +95,25 @@ def main(argv=None) -> int:
 
 
 def restore_demo_photos(out_dir: str, checkpoint_dir: str | None, n_iter: int | None,
-                        model_size: int | None = None) -> int:
+                        model_size: int | None = None, with_network: bool | None = None) -> int:
     """Complete the centre of the demo photos' faces with the library, as ./complete.py
     --photo does, and write the before/after pictures; returns the exit status.
     ``checkpoint_dir``: the model for every face (None: the bundled ones, each face
     completed by the one its size picks: model_sizes); ``model_size``: the side of the
-    bundled model for every face (None: auto); model_sizes.ModelSizeError when none of
-    that side is installed, or the model in ``checkpoint_dir`` has another side."""
+    bundled model for every face (None: auto); ``with_network``: as dcgan-complete's
+    --withNetwork (None: its default); model_sizes.ModelSizeError when none of that side
+    is installed, or the model in ``checkpoint_dir`` has another side."""
     from .. import align, completion, files, inputs, masks, model_sizes, outputs
     from ..checkpoints import load_model, start_encoder
-    from ..config import BATCH_SIZE
+    from ..config import AUTO_PRECISION, BATCH_SIZE
     from ..images import load_image, save_image
 
     def load(source, images):                                  # source None: the bundled model
         config, G, D = load_model(source)
         encoder, _ = start_encoder(source, config, None)       # the model's, if it has one
-        return config.image_size, (G, D, encoder)
+        guide = network_guide(with_network, bool(checkpoint_dir), config.image_size,
+                              AUTO_PRECISION, BATCH_SIZE, images=2)
+        return config.image_size, (G, D, encoder, guide)
     if checkpoint_dir:
         models = model_sizes.SizedModels.one(checkpoint_dir, load)
         model_sizes.check_size(models.sizes[0], model_size, checkpoint_dir)
@@ -130,14 +141,16 @@ def restore_demo_photos(out_dir: str, checkpoint_dir: str | None, n_iter: int | 
                                model_sizes=chosen)
     done = batches = 0
     for size, group in groups.items():                         # the smaller side first
-        G, D, encoder = models[size]
+        G, D, encoder, guide = models[size]
         settings = completion.default_settings(completion.start_of(encoder))
         settings["n_iter"] = n_iter or settings["n_iter"]
+        settings = guided_settings(None, settings, guide is not None)
         outputs.run_projection(record, names[done:done + len(group)],
                                np.stack([item.pixels for item in group]),
                                spec_of(size)[0].stack([item.mask for item in group]), G, D,
                                settings, BATCH_SIZE, faces=[item.face for item in group],
-                               encoder=encoder, first_index=done, first_batch=batches)
+                               encoder=encoder, first_index=done, first_batch=batches,
+                               guide=guide)
         done, batches = done + len(group), batches - (-len(group) // BATCH_SIZE)
     for name in names:
         before = load_image(os.path.join(completion_dir, "damaged", name))

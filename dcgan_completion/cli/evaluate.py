@@ -239,8 +239,9 @@ def load_side(args, chosen, sources: dict, images: int | None, settings: dict):
             if path:
                 log.info("dcgan starts from the encoder %s", path)
             settings = with_budget(settings, start_of(encoder))
-            guide = network_guide(args, loaded.image_size, batch_size, images)
-            settings = guided_settings(args, settings, guide is not None)
+            guide = network_guide(args.with_network, bool(args.checkpoint_dir),
+                                  loaded.image_size, network_precision(args), batch_size, images)
+            settings = guided_settings(args.detail, settings, guide is not None)
         else:            # OpenCV alone still takes its image size from the model
             loaded, G, D = checkpoints.load_model(source)
         if side is not None and loaded.image_size != side:
