@@ -91,6 +91,19 @@ def test_with_network_averages_the_bundled_projection_with_the_bundled_network(t
                            face.shape)
     assert not np.array_equal(runs["--withNetwork"][hole], runs["--no-withNetwork"][hole])
     np.testing.assert_array_equal(runs["--withNetwork"][~hole], face[~hole])
+    # lowres masks know no pixel to fill around: the projection alone by default, and
+    # --withNetwork refused with the reason.
+    caplog.clear()
+    with caplog.at_level(logging.INFO):
+        assert complete_cli.main([str(tmp_path / "astronaut.png"), "--nIter", "2",
+                                  "--modelSize", "64", "--maskType", "lowres", "--outDir",
+                                  str(tmp_path / "lowres"), "--noProgress"]) == 0
+    assert "averaged" not in caplog.text
+    caplog.clear()
+    with caplog.at_level(logging.ERROR):
+        assert complete_cli.main([str(tmp_path / "astronaut.png"), "--maskType", "lowres",
+                                  "--withNetwork", "--outDir", str(tmp_path / "refused")]) == 2
+    assert "--withNetwork: a completion network fills holes" in caplog.text
 
 
 @needs_bundled

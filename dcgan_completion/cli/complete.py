@@ -195,7 +195,9 @@ def load_completer(args, source: str | None = None, images: int | None = None, s
     replicas = load_replicas(source, precision)                           # other GPUs
     if replicas:
         log.info("completing on %d devices at once", 1 + len(replicas))
-    guide = network_guide(args.with_network, bool(args.checkpoint_dir), config.image_size,
+    # lowres masks leave no hole for a network to fill: the projection alone, by default.
+    asked = False if args.mask_type == "lowres" and not args.with_network else args.with_network
+    guide = network_guide(asked, bool(args.checkpoint_dir), config.image_size,
                           network_precision(args), args.batch_size or BATCH_SIZE, images)
     return config.image_size, config.channels, (G, D, replicas, guide), encoder
 

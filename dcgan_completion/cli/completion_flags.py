@@ -324,10 +324,7 @@ def network_guide(asked: bool | None, own_model: bool, size: int, precision: str
             raise ValueError(f"--withNetwork: the fills are averaged with the bundled "
                              f"completion network of their side, and {e}") from e
         return None
-    _, completer, _ = load_network_completer(source, precision, batch_size, images=images)
-    log.info("the projection's fills are averaged with the bundled %d-px completion "
-             "network's (--no-withNetwork: off)", size)
-    return completer
+    return load_network_completer(source, precision, batch_size, images=images)[1]
 
 
 def guided_settings(detail: bool | None, settings: dict, guided: bool) -> dict:

@@ -242,6 +242,9 @@ def load_side(args, chosen, sources: dict, images: int | None, settings: dict):
             guide = network_guide(args.with_network, bool(args.checkpoint_dir),
                                   loaded.image_size, network_precision(args), batch_size, images)
             settings = guided_settings(args.detail, settings, guide is not None)
+            if guide is not None:
+                log.info("dcgan: each fill averaged with the bundled %d-px completion "
+                         "network's (--no-withNetwork: off)", loaded.image_size)
         else:            # OpenCV alone still takes its image size from the model
             loaded, G, D = checkpoints.load_model(source)
         if side is not None and loaded.image_size != side:
