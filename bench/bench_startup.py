@@ -7,9 +7,12 @@ Each figure is the wall time of a fresh process, as a user starts it, the median
 ``--repeats`` runs, all in this one run so that they compare as ratios:
 
   import tensorflow        python -c "import tensorflow"
-  1 face, projection       dcgan-complete FACE --outDir OUT (the defaults, --precision auto)
+  1 face, projection       dcgan-complete FACE --outDir OUT (the defaults, --precision auto:
+                           with the bundled models, averaged with the network, with detail)
+  1 face, projection alone the same with --no-withNetwork (the defaults before 2026-12-08)
   1 face, network          dcgan-complete FACE --method network --outDir OUT
   64 faces, projection     the defaults on 64 faces
+  64 faces, projection alone  --no-withNetwork on 64 faces
   64 faces, network        --method network on 64 faces
   64 faces, 2016 recipe    --nIter 1000 --init random --refine 0 on the same 64 faces
 
@@ -162,11 +165,15 @@ def main(argv=None) -> int:
                                                        env, out)
     rows["1 face, projection"] = median_wall(complete + [one, "--outDir", out], env, out,
                                              args.repeats)
+    rows["1 face, projection alone"] = median_wall(
+        complete + [one, "--no-withNetwork", "--outDir", out], env, out, args.repeats)
     rows["1 face, network"] = median_wall(complete + [one, "--method", "network", "--outDir",
                                                       out], env, out, args.repeats)
     if faces:
         rows["64 faces, projection"] = median_wall(complete + [folder, "--outDir", out], env,
                                                    out, args.repeats)
+        rows["64 faces, projection alone"] = median_wall(
+            complete + [folder, "--no-withNetwork", "--outDir", out], env, out, args.repeats)
         rows["64 faces, network"] = median_wall(
             complete + [folder, "--method", "network", "--outDir", out], env, out, args.repeats)
         rows["64 faces, 2016 recipe"] = wall(
