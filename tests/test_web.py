@@ -175,6 +175,7 @@ def test_the_detail_switch_reaches_both_methods(client, astronaut):
     from dcgan_completion import completion
     info = client.get("/api/info").json     # off (complete()'s), on for averaged fills
     assert info["detail"] is (completion.GUIDE_DETAIL and info["with_network"])
+    assert info["network_detail"] is completion.default_settings()["detail"]   # the network's
     state = finished(client, post(client, png(astronaut), painted_mask(astronaut.shape, WIDE),
                                   method="dcgan", n_iter=4, seed=2, detail="1"))
     assert state["status"] == "done", state

@@ -77,6 +77,7 @@ def test_paint_complete_and_see_the_restored_photo(base_url, tmp_path):
             page.mouse.up()
 
             page.check("input[name=method][value=network]")
+            assert not page.is_checked("#detail")       # the network's default: no detail
             page.click("#run")
             page.wait_for_selector("#results:not([hidden])", timeout=60_000)
             after = page.locator("#after")
@@ -133,7 +134,13 @@ def test_pick_the_second_fill_and_download_it(base_url, tmp_path):
             page.set_input_files("#file", str(photo))
             page.wait_for_selector("text=2 face(s) found")
             page.select_option("#mask-type", "center")           # the face's centre, in the face
+            page.check("input[name=method][value=network]")
             page.check("input[name=method][value=dcgan]")
+            # The projection's defaults: averaged with the network, with the detail.
+            from dcgan_completion import completion
+            assert page.is_checked("#with_network") is completion.WITH_NETWORK
+            assert page.is_checked("#detail") is (completion.WITH_NETWORK and
+                                                  completion.GUIDE_DETAIL)
             page.fill("#n_iter", "4")
             page.fill("#samples", "3")
             page.click("#run")

@@ -18,7 +18,9 @@ the server keeps serving):
                          with_network (dcgan only: 1 or 0, as --withNetwork: the fill
                          averaged with the completion network's of the model's side,
                          where one is installed; default: completion.WITH_NETWORK
-                         without --checkpointDir, and then detail defaults to on too),
+                         without --checkpointDir, and then detail defaults to on too;
+                         /api/info gives the page each method's default of detail:
+                         detail for the projection, network_detail for the network),
                          detail (1 or 0, as --detail: fine detail from the face model
                          on the prior's sphere over the fill; for the network, that of
                          the face model of its side), texture (1 or 0, as --texture /
@@ -493,6 +495,7 @@ def create_app(checkpoint_dir: str | None = None, network_dir: str | None = None
                        n_iter=S["n_iter"], lam=S["lam"], seed=S["seed"], max_iterations=MAX_ITERATIONS,
                        samples=S["samples"], max_samples=MAX_SAMPLES, sphere=S["sphere"],
                        detail=S["detail"] or (GUIDE_DETAIL and models.with_network()),
+                       network_detail=S["detail"],
                        with_network=models.with_network(), texture=photos.PHOTO_TEXTURE,
                        max_upload_bytes=app.config["MAX_CONTENT_LENGTH"], busy=busy.locked())
 
