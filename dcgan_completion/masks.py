@@ -104,6 +104,12 @@ class Masks:
         return self.values[start:stop]
 
 
+def lowres_factor_of(kind: str | None) -> int | None:
+    """f for the 'lowres' kind (its f x f block averages are what is known), else None:
+    whether a kind's masks know any pixel as such, found without making them."""
+    return LOWRES_FACTOR if kind == "lowres" else None
+
+
 def center_mask(size: int, scale: float = CENTER_SCALE) -> np.ndarray:
     """(S, S, 1): rows and columns [int(S*scale), int(S*(1-scale))) missing."""
     lo, hi = int(size * scale), int(size * (1.0 - scale))
@@ -330,7 +336,7 @@ class MaskSpec:
     @property
     def lowres_factor(self) -> int | None:
         """f for 'lowres' (the contextual loss compares f x f block averages), else None."""
-        return LOWRES_FACTOR if self.kind == "lowres" else None
+        return lowres_factor_of(self.kind)
 
     def for_index(self, i: int) -> np.ndarray:
         """(S, S, 1) float32: the mask of the run's i-th image, for the kinds that make masks."""

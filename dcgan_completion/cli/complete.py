@@ -175,6 +175,7 @@ def load_completer(args, source: str | None = None, images: int | None = None, s
     the job's size, which decides whether --precision auto is worth timing."""
     from ..checkpoints import load_replicas, start_encoder
     from ..config import BATCH_SIZE
+    from ..masks import lowres_factor_of
     if args.method == "network":
         from ..completion_net.inference import load_network_completer
         if args.init or args.encoder:
@@ -196,7 +197,8 @@ def load_completer(args, source: str | None = None, images: int | None = None, s
     if replicas:
         log.info("completing on %d devices at once", 1 + len(replicas))
     # lowres masks leave no hole for a network to fill: the projection alone, by default.
-    asked = False if args.mask_type == "lowres" and not args.with_network else args.with_network
+    lowres = lowres_factor_of(args.mask_type)
+    asked = False if lowres and not args.with_network else args.with_network
     guide = network_guide(asked, bool(args.checkpoint_dir), config.image_size,
                           network_precision(args), args.batch_size or BATCH_SIZE, images)
     return config.image_size, config.channels, (G, D, replicas, guide), encoder
@@ -271,9 +273,8 @@ def describe(args, settings: dict, encoder, guide: bool = False) -> str:
          if settings["refine"] else "") + \
         (f", then {steps} on the prior's sphere for detail (sigma "
          f"{settings['detail_sigma']} px, {gain})" if settings["detail"] else "") + \
-        (", each fill averaged with the completion network's before the detail" if guide
-         and settings["detail"] else ", each fill averaged with the completion network's"
-         if guide else "") + \
+        (", each fill averaged with the completion network's" +
+         (" before the detail" if settings["detail"] else "") if guide else "") + \
         (f", {settings['samples']} fills per image" if settings["samples"] > 1 else "")
 
 
